@@ -1,0 +1,162 @@
+"""Training as in the lectures: minibatch SGD with a step learning-rate decay.
+
+A Job owns one model and its data and advances one step at a time, so a caller can
+train for a time budget (the app's live charts), to the end (the CLI), stop and resume.
+It records what the lectures print and plot: the log10 minibatch loss of every step,
+periodic train/dev losses, and, when asked, the update:data ratio of every parameter.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from engine import models
+from engine.data import Splits
+from engine.models import ConfigError, ModelConfig
+
+EVAL_TRAIN_SAMPLE = 20_000  # periodic evaluations estimate the train loss on this many examples
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The lecture loop's knobs. lr is used for steps < lr_decay_step, then lr_after.
+
+    `seed` seeds the one generator that draws the initial weights and then, as in lectures
+    4 and 5, the minibatch indices. Lecture 3 drew its minibatches unseeded: `batch_seed`
+    gives them a generator of their own.
+    """
+
+    steps: int = 200_000
+    batch_size: int = 32
+    lr: float = 0.1
+    lr_after: float = 0.01
+    lr_decay_step: int = 100_000
+    seed: int = 2147483647
+    batch_seed: int | None = None
+    eval_every: int = 10_000
+
+    def lr_at(self, step: int) -> float:
+        return self.lr if step < self.lr_decay_step else self.lr_after
+
+
+def validate(train: TrainConfig, n_train: int) -> None:
+    if train.steps < 0:
+        raise ConfigError("steps cannot be negative.")
+    if train.batch_size < 1:
+        raise ConfigError("batch_size must be at least 1.")
+    if n_train < 1:
+        raise ConfigError("The train split is empty: the dataset needs at least a few words.")
+
+
+class Job:
+    """One training run: model + data + config + what was recorded so far."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        train: TrainConfig,
+        splits: Splits,
+        vocab_size: int,
+        record_stats: bool = False,
+    ):
+        validate(train, len(splits.Ytr))
+        uses_bn = getattr(config, "batchnorm", True)
+        if uses_bn and train.batch_size < 2:
+            raise ConfigError("BatchNorm needs a batch of at least 2 examples.")
+        self.config, self.train_config, self.splits = config, train, splits
+        self.generator = torch.Generator().manual_seed(train.seed)
+        self.model = models.build(config, vocab_size, self.generator)
+        self.params = self.model.parameters()
+        self.batch_generator = (
+            self.generator
+            if train.batch_seed is None
+            else torch.Generator().manual_seed(train.batch_seed)
+        )
+        self.record_stats = record_stats
+        self.step = 0
+        self.seconds = 0.0  # time spent inside steps, not waiting for the UI
+        self.lossi: list[float] = []  # log10 minibatch loss per step, as the lecture plots
+        self.ud: list[list[float]] = []  # log10 update:data ratio per step and parameter
+        self.evals: list[dict] = []  # periodic {"step", "train", "dev"}
+        self.final: dict[str, float] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.train_config.steps
+
+    def train_step(self) -> float:
+        """One step of the lecture loop; returns the minibatch loss."""
+        t0 = time.perf_counter()
+        cfg = self.train_config
+        Xtr, Ytr = self.splits.Xtr, self.splits.Ytr
+        ix = torch.randint(0, Xtr.shape[0], (cfg.batch_size,), generator=self.batch_generator)
+        _, loss = self.model(Xtr[ix], Ytr[ix])
+        if self.record_stats:
+            for layer in self.model.layers:
+                layer.out.retain_grad()
+        for p in self.params:
+            p.grad = None
+        loss.backward()
+        lr = cfg.lr_at(self.step)
+        for p in self.params:
+            p.data += -lr * p.grad
+        self.lossi.append(loss.log10().item())
+        if self.record_stats:
+            with torch.no_grad():
+                self.ud.append(
+                    [((lr * p.grad).std() / p.data.std()).log10().item() for p in self.params]
+                )
+        self.step += 1
+        self.seconds += time.perf_counter() - t0
+        if cfg.eval_every and self.step % cfg.eval_every == 0 and not self.done:
+            self.evals.append({"step": self.step, **self.estimate()})
+        return loss.item()
+
+    def train_for(self, seconds: float) -> int:
+        """Train until the time budget is spent or the run is done; returns the steps taken."""
+        deadline = time.perf_counter() + seconds
+        taken = 0
+        while not self.done and time.perf_counter() < deadline:
+            self.train_step()
+            taken += 1
+        if self.done and self.final is None:
+            self.finish()
+        return taken
+
+    def run(self, callback=None) -> dict[str, float]:
+        """Train to the end (callback(job) after every step, e.g. a progress bar)."""
+        while not self.done:
+            self.train_step()
+            if callback:
+                callback(self)
+        return self.finish()
+
+    @torch.no_grad()
+    def evaluate(self, split: str, limit: int | None = None) -> float:
+        X, Y = self.splits.split(split)
+        if limit is not None:
+            X, Y = X[:limit], Y[:limit]
+        self.model.eval()
+        try:
+            _, loss = self.model(X, Y)
+        finally:
+            self.model.train()
+        return loss.item()
+
+    def estimate(self) -> dict[str, float]:
+        """Cheap periodic losses: dev in full, train on a fixed sample."""
+        return {"train": self.evaluate("train", EVAL_TRAIN_SAMPLE), "dev": self.evaluate("dev")}
+
+    def finish(self) -> dict[str, float]:
+        """The lecture's split_loss on all three splits, with BatchNorm's running statistics."""
+        self.final = {s: self.evaluate(s) for s in ("train", "dev", "test")}
+        self.evals.append(
+            {"step": self.step, "train": self.final["train"], "dev": self.final["dev"]}
+        )
+        return self.final
+
+    def steps_per_second(self) -> float:
+        return self.step / self.seconds if self.seconds else 0.0
