@@ -1,0 +1,21 @@
+"""makemore playground: the router. Pages live in pages/, shared glue in ui/, models in engine/."""
+
+import streamlit as st
+
+from ui import state
+
+st.set_page_config(page_title="makemore playground", page_icon="🔤", layout="wide")
+
+nav = st.navigation(
+    {
+        "Start": [
+            st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        ],
+    }
+)
+ds = state.dataset()
+st.sidebar.caption(
+    f"Dataset: **{state.md_escape(state.source_label(st.session_state.ds_source))}** · "
+    f"{len(ds.words):,} words · V = {ds.vocab_size}"
+)
+nav.run()

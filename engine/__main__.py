@@ -1,0 +1,280 @@
+"""makemore-style command line over the playground's engine.
+
+python -m engine datasets
+python -m engine presets
+python -m engine train --dataset names --preset part3-batchnorm --json
+python -m engine sample --dataset names --n 20 --seed 42 --temperature 0.8
+python -m engine bigram --dataset names --smoothing 1 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+
+from engine import bigram, data, models
+from engine.presets import PRESETS
+from engine.sample import sample_words
+from engine.train import Job, TrainConfig
+
+
+def add_dataset_args(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--dataset", default="names", help=f"built-in: {', '.join(data.BUILTINS)}")
+    src.add_argument("--file", help="a word list, one word per line (UTF-8)")
+    p.add_argument("--no-lowercase", action="store_true", help="keep upper case letters")
+    p.add_argument("--strip-accents", action="store_true", help="é -> e, ñ -> n")
+    p.add_argument(
+        "--split-bilingual",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="split 'a/b' names in two (default: on for spanish-municipalities)",
+    )
+
+
+def load_dataset(args) -> data.Dataset:
+    source = args.file or args.dataset
+    default = (
+        data.BUILTINS[source].normalization if source in data.BUILTINS else data.Normalization()
+    )
+    split = default.split_bilingual if args.split_bilingual is None else args.split_bilingual
+    norm = data.Normalization(
+        lowercase=not args.no_lowercase, strip_accents=args.strip_accents, split_bilingual=split
+    )
+    return data.load(source, norm)
+
+
+def positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    return parse
+
+
+def non_negative(kind):
+    def parse(text):
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be zero or more, got {text}")
+        return value
+
+    return parse
+
+
+class Progress:
+    """A progress bar on stderr, redrawn at most twice a second."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.stream, self.last = total, stream, 0.0
+
+    def __call__(self, job: Job) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.5 and not job.done:
+            return
+        self.last = now
+        frac = job.step / max(self.total, 1)
+        rate = job.steps_per_second()
+        eta = (self.total - job.step) / rate if rate else 0
+        bar = "#" * int(30 * frac) + "." * (30 - int(30 * frac))
+        loss = 10 ** job.lossi[-1] if job.lossi else float("nan")
+        self.stream.write(
+            f"\r[{bar}] {job.step}/{self.total} loss {loss:.4f} {rate:,.0f} steps/s ETA {eta:.0f}s "
+        )
+        if job.done:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def training_config(args) -> tuple[models.ModelConfig, TrainConfig, int, str]:
+    preset = PRESETS[args.preset] if args.preset else None
+    if preset:
+        model, train, shuffles, name = preset.model, preset.train, preset.shuffles, preset.name
+    else:
+        family = {
+            "mlp": models.MLPConfig,
+            "deep": models.DeepConfig,
+            "wavenet": models.WaveNetConfig,
+        }
+        model, train, shuffles, name = family[args.model](), TrainConfig(), 1, args.model
+    model_overrides = {
+        "block_size": args.block_size,
+        "n_embd": args.n_embd,
+        "n_hidden": args.n_hidden,
+    }
+    if args.n_layers is not None:
+        if not isinstance(model, models.DeepConfig):
+            raise models.ConfigError("--n-layers applies to the deep model only.")
+        model_overrides["n_layers"] = args.n_layers
+    model = dataclasses.replace(
+        model, **{k: v for k, v in model_overrides.items() if v is not None}
+    )
+    train_overrides = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "lr_after": args.lr_after,
+        "lr_decay_step": args.lr_decay_step,
+        "seed": args.seed,
+    }
+    train = dataclasses.replace(
+        train, **{k: v for k, v in train_overrides.items() if v is not None}
+    )
+    return model, train, shuffles, name
+
+
+def cmd_datasets(args) -> None:
+    for key, b in data.BUILTINS.items():
+        try:
+            where = str(data.builtin_path(key, download=False))
+        except data.DatasetError:
+            where = "not downloaded yet (fetched on first use)"
+        print(f"{key:24s} {b.title}: {b.description}\n{'':24s} {where}")
+
+
+def cmd_presets(args) -> None:
+    for p in PRESETS.values():
+        target = f"train {p.expected[0]:.4f} / dev {p.expected[1]:.4f}" if p.expected else ""
+        if p.dev_range:
+            target = f"dev in {p.dev_range[0]}–{p.dev_range[1]} (lecture run unseeded)"
+        print(f"{p.name:18s} {p.lecture}: {p.title}. {p.train.steps:,} steps. {target}")
+
+
+def cmd_train(args) -> None:
+    ds = load_dataset(args)
+    model_cfg, train_cfg, shuffles, name = training_config(args)
+    splits = data.make_splits(ds, model_cfg.block_size, shuffles)
+    job = Job(model_cfg, train_cfg, splits, ds.vocab_size)
+    result = job.run(callback=None if args.quiet else Progress(train_cfg.steps))
+    summary = {
+        "preset": name,
+        "dataset": ds.name,
+        "fingerprint": ds.fingerprint,
+        **result,
+        "steps": job.step,
+        "seconds": round(job.seconds, 3),
+        "steps_per_second": round(job.steps_per_second(), 1),
+        "params": job.model.num_params(),
+    }
+    if args.samples:
+        summary["samples"] = sample_words(
+            job.model, ds.itos, n=args.samples, seed=train_cfg.seed + 10
+        )
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{name} on {ds.name}: {summary['params']:,} parameters, {job.step:,} steps")
+        print(f"train {result['train']:.4f}  dev {result['dev']:.4f}  test {result['test']:.4f}")
+        for s in summary.get("samples", []):
+            print(s)
+
+
+def cmd_sample(args) -> None:
+    ds = load_dataset(args)
+    if args.preset:  # --seed is the sampling seed here; the preset trains with its own
+        model_cfg, train_cfg, shuffles, _ = training_config(
+            argparse.Namespace(**{**vars(args), "seed": None})
+        )
+        job = Job(
+            model_cfg,
+            train_cfg,
+            data.make_splits(ds, model_cfg.block_size, shuffles),
+            ds.vocab_size,
+        )
+        job.run(callback=Progress(train_cfg.steps))
+        model = job.model
+    else:
+        N = bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size)
+        model = bigram.BigramModel(bigram.probabilities(N, args.smoothing))
+    for w in sample_words(model, ds.itos, args.n, args.seed, args.temperature, args.top_k):
+        print(w)
+
+
+def cmd_bigram(args) -> None:
+    ds = load_dataset(args)
+    tr, dev, te = data.split_words(ds.words)
+    P_all = bigram.probabilities(
+        bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size), args.smoothing
+    )
+    P_tr = bigram.probabilities(bigram.count_matrix(tr, ds.stoi, ds.vocab_size), args.smoothing)
+    result = {
+        "dataset": ds.name,
+        "smoothing": args.smoothing,
+        "all": bigram.nll(P_all, ds.words, ds.stoi),
+        "train": bigram.nll(P_tr, tr, ds.stoi),
+        "dev": bigram.nll(P_tr, dev, ds.stoi),
+        "test": bigram.nll(P_tr, te, ds.stoi),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"bigram NLL, smoothing k = {args.smoothing:g}, {ds.name}")
+        print("all words (counted on all):  " + f"{result['all']:.4f}")
+        print(
+            "train / dev / test (counted on train): "
+            + " / ".join(f"{result[s]:.4f}" for s in ("train", "dev", "test"))
+        )
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m engine", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    sub.add_parser("datasets", help="list the built-in datasets").set_defaults(func=cmd_datasets)
+    sub.add_parser("presets", help="list the lecture presets").set_defaults(func=cmd_presets)
+
+    def model_args(p):
+        p.add_argument("--preset", choices=list(PRESETS), help="a lecture preset (see `presets`)")
+        p.add_argument("--model", choices=["mlp", "deep", "wavenet"], default="mlp")
+        p.add_argument("--block-size", type=positive(int))
+        p.add_argument("--n-embd", type=positive(int))
+        p.add_argument("--n-hidden", type=positive(int))
+        p.add_argument("--n-layers", type=positive(int))
+        p.add_argument("--steps", type=non_negative(int))
+        p.add_argument("--batch-size", type=positive(int))
+        p.add_argument("--lr", type=positive(float))
+        p.add_argument("--lr-after", type=positive(float))
+        p.add_argument("--lr-decay-step", type=non_negative(int))
+        p.add_argument("--seed", type=non_negative(int))
+
+    t = sub.add_parser("train", help="train a model and report train/dev/test loss")
+    add_dataset_args(t)
+    model_args(t)
+    t.add_argument("--samples", type=non_negative(int), default=0, help="print this many samples")
+    t.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("sample", help="sample names (bigram counts, or a preset trained first)")
+    add_dataset_args(s)
+    model_args(s)
+    s.add_argument("--n", type=positive(int), default=20)
+    s.add_argument("--temperature", type=positive(float), default=1.0)
+    s.add_argument("--top-k", type=positive(int))
+    s.add_argument("--smoothing", type=non_negative(float), default=1.0)
+    s.set_defaults(func=cmd_sample, seed=2147483647 + 10)
+
+    b = sub.add_parser("bigram", help="NLL of the bigram count model")
+    add_dataset_args(b)
+    b.add_argument("--smoothing", type=non_negative(float), default=1.0)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bigram)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (data.DatasetError, models.ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Streamlit glue shared by the pages: the session's dataset, cached engine calls, charts."""
