@@ -11,6 +11,9 @@ nav = st.navigation(
         "Start": [
             st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         ],
+        # Lesson 1 · Bigrams (makemore part 1)
+        # Lesson 2 · MLP (makemore part 2)
+        # Lesson 3 · Activations, gradients, BatchNorm (makemore part 3)
     }
 )
 ds = state.dataset()

@@ -1,0 +1,127 @@
+"""Live training on a page without blocking it.
+
+The job lives in st.session_state and advances in time-boxed chunks inside a fragment
+that reruns itself a few times a second while training runs (Pattern 1 of the project's
+Streamlit notes). Between chunks Streamlit handles clicks, so Stop lands within one tick,
+the rest of the page stays usable, and a closed tab simply stops ticking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from engine.models import ConfigError
+from engine.train import Job
+
+TICK = 0.3  # seconds between fragment reruns while training
+CHUNK = 0.2  # seconds of training per rerun
+
+
+def slot(key: str) -> dict:
+    """The per-session training state of one page: the job, whether it runs, and its spec."""
+    return st.session_state.setdefault(
+        f"training:{key}", {"job": None, "running": False, "spec": None}
+    )
+
+
+def job(key: str) -> Job | None:
+    return slot(key)["job"]
+
+
+def controls(key: str, spec, make_job: Callable[[], Job]) -> None:
+    """Train / Stop / Resume / Reset buttons.
+
+    `spec` is anything hashable that identifies the configuration (dataset, model and
+    training configs): Train starts a fresh job when it differs from the current job's.
+    """
+    s = slot(key)
+
+    def start():
+        try:
+            s["job"] = make_job()
+        except ConfigError as e:
+            s["error"] = str(e)
+            return
+        s.update(running=True, spec=spec, error=None)
+
+    def set_running(value):
+        s["running"] = value
+
+    def reset():
+        s.update(job=None, running=False, spec=None, error=None)
+
+    current = s["job"]
+    stale = current is not None and s["spec"] != spec
+    c1, c2, c3, c4 = st.columns(4)
+    c1.button(
+        "Train",
+        key=f"{key}:train",
+        icon=":material/play_arrow:",
+        type="primary",
+        on_click=start,
+        disabled=s["running"],
+        help="Start a new run with the settings above.",
+        width="stretch",
+    )
+    c2.button(
+        "Stop",
+        key=f"{key}:stop",
+        icon=":material/stop:",
+        on_click=set_running,
+        args=(False,),
+        disabled=not s["running"],
+        width="stretch",
+    )
+    c3.button(
+        "Resume",
+        key=f"{key}:resume",
+        icon=":material/resume:",
+        on_click=set_running,
+        args=(True,),
+        disabled=s["running"] or current is None or current.done or stale,
+        help="Continue the stopped run where it left off.",
+        width="stretch",
+    )
+    c4.button(
+        "Reset",
+        key=f"{key}:reset",
+        icon=":material/restart_alt:",
+        on_click=reset,
+        disabled=current is None,
+        width="stretch",
+    )
+    if s.get("error"):
+        st.error(s["error"])
+    elif stale and not s["running"]:
+        st.caption("The settings changed since this run started: Train starts a new run with them.")
+
+
+def live(key: str, render: Callable[[Job | None], None]) -> None:
+    """Advance the job while it runs and call render(job) on every tick (and once when idle)."""
+    s = slot(key)
+
+    @st.fragment(run_every=TICK if s["running"] else None)
+    def ticker():
+        current = s["job"]
+        if s["running"] and current is not None:
+            current.train_for(CHUNK)
+            if current.done:
+                s["running"] = False
+                st.rerun()  # a full rerun drops the timer and re-enables the buttons
+        render(current)
+
+    ticker()
+
+
+def progress(job: Job) -> None:
+    """Progress bar with steps/s and the time left."""
+    total = job.train_config.steps
+    rate = job.steps_per_second()
+    if job.done:
+        text = f"done: {job.step:,} steps in {job.seconds:.1f} s ({rate:,.0f} steps/s)"
+    else:
+        eta = (total - job.step) / rate if rate else float("nan")
+        text = f"step {job.step:,} / {total:,} · {rate:,.0f} steps/s · about {eta:,.0f} s left"
+    st.progress(job.step / max(total, 1), text=text)
