@@ -81,6 +81,12 @@ class Dataset:
         return "".join(itos[i] for i in ids)
 
 
+def strip_accents(text: str) -> str:
+    """'Ávila' -> 'Avila', 'ñ' -> 'n': drop the combining marks of the decomposed text."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def normalize(lines, norm: Normalization) -> tuple[list[str], dict[str, int]]:
     """Clean raw lines into words and count what was dropped and why."""
     words, dropped = [], {}
@@ -89,10 +95,7 @@ def normalize(lines, norm: Normalization) -> tuple[list[str], dict[str, int]]:
             word = word.strip()
             if norm.lowercase:
                 word = word.lower()
-            if norm.strip_accents:
-                decomposed = unicodedata.normalize("NFD", word)
-                word = "".join(c for c in decomposed if not unicodedata.combining(c))
-            word = unicodedata.normalize("NFC", word)
+            word = strip_accents(word) if norm.strip_accents else unicodedata.normalize("NFC", word)
             if not word:
                 reason = "empty line"
             elif END in word:

@@ -138,3 +138,22 @@ class Sequential:
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
+
+
+class DirectConnections:
+    """Bengio et al. 2003's optional direct connections: inner(x) + x @ W.
+
+    The concatenated embeddings reach the logits through a linear map as well as
+    through the tanh layer, so the network can start from a linear model.
+    """
+
+    def __init__(self, inner: Sequential, weight):
+        self.inner, self.weight = inner, weight
+        self.layers = inner.layers
+
+    def __call__(self, x):
+        self.out = self.inner(x) + x @ self.weight
+        return self.out
+
+    def parameters(self):
+        return [*self.inner.parameters(), self.weight]

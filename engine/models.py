@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from engine.layers import (
     BatchNorm1d,
+    DirectConnections,
     Embedding,
     FlattenConsecutive,
     Identity,
@@ -37,6 +38,7 @@ class MLPConfig:
     The scales multiply plain randn draws, as in the lecture's "loss log": the original init
     is all 1.0; `kaiming` replaces w1_scale by (5/3)/sqrt(fan_in). `batchnorm` adds the
     part-3 BatchNorm (std without eps, momentum 0.001) and drops b1, which it makes redundant.
+    `direct` adds the paper's direct connections from the embeddings to the logits.
     """
 
     block_size: int = 3
@@ -48,6 +50,7 @@ class MLPConfig:
     w2_scale: float = 1.0
     b2_scale: float = 1.0
     batchnorm: bool = False
+    direct: bool = False  # Bengio's direct input-to-output connections (drawn last, x 0.01)
 
     kind = "mlp"
 
@@ -119,13 +122,20 @@ class Model:
         return sum(p.nelement() for p in self.parameters())
 
     def train(self, mode: bool = True):
-        for layer in self.layers:
+        for layer in walk(self.layers):
             if isinstance(layer, BatchNorm1d):
                 layer.training = mode
         return self
 
     def eval(self):
         return self.train(False)
+
+
+def walk(layers):
+    """Every layer, including those nested inside DirectConnections."""
+    for layer in layers:
+        yield layer
+        yield from walk(getattr(layer, "layers", []))
 
 
 def validate(config: ModelConfig, vocab_size: int) -> None:
@@ -163,10 +173,14 @@ def _mlp(c: MLPConfig, V: int, g):
     b1 = None if c.batchnorm else _scaled(torch.randn(c.n_hidden, generator=g), c.b1_scale)
     W2 = _scaled(torch.randn((c.n_hidden, V), generator=g), c.w2_scale)
     b2 = _scaled(torch.randn(V, generator=g), c.b2_scale)
-    layers = [C, FlattenConsecutive(c.block_size), Linear.from_tensors(W1, b1)]
+    hidden = [Linear.from_tensors(W1, b1)]
     if c.batchnorm:
-        layers.append(BatchNorm1d(c.n_hidden, momentum=0.001, flavour="std", shape=(1, c.n_hidden)))
-    return [*layers, Tanh(), Linear.from_tensors(W2, b2)]
+        hidden.append(BatchNorm1d(c.n_hidden, momentum=0.001, flavour="std", shape=(1, c.n_hidden)))
+    hidden += [Tanh(), Linear.from_tensors(W2, b2)]
+    if c.direct:  # drawn after the lecture's tensors, so the other draws stay the lecture's
+        W3 = torch.randn((fan_in, V), generator=g) * 0.01
+        hidden = [DirectConnections(Sequential(hidden), W3)]
+    return [C, FlattenConsecutive(c.block_size), *hidden]
 
 
 def _scaled(t, scale):

@@ -96,3 +96,52 @@ def loss_curve(lossi, evals=(), references=None, height=320) -> alt.Chart:
     if not layers:
         return alt.Chart(pd.DataFrame({"step": [], "value": []})).mark_line()
     return alt.layer(*layers).properties(height=height).interactive(bind_y=False)
+
+
+KIND_COLORS = {"vowel": "#e45756", "consonant": "#4c78a8", "end": "#222222", "other": "#54a24b"}
+
+
+def embedding_scatter(points: pd.DataFrame, x_title: str, y_title: str, height=420) -> alt.Chart:
+    """Each character drawn at its embedding (columns ch, x, y, kind), coloured by kind."""
+    points = points.assign(label=points["ch"].replace({" ": "␣"}))
+    base = alt.Chart(points).encode(
+        x=alt.X("x:Q", title=x_title).scale(zero=False, padding=20),
+        y=alt.Y("y:Q", title=y_title).scale(zero=False, padding=20),
+        tooltip=[alt.Tooltip("label:N", title="character"), "kind:N", "x:Q", "y:Q"],
+    )
+    colour = alt.Color(
+        "kind:N",
+        title="character",
+        scale=alt.Scale(domain=list(KIND_COLORS), range=list(KIND_COLORS.values())),
+    )
+    dots = base.mark_circle(size=420, opacity=0.85).encode(color=colour)
+    text = base.mark_text(fontSize=13, fontWeight="bold", color="white").encode(text="label:N")
+    return (dots + text).properties(height=height)
+
+
+def lr_sweep(exponents, losses, smoothed, best_exponent, height=340) -> alt.Chart:
+    """Loss after each step of the sweep against log10(learning rate), with the valley marked."""
+    df = pd.DataFrame({"exponent": exponents, "each step": losses, "smoothed": smoothed})
+    df["each step"] = df["each step"].clip(upper=max(12.0, 2 * df["smoothed"].iloc[0]))
+    long = df.melt("exponent", var_name="series", value_name="loss")
+    lines = (
+        alt.Chart(long)
+        .mark_line()
+        .encode(
+            x=alt.X("exponent:Q", title="log10(learning rate)"),
+            y=alt.Y("loss:Q", title="minibatch loss").scale(zero=False),
+            color=alt.Color("series:N", title=None, scale=alt.Scale(range=["#bbbbbb", "#4c78a8"])),
+            strokeWidth=alt.StrokeWidth("series:N", legend=None, scale=alt.Scale(range=[1, 2.5])),
+            tooltip=[alt.Tooltip("exponent:Q", format=".2f"), alt.Tooltip("loss:Q", format=".3f")],
+        )
+    )
+    valley = (
+        alt.Chart(
+            pd.DataFrame(
+                {"exponent": [best_exponent], "label": [f"valley: 10^{best_exponent:.2f}"]}
+            )
+        )
+        .mark_rule(color="#e45756", strokeDash=[6, 4], strokeWidth=2)
+        .encode(x="exponent:Q", tooltip=["label:N"])
+    )
+    return (lines + valley).properties(height=height)
