@@ -12,7 +12,13 @@ nav = st.navigation(
             st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         ],
         # Lesson 1 · Bigrams (makemore part 1)
-        # Lesson 2 · MLP (makemore part 2)
+        "Lesson 2 · MLP": [
+            st.Page("pages/mlp.py", title="MLP trainer", icon=":material/model_training:"),
+            st.Page("pages/lr_finder.py", title="Learning-rate finder", icon=":material/speed:"),
+            st.Page(
+                "pages/embeddings.py", title="Embeddings & samples", icon=":material/scatter_plot:"
+            ),
+        ],
         # Lesson 3 · Activations, gradients, BatchNorm (makemore part 3)
     }
 )
