@@ -54,8 +54,24 @@ def load(source: str, norm: data.Normalization) -> data.Dataset:
     return builtin_dataset(source, norm)
 
 
+def leave_legacy_navigation() -> None:
+    """Make sure app.py's st.navigation is in charge, even on a deep link.
+
+    Streamlit treats a folder named pages/ as its legacy multipage layout until some
+    session has run st.navigation: the first visit of a fresh server straight to, say,
+    /mlp would run that page without app.py and show the legacy sidebar. Switch the
+    server to st.navigation and rerun, which runs app.py and then this page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def init() -> None:
     """Give a new session its dataset: names.txt when it is here, else the bundled default."""
+    leave_legacy_navigation()
     ss = st.session_state
     ss.setdefault("uploads", {})
     if "dataset" not in ss:

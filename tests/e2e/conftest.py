@@ -49,6 +49,16 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture(scope="session")
 def app_url():
+    yield from serve()
+
+
+@pytest.fixture
+def fresh_app_url():
+    """A server of its own that no session has visited yet."""
+    yield from serve()
+
+
+def serve():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
