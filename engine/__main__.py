@@ -15,7 +15,7 @@ import json
 import sys
 import time
 
-from engine import bigram, data, models
+from engine import bigram, data, models, wordfile
 from engine.presets import PRESETS
 from engine.sample import sample_words
 from engine.train import Job, TrainConfig
@@ -44,7 +44,7 @@ def load_dataset(args) -> data.Dataset:
     norm = data.Normalization(
         lowercase=not args.no_lowercase, strip_accents=args.strip_accents, split_bilingual=split
     )
-    return data.load(source, norm)
+    return wordfile.load(source, norm)
 
 
 def positive(kind):

@@ -19,6 +19,9 @@ from pathlib import Path
 import torch
 
 END = "."  # start/end token, index 0
+MAX_WORDS = 200_000  # limits for any word list; names.txt has 32,033 words of at most 15
+MAX_WORD_LEN = 64
+MAX_VOCAB = 150
 NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt"
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 
@@ -49,6 +52,11 @@ class Dataset:
     def __post_init__(self):
         if not self.words:
             raise DatasetError("No words left after normalisation: the list is empty.")
+        if len(self.chars) >= MAX_VOCAB:
+            raise DatasetError(
+                f"{self.name} uses {len(self.chars):,} different characters; the limit is "
+                f"{MAX_VOCAB - 1}. Is it really a list of words?"
+            )
         digest = hashlib.sha256("\n".join(self.words).encode()).hexdigest()[:16]
         object.__setattr__(self, "fingerprint", digest)
 
@@ -67,6 +75,11 @@ class Dataset:
     @property
     def vocab_size(self) -> int:
         return len(self.chars) + 1
+
+    @property
+    def duplicates(self) -> int:
+        """Words that occur more than once count once per extra occurrence (they are kept)."""
+        return len(self.words) - len(set(self.words))
 
     @property
     def max_len(self) -> int:
@@ -98,6 +111,10 @@ def normalize(lines, norm: Normalization) -> tuple[list[str], dict[str, int]]:
             word = strip_accents(word) if norm.strip_accents else unicodedata.normalize("NFC", word)
             if not word:
                 reason = "empty line"
+            elif len(word) > MAX_WORD_LEN:
+                reason = f"longer than {MAX_WORD_LEN} characters"
+            elif len(words) >= MAX_WORDS:
+                reason = f"beyond the first {MAX_WORDS:,} words"
             elif END in word:
                 reason = f"contains '{END}' (reserved as the start/end token)"
             elif not word.isprintable():
@@ -109,24 +126,14 @@ def normalize(lines, norm: Normalization) -> tuple[list[str], dict[str, int]]:
     return words, dropped
 
 
-def from_text(text: str, name: str, norm: Normalization = Normalization()) -> Dataset:
-    text = text.removeprefix("\ufeff")
-    words, dropped = normalize(text.splitlines(), norm)
+def from_lines(lines, name: str, norm: Normalization = Normalization()) -> Dataset:
+    words, dropped = normalize(lines, norm)
     return Dataset(name, tuple(words), norm, tuple(sorted(dropped.items())))
 
 
-def from_bytes(data: bytes, name: str, norm: Normalization = Normalization()) -> Dataset:
-    """An uploaded file: UTF-8 text, one word per line."""
-    if b"\x00" in data:
-        raise DatasetError(f"{name} looks like a binary file, not a text file of words.")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DatasetError(
-            f"{name} is not UTF-8 text (byte {e.start} cannot be decoded). "
-            "Save it as UTF-8 and upload it again."
-        ) from None
-    return from_text(text, name, norm)
+def from_text(text: str, name: str, norm: Normalization = Normalization()) -> Dataset:
+    """Text with one word per line (any line ends)."""
+    return from_lines(text.removeprefix("\ufeff").splitlines(), name, norm)
 
 
 # ---------------------------------------------------------------------------------------
@@ -185,8 +192,8 @@ def names_txt(download: bool = True, timeout: float = 5.0) -> Path:
     try:
         with urllib.request.urlopen(NAMES_URL, timeout=timeout) as response:
             data = response.read()
-        from_bytes(data, "names.txt")  # refuse to cache something that is not a word list
-    except (OSError, DatasetError) as e:
+        from_text(data.decode("utf-8"), "names.txt")  # refuse to cache what is no word list
+    except (OSError, UnicodeDecodeError, DatasetError) as e:
         raise DatasetError(
             f"names.txt is not in {path.parent} and could not be downloaded from {NAMES_URL} "
             f"({e}). Put the file there or set MAKEMORE_DATA_DIR to the folder that has it."
@@ -209,16 +216,6 @@ def builtin_path(key: str, download: bool = True) -> Path:
 def load_builtin(key: str, norm: Normalization | None = None, download: bool = True) -> Dataset:
     path = builtin_path(key, download)
     return from_text(path.read_text(encoding="utf-8"), key, norm or BUILTINS[key].normalization)
-
-
-def load(source: str, norm: Normalization | None = None) -> Dataset:
-    """A built-in by key, or a path to a word list (what the CLI's --dataset/--file accept)."""
-    if source in BUILTINS:
-        return load_builtin(source, norm)
-    path = Path(source)
-    if not path.is_file():
-        raise DatasetError(f"No built-in dataset or file called '{source}'.")
-    return from_bytes(path.read_bytes(), path.name, norm or Normalization())
 
 
 # ---------------------------------------------------------------------------------------

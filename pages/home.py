@@ -34,64 +34,122 @@ if (why := state.names_available()) is not None:
     )
 
 st.header("Dataset")
-options = state.sources()
-choice = st.selectbox(
+
+
+def switch(source: str, norm: data.Normalization) -> None:
+    """Widget callback: try the new dataset; on failure keep the current one and say why."""
+    ss.dataset_error = state.select(source, norm)
+
+
+def on_source():
+    source = ss.home_source
+    default = (
+        data.BUILTINS[source].normalization if source in data.BUILTINS else data.Normalization()
+    )
+    switch(source, default)
+
+
+def on_norm():
+    switch(ss.ds_source, data.Normalization(ss.home_lower, ss.home_strip, ss.home_split))
+
+
+# The widgets always show the session's actual dataset, whatever changed it.
+ss.home_source = ss.ds_source
+ss.home_lower, ss.home_strip, ss.home_split = (
+    ss.ds_norm.lowercase,
+    ss.ds_norm.strip_accents,
+    ss.ds_norm.split_bilingual,
+)
+st.selectbox(
     "Dataset",
-    options,
-    index=options.index(ss.ds_source),
+    state.sources(),
+    key="home_source",
     format_func=state.source_label,
+    on_change=on_source,
     help="names.txt is makemore's own dataset; it is downloaded once and cached.",
 )
-if choice in data.BUILTINS:
-    st.caption(data.BUILTINS[choice].description)
-base = (
-    ss.ds_norm
-    if choice == ss.ds_source
-    else (data.BUILTINS[choice].normalization if choice in data.BUILTINS else data.Normalization())
-)
+if ss.ds_source in data.BUILTINS:
+    st.caption(data.BUILTINS[ss.ds_source].description)
 c1, c2, c3 = st.columns(3)
-norm = data.Normalization(
-    lowercase=c1.toggle("Lowercase", base.lowercase, help="'Ávila' becomes 'ávila'."),
-    strip_accents=c2.toggle(
-        "Strip accents", base.strip_accents, help="'ávila' becomes 'avila', 'ñ' becomes 'n'."
-    ),
-    split_bilingual=c3.toggle(
-        "Split bilingual names",
-        base.split_bilingual,
-        help="'Agurain/Salvatierra' becomes two words.",
-    ),
+c1.toggle("Lowercase", key="home_lower", on_change=on_norm, help="'Ávila' becomes 'ávila'.")
+c2.toggle(
+    "Strip accents",
+    key="home_strip",
+    on_change=on_norm,
+    help="'ávila' becomes 'avila', 'ñ' becomes 'n'.",
 )
-if (choice, norm) != (ss.ds_source, ss.ds_norm):
-    error = state.select(choice, norm)
-    if error:
-        current = state.md_escape(state.source_label(ss.ds_source))
-        st.error(f"{state.md_escape(error)}\n\nYou are still working on **{current}**.")
-    ds = state.dataset()
+c3.toggle(
+    "Split bilingual names",
+    key="home_split",
+    on_change=on_norm,
+    help="'Agurain/Salvatierra' becomes two words.",
+)
+if error := ss.pop("dataset_error", None):
+    current = state.md_escape(state.source_label(ss.ds_source))
+    st.error(f"{state.md_escape(error)}\n\nYou are still working on **{current}**.")
+ds = state.dataset()
 
 
-def on_upload():
-    f = ss.home_upload
-    if f is None:
-        return
+def use_upload(name: str, content: bytes, column: int) -> None:
+    ss.uploads[name] = (content, column)
+    ss.dataset_error = state.select(state.UPLOAD_PREFIX + name, data.Normalization())
+
+
+st.subheader("Your own word list", anchor=False)
+f = st.file_uploader(
+    "Upload a text file (one word per line) or a csv/tsv with a column of words",
+    key="home_upload",
+    max_upload_size=2,
+    help="UTF-8, UTF-16 or Windows-1252; any line ends. It stays in your session: nobody else sees it.",
+)
+if f is not None:
     content = f.getvalue()
     try:
-        state.uploaded_dataset(content, f.name, data.Normalization())
+        preview = state.read_upload(content, f.name)
+        if preview.kind == "csv":
+            column = st.selectbox(
+                "column with the words",
+                range(len(preview.columns)),
+                index=preview.column,
+                format_func=lambda i: preview.columns[i],
+                key=f"home_column:{f.name}",
+            )
+            preview = state.read_upload(content, f.name, column)
+        candidate = state.uploaded_dataset(content, f.name, data.Normalization(), preview.column)
     except data.DatasetError as e:
-        ss.upload_message = ("error", f"{e} Your current dataset is unchanged.")
-        return
-    ss.uploads[f.name] = content
-    state.select(state.UPLOAD_PREFIX + f.name, data.Normalization())
-    ss.upload_message = ("success", f"Switched to your upload {f.name}.")
-
-
-st.file_uploader(
-    "Upload your own word list (UTF-8 text, one word per line)",
-    key="home_upload",
-    on_change=on_upload,
-    help="It stays in your session: nobody else sees it.",
-)
-if msg := ss.pop("upload_message", None):
-    (st.error if msg[0] == "error" else st.success)(state.md_escape(msg[1]))
+        st.error(
+            f"{state.md_escape(str(e))} Your current dataset is unchanged.", icon=":material/error:"
+        )
+    else:
+        st.markdown(
+            f"**Preview of {state.md_escape(f.name)}** ({preview.encoding}, "
+            f"{'csv column ' + state.md_escape(preview.columns[preview.column]) if preview.kind == 'csv' else 'one word per line'}, "
+            "lower-cased). Nothing changes until you switch to it."
+        )
+        p1, p2, p3, p4 = st.columns(4)
+        p1.metric("words kept", f"{len(candidate.words):,}")
+        p2.metric(
+            "of which repeats",
+            f"{candidate.duplicates:,}",
+            help="Kept: a repeated word is seen more often.",
+        )
+        p3.metric("dropped", f"{sum(n for _, n in candidate.dropped):,}")
+        p4.metric("vocabulary size V", candidate.vocab_size)
+        for reason, n in candidate.dropped:
+            st.caption(f"dropped {n:,} × {state.md_escape(reason)}")
+        st.dataframe(pd.DataFrame({"first words kept": candidate.words[:10]}), hide_index=True)
+        key = state.UPLOAD_PREFIX + f.name
+        if ss.ds_source == key and ss.uploads.get(f.name) == (content, preview.column):
+            st.success(f"You are working on {state.md_escape(f.name)}.", icon=":material/check:")
+        else:
+            st.button(
+                f"Switch to {state.md_escape(f.name)}",
+                key="home_switch",
+                icon=":material/swap_horiz:",
+                type="primary",
+                on_click=use_upload,
+                args=(f.name, content, preview.column),
+            )
 
 st.subheader(state.source_label(ss.ds_source), anchor=False)
 n_words = len(ds.words)

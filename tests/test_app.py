@@ -78,21 +78,53 @@ def test_dataset_choice_survives_a_page_switch():
     assert at.session_state.dataset.name == "us-census-1990"
 
 
-def test_upload_becomes_the_dataset_and_a_bad_upload_loses_nothing():
-    at = app()
-    at.file_uploader[0].upload(
-        "pueblos.txt", "Ávila\nPeñíscola\nA Coruña\n".encode(), "text/plain"
-    ).run()
-    assert metrics(at)["Words"] == "3"
+def upload(at, name, content):
+    at.file_uploader[0].upload(name, content, "text/plain").run()
+    return at
+
+
+def test_upload_is_previewed_then_becomes_the_dataset_and_a_bad_upload_loses_nothing():
+    at = upload(app(), "pueblos.txt", "Ávila\nPeñíscola\nA Coruña\n\nÁvila\n".encode("cp1252"))
+    shown = metrics(at)
+    assert (shown["words kept"], shown["of which repeats"], shown["dropped"]) == ("4", "1", "1")
+    assert "Windows-1252" in at.markdown[-1].value or any(
+        "Windows-1252" in m.value for m in at.markdown
+    )
+    assert at.session_state.dataset.name != "pueblos.txt"  # nothing changes before the switch
+    next(b for b in at.button if b.label.startswith("Switch to")).click().run()
+    assert at.session_state.dataset.name == "pueblos.txt"
+    assert metrics(at)["Words"] == "4"
     assert "ñ" in at.session_state.dataset.chars
-    at.file_uploader[0].upload("x.bin", b"\x00\x01\x02", "application/octet-stream").run()
-    assert "binary" in at.error[0].value
-    assert "unchanged" in at.error[0].value
-    assert metrics(at)["Words"] == "3"
-    at.file_uploader[0].upload("latin.txt", "Ávila".encode("latin-1"), "text/plain").run()
-    assert "UTF" in at.error[0].value
-    assert metrics(at)["Words"] == "3"
+    for name, content, message in [
+        ("x.bin", b"\x00\x01\x02\x03", "binary"),
+        ("empty.txt", b"\n\n", "empty"),
+    ]:
+        upload(at, name, content)
+        assert message in at.error[0].value
+        assert "unchanged" in at.error[0].value
+        assert metrics(at)["Words"] == "4"
+        assert at.session_state.dataset.name == "pueblos.txt"
     assert not at.exception
+
+
+def test_csv_upload_lets_the_user_choose_the_column():
+    at = upload(
+        app(), "m.csv", "provincia;nombre\nÁlava;Amurrio\nÁvila;Arévalo\nLugo;Lugo\n".encode()
+    )
+    assert at.selectbox(key="home_column:m.csv").value == 1
+    assert at.dataframe[-2].value["first words kept"].tolist()[:2] == ["amurrio", "arévalo"] or any(
+        "amurrio" in str(d.value) for d in at.dataframe
+    )
+    at.selectbox(key="home_column:m.csv").set_value(0).run()
+    assert any("álava" in str(d.value) for d in at.dataframe)
+
+
+def test_uploaded_markup_stays_plain_text():
+    at = upload(app(), "**x**.txt", b"<b>bold</b>\n**star**\n")
+    next(b for b in at.button if b.label.startswith("Switch to")).click().run()
+    assert not at.exception
+    assert at.session_state.dataset.words == ("<b>bold</b>", "**star**")
+    assert r"\*\*x\*\*" in at.sidebar.caption[0].value
 
 
 def test_user_text_is_shown_as_plain_text():

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from engine import data
+from engine import data, wordfile
 from tests.conftest import needs_names
 
 
@@ -73,18 +73,16 @@ def test_fingerprint_follows_content_and_normalisation():
 
 
 def test_upload_with_accents_bom_crlf_and_blank_lines():
-    ds = data.from_bytes("\ufeffÁvila\r\n\r\n  Peñíscola \r\nA Coruña\n".encode(), "mine.txt")
+    ds = wordfile.from_bytes("\ufeffÁvila\r\n\r\n  Peñíscola \r\nA Coruña\n".encode(), "mine.txt")
     assert ds.words == ("ávila", "peñíscola", "a coruña")
     assert dict(ds.dropped) == {"empty line": 1}
 
 
 def test_bad_uploads_raise_a_clear_error():
     with pytest.raises(data.DatasetError, match="binary"):
-        data.from_bytes(b"\x00\x01\x02", "x.bin")
-    with pytest.raises(data.DatasetError, match="not UTF-8"):
-        data.from_bytes("Ávila".encode("latin-1"), "latin.txt")
+        wordfile.from_bytes(b"\x00\x01\x02", "x.bin")
     with pytest.raises(data.DatasetError, match="empty"):
-        data.from_bytes(b"\n \n", "blank.txt")
+        wordfile.from_bytes(b"\n \n", "blank.txt")
 
 
 def test_words_containing_the_end_token_are_dropped_and_counted():

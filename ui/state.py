@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine import data
+from engine import data, wordfile
 
 UPLOAD_PREFIX = "upload:"
 
@@ -30,8 +30,15 @@ def names_available() -> str | None:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def uploaded_dataset(content: bytes, name: str, norm: data.Normalization) -> data.Dataset:
-    return data.from_bytes(content, name, norm)
+def read_upload(content: bytes, name: str, column: int | None = None) -> wordfile.WordFile:
+    return wordfile.read(content, name, column)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def uploaded_dataset(
+    content: bytes, name: str, norm: data.Normalization, column: int | None = None
+) -> data.Dataset:
+    return wordfile.to_dataset(read_upload(content, name, column), norm)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Building the training examples…")
@@ -48,7 +55,8 @@ def load(source: str, norm: data.Normalization) -> data.Dataset:
     """A built-in by key or one of this session's uploads; raises DatasetError."""
     if source.startswith(UPLOAD_PREFIX):
         name = source.removeprefix(UPLOAD_PREFIX)
-        return uploaded_dataset(st.session_state.uploads[name], name, norm)
+        content, column = st.session_state.uploads[name]
+        return uploaded_dataset(content, name, norm, column)
     if source == "names" and (why := names_available()) is not None:
         raise data.DatasetError(why)
     return builtin_dataset(source, norm)

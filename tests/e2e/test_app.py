@@ -21,29 +21,28 @@ def test_home_shows_a_dataset_and_switches_to_spanish(page, app_url):
     screenshot(page, "home-spanish")
 
 
-def test_upload_good_then_bad_file_keeps_the_good_one(page, app_url):
+def upload(page, name, content):
+    with page.expect_file_chooser() as fc:
+        page.get_by_test_id("stFileUploaderDropzone").click()
+    fc.value.set_files(files=[{"name": name, "mimeType": "text/plain", "buffer": content}])
+    wait_idle(page)
+
+
+def test_upload_preview_switch_then_a_bad_file_keeps_the_good_one(page, app_url):
     page.goto(app_url)
     wait_idle(page)
-    with page.expect_file_chooser() as fc:
-        page.get_by_test_id("stFileUploaderDropzone").click()
-    fc.value.set_files(
-        files=[
-            {
-                "name": "mine.txt",
-                "mimeType": "text/plain",
-                "buffer": "José\nMaría\nÁvila\n".encode(),
-            }
-        ]
-    )
+    upload(page, "pueblos.txt", "Ávila\nPeñíscola\nA Coruña\n<b>x</b>\n".encode("utf-16"))
+    expect(page.get_by_text("Preview of pueblos.txt")).to_be_visible()
+    expect(page.get_by_text("UTF-16", exact=False).first).to_be_visible()
+    screenshot(page, "home-upload-preview")
+    page.get_by_role("button", name="Switch to pueblos.txt").click()
     wait_idle(page)
-    expect(page.get_by_text("Switched to your upload mine.txt.")).to_be_visible()
-    expect(page.get_by_test_id("stMetric").first).to_contain_text("3")
+    expect(page.get_by_text("You are working on pueblos.txt.")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("pueblos.txt")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("4 words")
 
-    with page.expect_file_chooser() as fc:
-        page.get_by_test_id("stFileUploaderDropzone").click()
-    fc.value.set_files(files=[{"name": "x.bin", "mimeType": "text/plain", "buffer": b"\x00\x01"}])
-    wait_idle(page)
+    upload(page, "x.bin", b"\x00\x01\x02\x03")
     expect(page.get_by_text("looks like a binary file")).to_be_visible()
-    expect(page.get_by_test_id("stMetric").first).to_contain_text("3")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("pueblos.txt")
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "home-bad-upload")
