@@ -47,24 +47,25 @@ def load_dataset(args) -> data.Dataset:
     return wordfile.load(source, norm)
 
 
-def positive(kind):
+def bounded(kind, lo, hi):
+    """An argparse type: a number of `kind` within [lo, hi], or a one-line error."""
+
     def parse(text):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be between {lo:g} and {hi:g}, got {text}")
         return value
 
     return parse
 
 
-def non_negative(kind):
-    def parse(text):
-        value = kind(text)
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must be zero or more, got {text}")
-        return value
-
-    return parse
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """One line on stderr, exit code 2 (argparse's default prints the whole usage)."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 class Progress:
@@ -222,29 +223,31 @@ def cmd_bigram(args) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m engine", description=__doc__.split("\n")[0])
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap = Parser(prog="python -m engine", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=Parser)
     sub.add_parser("datasets", help="list the built-in datasets").set_defaults(func=cmd_datasets)
     sub.add_parser("presets", help="list the lecture presets").set_defaults(func=cmd_presets)
 
     def model_args(p):
         p.add_argument("--preset", choices=list(PRESETS), help="a lecture preset (see `presets`)")
         p.add_argument("--model", choices=["mlp", "deep", "wavenet"], default="mlp")
-        p.add_argument("--block-size", type=positive(int))
-        p.add_argument("--n-embd", type=positive(int))
-        p.add_argument("--n-hidden", type=positive(int))
-        p.add_argument("--n-layers", type=positive(int))
-        p.add_argument("--steps", type=non_negative(int))
-        p.add_argument("--batch-size", type=positive(int))
-        p.add_argument("--lr", type=positive(float))
-        p.add_argument("--lr-after", type=positive(float))
-        p.add_argument("--lr-decay-step", type=non_negative(int))
-        p.add_argument("--seed", type=non_negative(int))
+        p.add_argument("--block-size", type=bounded(int, 1, 64))
+        p.add_argument("--n-embd", type=bounded(int, 1, 1024))
+        p.add_argument("--n-hidden", type=bounded(int, 1, 4096))
+        p.add_argument("--n-layers", type=bounded(int, 1, 32))
+        p.add_argument("--steps", type=bounded(int, 0, 10_000_000))
+        p.add_argument("--batch-size", type=bounded(int, 1, 65_536))
+        p.add_argument("--lr", type=bounded(float, 1e-6, 100))
+        p.add_argument("--lr-after", type=bounded(float, 1e-6, 100))
+        p.add_argument("--lr-decay-step", type=bounded(int, 0, 10_000_000))
+        p.add_argument("--seed", type=bounded(int, 0, 2**63 - 1))
 
     t = sub.add_parser("train", help="train a model and report train/dev/test loss")
     add_dataset_args(t)
     model_args(t)
-    t.add_argument("--samples", type=non_negative(int), default=0, help="print this many samples")
+    t.add_argument(
+        "--samples", type=bounded(int, 0, 1000), default=0, help="print this many samples"
+    )
     t.add_argument("--json", action="store_true", help="one JSON object on stdout")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
@@ -252,15 +255,15 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="sample names (bigram counts, or a preset trained first)")
     add_dataset_args(s)
     model_args(s)
-    s.add_argument("--n", type=positive(int), default=20)
-    s.add_argument("--temperature", type=positive(float), default=1.0)
-    s.add_argument("--top-k", type=positive(int))
-    s.add_argument("--smoothing", type=non_negative(float), default=1.0)
+    s.add_argument("--n", type=bounded(int, 1, 10_000), default=20)
+    s.add_argument("--temperature", type=bounded(float, 0.01, 100), default=1.0)
+    s.add_argument("--top-k", type=bounded(int, 1, 1000))
+    s.add_argument("--smoothing", type=bounded(float, 0, 1e6), default=1.0)
     s.set_defaults(func=cmd_sample, seed=2147483647 + 10)
 
     b = sub.add_parser("bigram", help="NLL of the bigram count model")
     add_dataset_args(b)
-    b.add_argument("--smoothing", type=non_negative(float), default=1.0)
+    b.add_argument("--smoothing", type=bounded(float, 0, 1e6), default=1.0)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bigram)
     return ap

@@ -81,10 +81,15 @@ def test_sample_is_seeded():
         ("train", "--dataset", "us-census-1990", "--model", "wavenet", "--block-size", "6"),
         ("train", "--steps", "-5"),
         ("sample", "--temperature", "0"),
+        ("train", "--n-hidden", "1000000"),
+        ("train", "--lr", "fast"),
+        ("train", "--preset", "no-such-preset"),
+        ("frobnicate",),
     ],
 )
 def test_bad_input_exits_non_zero_with_a_one_line_error(args):
     out = cli(*args, check=False)
     assert out.returncode != 0
     assert "Traceback" not in out.stderr
-    assert out.stderr.strip().splitlines()[-1].startswith(("error:", "python -m engine"))
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith(("error:", "python -m engine"))
