@@ -26,20 +26,19 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(skip)
 
 
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    }
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +57,8 @@ def fresh_app_url():
     yield from serve()
 
 
-def serve():
+def serve(with_process=False):
+    """Start the app on a free localhost port; yields its URL (and the process), stops it after."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -83,7 +83,7 @@ def serve():
     else:
         proc.kill()
         pytest.fail("streamlit did not start within 30 s")
-    yield url
+    yield (url, proc) if with_process else url
     proc.terminate()
     proc.wait(timeout=10)
 
