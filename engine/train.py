@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from engine import fused as fused_step
 from engine import models
 from engine.data import Splits
 from engine.models import ConfigError, ModelConfig
@@ -61,6 +62,7 @@ class Job:
         splits: Splits,
         vocab_size: int,
         record_stats: bool = False,
+        fused: bool = True,
     ):
         validate(train, len(splits.Ytr))
         uses_bn = getattr(config, "batchnorm", True)
@@ -76,6 +78,8 @@ class Job:
             else torch.Generator().manual_seed(train.batch_seed)
         )
         self.record_stats = record_stats
+        # the hand-written backward of engine.fused is faster; statistics need autograd's .grad
+        self.fused = fused and not record_stats and fused_step.supports(self.model)
         self.step = 0
         self.seconds = 0.0  # time spent inside steps, not waiting for the UI
         self.lossi: list[float] = []  # log10 minibatch loss per step, as the lecture plots
@@ -93,16 +97,19 @@ class Job:
         cfg = self.train_config
         Xtr, Ytr = self.splits.Xtr, self.splits.Ytr
         ix = torch.randint(0, Xtr.shape[0], (cfg.batch_size,), generator=self.batch_generator)
-        _, loss = self.model(Xtr[ix], Ytr[ix])
-        if self.record_stats:
-            for layer in self.model.layers:
-                layer.out.retain_grad()
-        for p in self.params:
-            p.grad = None
-        loss.backward()
         lr = cfg.lr_at(self.step)
-        for p in self.params:
-            p.data += -lr * p.grad
+        if self.fused:
+            loss = fused_step.sgd_step(self.model, Xtr[ix], Ytr[ix], lr)
+        else:
+            _, loss = self.model(Xtr[ix], Ytr[ix])
+            if self.record_stats:
+                for layer in self.model.layers:
+                    layer.out.retain_grad()
+            for p in self.params:
+                p.grad = None
+            loss.backward()
+            for p in self.params:
+                p.data += -lr * p.grad
         self.lossi.append(loss.log10().item())
         if self.record_stats:
             with torch.no_grad():

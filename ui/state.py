@@ -67,8 +67,10 @@ def leave_legacy_navigation() -> None:
 
     Streamlit treats a folder named pages/ as its legacy multipage layout until some
     session has run st.navigation: the first visit of a fresh server straight to, say,
-    /mlp would run that page without app.py and show the legacy sidebar. Switch the
-    server to st.navigation and rerun, which runs app.py and then this page.
+    /mlp would run that page without app.py and show the legacy sidebar. On a session's
+    first run, switch the server to st.navigation and rerun: app.py runs, then this page.
+    (Streamlit's AppTest resets the flag before every run; later runs are left alone so
+    that no widget event is lost to the rerun.)
     """
     from streamlit.runtime.pages_manager import PagesManager
 
@@ -79,10 +81,10 @@ def leave_legacy_navigation() -> None:
 
 def init() -> None:
     """Give a new session its dataset: names.txt when it is here, else the bundled default."""
-    leave_legacy_navigation()
     ss = st.session_state
     ss.setdefault("uploads", {})
     if "dataset" not in ss:
+        leave_legacy_navigation()
         source = default_source()
         ss.ds_source, ss.ds_norm = source, data.BUILTINS[source].normalization
         ss.dataset = load(source, ss.ds_norm)

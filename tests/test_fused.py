@@ -1,0 +1,69 @@
+"""The hand-written backward of engine.fused against autograd, for every model family."""
+
+import pytest
+import torch
+
+from engine import data, fused, models
+from engine.models import DeepConfig, MLPConfig, WaveNetConfig
+from engine.train import Job, TrainConfig
+
+WORDS = data.from_text(
+    "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia"] * 40), "t"
+)
+CONFIGS = {
+    "mlp, lecture init": MLPConfig(),
+    "mlp, kaiming": MLPConfig(kaiming=True, b1_scale=0.01, w2_scale=0.01, b2_scale=0.0),
+    "mlp + batchnorm (std)": MLPConfig(kaiming=True, w2_scale=0.01, b2_scale=0.0, batchnorm=True),
+    "deep + batchnorm (var)": DeepConfig(n_layers=3, n_hidden=40),
+    "deep, no batchnorm": DeepConfig(n_layers=3, n_hidden=40, batchnorm=False, gain=5 / 3),
+    "deep, linear": DeepConfig(n_layers=3, n_hidden=40, batchnorm=False, nonlinearity="linear"),
+    "wavenet": WaveNetConfig(n_embd=8, n_hidden=32),
+    "wavenet, batchnorm bug": WaveNetConfig(n_embd=8, n_hidden=32, bn_over_time=False),
+    "flat context 8": WaveNetConfig(n_embd=8, n_hidden=32, hierarchical=False),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_one_step_equals_autograd(name):
+    config = CONFIGS[name]
+    splits = data.make_splits(WORDS, config.block_size)
+    build = lambda: models.build(config, WORDS.vocab_size, torch.Generator().manual_seed(42))  # noqa: E731
+    ref, ours = build(), build()
+    assert fused.supports(ours)
+    ix = torch.randint(0, len(splits.Ytr), (32,), generator=torch.Generator().manual_seed(1))
+    Xb, Yb = splits.Xtr[ix], splits.Ytr[ix]
+    _, loss = ref(Xb, Yb)
+    loss.backward()
+    before = [p.detach().clone() for p in ours.parameters()]
+    lr = 0.5
+    fused_loss = fused.sgd_step(ours, Xb, Yb, lr)
+    assert fused_loss.item() == pytest.approx(loss.item(), abs=1e-6)
+    for p0, p, q in zip(before, ours.parameters(), ref.parameters(), strict=True):
+        # p0 - p loses float32 digits where |p| >> |lr * grad|: hence atol
+        torch.testing.assert_close((p0 - p) / lr, q.grad, rtol=1e-4, atol=1e-5)
+    for a, b in zip(ref.layers, ours.layers, strict=True):
+        if hasattr(a, "running_mean"):
+            torch.testing.assert_close(b.running_mean, a.running_mean)
+            torch.testing.assert_close(b.running_var, a.running_var)
+        torch.testing.assert_close(b.out, a.out)
+
+
+def test_job_uses_the_fused_step_unless_statistics_are_recorded():
+    splits = data.make_splits(WORDS, 3)
+    assert Job(MLPConfig(), TrainConfig(steps=5), splits, WORDS.vocab_size).fused
+    assert not Job(
+        MLPConfig(), TrainConfig(steps=5), splits, WORDS.vocab_size, record_stats=True
+    ).fused
+    assert not Job(MLPConfig(direct=True), TrainConfig(steps=5), splits, WORDS.vocab_size).fused
+
+
+def test_fused_and_autograd_training_stay_together():
+    splits = data.make_splits(WORDS, 3)
+    cfg, tc = (
+        MLPConfig(kaiming=True, batchnorm=True, w2_scale=0.01, b2_scale=0.0),
+        TrainConfig(steps=300),
+    )
+    a = Job(cfg, tc, splits, WORDS.vocab_size, fused=False)
+    b = Job(cfg, tc, splits, WORDS.vocab_size)
+    a.run(), b.run()
+    assert b.final["dev"] == pytest.approx(a.final["dev"], abs=2e-3)
