@@ -5,6 +5,7 @@ python -m engine presets
 python -m engine train --dataset names --preset part3-batchnorm --json
 python -m engine sample --dataset names --n 20 --seed 42 --temperature 0.8
 python -m engine bigram --dataset names --smoothing 1 --json
+python -m engine bench [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import sys
 import time
 
-from engine import bigram, data, models, wordfile
+from engine import bench, bigram, data, models, wordfile
 from engine.presets import PRESETS
 from engine.sample import sample_words
 from engine.train import Job, TrainConfig
@@ -266,6 +267,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--smoothing", type=bounded(float, 0, 1e6), default=1.0)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bigram)
+
+    m = sub.add_parser("bench", help="benchmark the engine against the plain lecture loop")
+    m.add_argument(
+        "--quick", action="store_true", help="skip the minutes-long time-to-quality runs"
+    )
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=lambda args: bench.run(args.quick, args.json))
     return ap
 
 
