@@ -11,6 +11,9 @@ nav = st.navigation(
         "Start": [
             st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         ],
+        "Lesson 0 · micrograd": [
+            st.Page("pages/micrograd.py", title="micrograd", icon=":material/account_tree:"),
+        ],
         # Lesson 1 · Bigrams (makemore part 1)
         "Lesson 2 · MLP": [
             st.Page("pages/mlp.py", title="MLP trainer", icon=":material/model_training:"),
@@ -20,6 +23,12 @@ nav = st.navigation(
             ),
         ],
         # Lesson 3 · Activations, gradients, BatchNorm (makemore part 3)
+        "Lesson 4 · Backprop ninja": [
+            st.Page("pages/backprop.py", title="Backprop ninja", icon=":material/swords:"),
+        ],
+        "Lesson 5 · WaveNet": [
+            st.Page("pages/wavenet.py", title="WaveNet", icon=":material/graphic_eq:"),
+        ],
     }
 )
 ds = state.dataset()
