@@ -22,7 +22,15 @@ nav = st.navigation(
                 "pages/embeddings.py", title="Embeddings & samples", icon=":material/scatter_plot:"
             ),
         ],
-        # Lesson 3 · Activations, gradients, BatchNorm (makemore part 3)
+        "Lesson 3 · Activations & BatchNorm": [
+            st.Page(
+                "pages/init_explorer.py", title="Init & saturation", icon=":material/monitor_heart:"
+            ),
+            st.Page(
+                "pages/batchnorm.py", title="BatchNorm", icon=":material/align_vertical_center:"
+            ),
+            st.Page("pages/diagnostics.py", title="Diagnostics", icon=":material/query_stats:"),
+        ],
         "Lesson 4 · Backprop ninja": [
             st.Page("pages/backprop.py", title="Backprop ninja", icon=":material/swords:"),
         ],

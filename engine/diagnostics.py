@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from engine import models
 from engine.data import Splits
@@ -44,8 +45,72 @@ class Histogram:
 
 
 def histogram(t: torch.Tensor, bins: int = 100, density: bool = True) -> Histogram:
-    hy, hx = torch.histogram(t.detach().float().reshape(-1), bins=bins, density=density)
+    """Non-finite values (a diverged run) are left out; all of them gives an empty histogram."""
+    t = t.detach().float().reshape(-1)
+    t = t[t.isfinite()]
+    if not len(t):
+        return Histogram([], [])
+    hy, hx = torch.histogram(t, bins=bins, density=density)
     return Histogram(hx[:-1].tolist(), hy.tolist())
+
+
+class _JobProxy:
+    """Looks like the Job it wraps (step, done, train_config, lossi, ...) for the live pages."""
+
+    job: Job
+
+    def __getattr__(self, name):
+        if name == "job":  # not set yet: no recursion
+            raise AttributeError(name)
+        return getattr(self.job, name)
+
+
+EVAL_CHUNK = 2048  # examples per forward pass of a chunked evaluation
+
+
+class ChunkedEvaluation:
+    """A Job's finish() (train, dev and test loss with BatchNorm's running statistics), a
+    chunk of examples at a time: a live page never blocks for long, and a deep, wide net
+    never holds the activations of a whole split (10 layers of 400 over 182,625 examples
+    would be gigabytes). With train and dev among the splits, it sets job.final and adds
+    the last evaluation when all is done, as finish() would."""
+
+    def __init__(self, job: Job, splits=("train", "dev", "test")):
+        self.job, self.todo = job, list(splits)
+        self.offset, self.total, self.losses = 0, 0.0, {}
+
+    @property
+    def done(self) -> bool:
+        return not self.todo
+
+    @torch.no_grad()
+    def run_for(self, seconds: float) -> None:
+        """Evaluate at least one chunk, then more until the time budget is spent."""
+        deadline, model = time.perf_counter() + seconds, self.job.model
+        model.eval()
+        try:
+            while self.todo:
+                X, Y = self.job.splits.split(self.todo[0])
+                if self.offset < len(Y):
+                    end = self.offset + EVAL_CHUNK
+                    logits, _ = model(X[self.offset : end])
+                    self.total += F.cross_entropy(logits, Y[self.offset : end], reduction="sum")
+                    self.offset = end
+                if self.offset >= len(Y):
+                    self.losses[self.todo.pop(0)] = (
+                        float(self.total / len(Y)) if len(Y) else math.nan
+                    )
+                    self.offset, self.total = 0, 0.0
+                if time.perf_counter() >= deadline:
+                    break
+        finally:
+            model.train()
+        job = self.job
+        if self.done and job.final is None and {"train", "dev"} <= set(self.losses):
+            job.final = self.losses
+            job.evals.append(
+                {"step": job.step, "train": job.final["train"], "dev": job.final["dev"]}
+            )
 
 
 # ---------------------------------------------------------------------------------------
@@ -235,6 +300,35 @@ def train_and_capture(job: Job, seconds: float | None = None, callback=None) -> 
     return diagnostics
 
 
+class LiveDiagnostics(_JobProxy):
+    """A Job (built with record_stats=True) for a live page: train_for() keeps the diagnostics
+    of the last training step of every chunk in .diagnostics, captured before any evaluation
+    runs, and evaluates the splits in chunks once training is done."""
+
+    def __init__(self, job: Job):
+        if not job.record_stats:
+            raise ValueError("Build the Job with record_stats=True to record the diagnostics.")
+        self.job = job
+        self.diagnostics: Diagnostics | None = None
+        self.evaluation = ChunkedEvaluation(job)
+
+    @property
+    def done(self) -> bool:
+        """Trained and evaluated."""
+        return self.job.done and self.evaluation.done
+
+    def train_for(self, seconds: float) -> int:
+        job, deadline, taken = self.job, time.perf_counter() + seconds, 0
+        while not job.done and time.perf_counter() < deadline:
+            job.train_step()
+            taken += 1
+        if taken:
+            self.diagnostics = capture(job)
+        if job.done and not self.evaluation.done:
+            self.evaluation.run_for(deadline - time.perf_counter())
+        return taken
+
+
 # ---------------------------------------------------------------------------------------
 # the video's init explorer and fan-in demo
 
@@ -270,6 +364,8 @@ def explore_init(
     """
     if getattr(config, "batchnorm", True) and batch_size < 2:
         raise ConfigError("BatchNorm needs a batch of at least 2 examples.")
+    if not len(splits.Ytr):
+        raise ConfigError("The train split is empty: the dataset needs at least a few words.")
     g = torch.Generator().manual_seed(seed)
     model = models.build(config, vocab_size, g)
     gb = g if batch_seed is None else torch.Generator().manual_seed(batch_seed)
@@ -329,8 +425,187 @@ def fan_in_demo(
     )
 
 
+# The "loss log" of the notebook (cell 11, markdown) and cell 19: (train, dev) after training.
+LECTURE_LOSS_LOG = {
+    "part3-original": (2.1245384216308594, 2.168196439743042),
+    "part3-fix-softmax": (2.07, 2.13),
+    "part3-fix-tanh": (2.0355966091156006, 2.1026785373687744),
+    "part3-kaiming": (2.0376641750335693, 2.106989622116089),
+    "part3-batchnorm": (2.0668270587921143, 2.104844808578491),
+    "part3-deep-bn": (2.4002976417541504, 2.3982467651367188),
+}
+
+
+class Lockstep:
+    """Several jobs trained step for step, so side-by-side curves always cover the same steps.
+
+    It has a Job's interface for the live pages (train_for, step, done, train_config, ...).
+    hooks[label](job) runs right after each training step of that job, e.g. a BatchNormTrace.
+    """
+
+    def __init__(self, jobs: dict[str, Job], hooks: dict | None = None):
+        if len({job.train_config.steps for job in jobs.values()}) != 1:
+            raise ValueError("Jobs trained in lockstep need the same number of steps.")
+        self.jobs, self.hooks = jobs, hooks or {}
+        self.train_config = next(iter(jobs.values())).train_config
+        self.evaluations = [ChunkedEvaluation(job) for job in jobs.values()]
+
+    @property
+    def step(self) -> int:
+        return min(job.step for job in self.jobs.values())
+
+    @property
+    def trained(self) -> bool:
+        return all(job.done for job in self.jobs.values())
+
+    @property
+    def done(self) -> bool:
+        """Trained and evaluated."""
+        return self.trained and all(e.done for e in self.evaluations)
+
+    @property
+    def seconds(self) -> float:
+        return sum(job.seconds for job in self.jobs.values())
+
+    def steps_per_second(self) -> float:
+        """Steps of every job per second."""
+        return self.step / self.seconds if self.seconds else 0.0
+
+    def train_for(self, seconds: float) -> int:
+        deadline, taken = time.perf_counter() + seconds, 0
+        while not self.trained and time.perf_counter() < deadline:
+            for label, job in self.jobs.items():
+                if not job.done:
+                    job.train_step()
+                    if label in self.hooks:
+                        self.hooks[label](job)
+            taken += 1
+        for evaluation in self.evaluations:
+            if self.trained and not evaluation.done:
+                evaluation.run_for(deadline - time.perf_counter())
+        return taken
+
+
 # ---------------------------------------------------------------------------------------
-# BatchNorm: the widget of cell 22 and folding it away (exercise E02)
+# BatchNorm: batch vs running statistics, calibration, the widget of cell 22 and folding
+# it away (exercise E02)
+
+
+def _first_batchnorm(model: Model) -> int:
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, BatchNorm1d) and i > 0:
+            return i
+    raise ConfigError("This net has no BatchNorm layer.")
+
+
+def _spread_as_std(bn: BatchNorm1d, spread: torch.Tensor) -> torch.Tensor:
+    """The running "var" of the lecture's classes as a std (flavour "std" keeps the std)."""
+    return spread if bn.flavour == "std" else spread.sqrt()
+
+
+class BatchNormTrace:
+    """The first BatchNorm layer's batch mean and std of every neuron, next to its running
+    estimates, recorded during training at (at most) max_points evenly spaced steps.
+
+    The batch statistics jump around with every minibatch; the running ones (momentum 0.001
+    in lecture 4's MLP) average them slowly and are what evaluation uses.
+    """
+
+    def __init__(self, job: Job, max_points: int = 1000):
+        self.index = _first_batchnorm(job.model)
+        self.stride = max(1, math.ceil(job.train_config.steps / max_points))
+        self.steps: list[int] = []
+        self.batch_mean: list[torch.Tensor] = []  # each (n_hidden,)
+        self.batch_std: list[torch.Tensor] = []
+        self.running_mean: list[torch.Tensor] = []
+        self.running_std: list[torch.Tensor] = []
+
+    @torch.no_grad()
+    def record(self, job: Job) -> None:
+        """Call right after job.train_step()."""
+        step = job.step - 1  # the step just taken
+        if step % self.stride or (job.evals and job.evals[-1]["step"] == job.step):
+            return  # not on the grid, or an evaluation has overwritten the layers' .out
+        bn = job.model.layers[self.index]
+        x = job.model.layers[self.index - 1].out  # the BatchNorm's input, hpreact (B, n_hidden)
+        self.steps.append(step)
+        self.batch_mean.append(x.mean(0).detach().clone())
+        self.batch_std.append(x.std(0).detach().clone())
+        self.running_mean.append(bn.running_mean.reshape(-1).clone())
+        self.running_std.append(_spread_as_std(bn, bn.running_var).reshape(-1).clone())
+
+    def neuron(self, j: int) -> dict[str, list[float]]:
+        """One neuron's series: {"step", "batch mean", "running mean", "batch std", "running std"}."""
+        series = {"step": list(self.steps)}
+        for name, values in [
+            ("batch mean", self.batch_mean),
+            ("running mean", self.running_mean),
+            ("batch std", self.batch_std),
+            ("running std", self.running_std),
+        ]:
+            series[name] = [v[j].item() for v in values]
+        return series
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Evaluation with BatchNorm's running statistics against a calibration pass over the whole
+    train split (lecture 4, cell 9), for the first BatchNorm layer's neurons and the losses."""
+
+    running: dict[str, float]  # {"train", "dev"} losses with the running statistics
+    calibrated: dict[str, float]  # the same with the whole-train-split statistics
+    running_mean: list[float]  # per neuron of the first BatchNorm layer
+    calibrated_mean: list[float]
+    running_std: list[float]
+    calibrated_std: list[float]
+
+
+@torch.no_grad()
+def calibrate_batchnorm(
+    model: Model, splits: Splits, running: dict[str, float] | None = None
+) -> Calibration:
+    """Forward the whole train split layer by layer; each BatchNorm (of a copy) gets the mean
+    and spread of all of its inputs as running statistics, as in cell 9. Then evaluate both.
+
+    `running`: the train and dev losses with the running statistics if already known (a
+    finished Job's .final), which saves a forward pass over the train split.
+    """
+    if not len(splits.Ytr):
+        raise ConfigError("The train split is empty: the dataset needs at least a few words.")
+    first = _first_batchnorm(model)
+    layers = [copy.copy(layer) for layer in model.layers]  # own .out and stats, shared weights
+    x = splits.Xtr
+    for layer in layers:
+        if isinstance(layer, BatchNorm1d):
+            dim = (0, 1) if x.ndim == 3 and layer.over_time else 0
+            spread = x.std(dim) if layer.flavour == "std" else x.var(dim)
+            layer.running_mean = x.mean(dim).reshape(layer.gamma.shape)
+            layer.running_var = spread.reshape(layer.gamma.shape)
+            layer.training = False
+        x = layer(x)
+    calibrated = Model(Sequential(layers), model.config).eval()
+    calibrated_losses = {
+        "train": F.cross_entropy(x, splits.Ytr).item(),  # x: the calibrated train logits
+        "dev": calibrated(*splits.split("dev"))[1].item(),
+    }
+    if running is None:
+        bns = [layer for layer in model.layers if isinstance(layer, BatchNorm1d)]
+        modes = [bn.training for bn in bns]
+        model.eval()
+        try:
+            running = {s: model(*splits.split(s))[1].item() for s in ("train", "dev")}
+        finally:
+            for bn, mode in zip(bns, modes, strict=True):
+                bn.training = mode
+    bn, cal = model.layers[first], layers[first]
+    return Calibration(
+        {"train": running["train"], "dev": running["dev"]},
+        calibrated_losses,
+        bn.running_mean.reshape(-1).tolist(),
+        cal.running_mean.reshape(-1).tolist(),
+        _spread_as_std(bn, bn.running_var).reshape(-1).tolist(),
+        _spread_as_std(cal, cal.running_var).reshape(-1).tolist(),
+    )
 
 
 @dataclass(frozen=True)
@@ -351,6 +626,15 @@ def batchnorm_widget(x0: float, seed: int = LECTURE_SEED + 1) -> BatchNormWidget
     return BatchNormWidget(x.tolist(), y.tolist(), mu.item(), sig.item())
 
 
+def batchnorm_scale(bn: BatchNorm1d) -> torch.Tensor:
+    """gamma / spread per neuron: what eval-mode BatchNorm multiplies each neuron by."""
+    if bn.flavour == "std":
+        spread = bn.running_var.reshape(-1)
+    else:
+        spread = torch.sqrt(bn.running_var.reshape(-1) + bn.eps)
+    return bn.gamma.reshape(-1) / spread
+
+
 @torch.no_grad()
 def fold_linear_bn(linear: Linear, bn: BatchNorm1d) -> Linear:
     """A Linear equal to bn(linear(x)) in eval mode: the running statistics are constants.
@@ -359,11 +643,7 @@ def fold_linear_bn(linear: Linear, bn: BatchNorm1d) -> Linear:
     (or the running std, flavour "std"), so with s = gamma / spread:
     W' = W * s (scales each output column) and b' = (b - running_mean) * s + beta.
     """
-    if bn.flavour == "std":
-        spread = bn.running_var.reshape(-1)
-    else:
-        spread = torch.sqrt(bn.running_var.reshape(-1) + bn.eps)
-    s = bn.gamma.reshape(-1) / spread  # (fan_out,)
+    s = batchnorm_scale(bn)  # (fan_out,)
     b = torch.zeros_like(s) if linear.bias is None else linear.bias.reshape(-1)
     weight = linear.weight * s  # (fan_in, fan_out)
     bias = (b - bn.running_mean.reshape(-1)) * s + bn.beta.reshape(-1)
@@ -446,6 +726,91 @@ def _param_names(model: Model) -> list[tuple[int, str]]:
     return names
 
 
+class ZeroInitRun(_JobProxy):
+    """Exercise E01 as a job that trains in chunks (for a live page): see zero_init_experiment.
+
+    It has a Job's interface (train_for, step, done, ...) and report() when done.
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        splits: Splits,
+        vocab_size: int,
+        steps: int = 300,
+        zero_embedding: bool = True,
+        zero_batchnorm: bool = False,
+    ):
+        if steps < 1:
+            raise ConfigError("Train for at least one step.")
+        cfg = TrainConfig(steps=steps, eval_every=0)
+        # record_stats: autograd's step, which leaves every parameter's .grad to look at
+        self.job = job = Job(config, cfg, splits, vocab_size, record_stats=True)
+        self.splits, self.vocab_size = splits, vocab_size
+        with torch.no_grad():
+            for layer in job.model.layers:
+                skip = (isinstance(layer, BatchNorm1d) and not zero_batchnorm) or (
+                    isinstance(layer, Embedding) and not zero_embedding
+                )
+                for p in [] if skip else layer.parameters():
+                    p.zero_()
+        self.init = [p.detach().clone() for p in job.params]
+        self.max_grad = [torch.zeros(()) for _ in job.params]  # torch.maximum keeps a nan
+        self.evaluation = ChunkedEvaluation(job, ("train",))
+        self._report: ZeroInitReport | None = None
+
+    @property
+    def done(self) -> bool:
+        """Trained, and the train split evaluated."""
+        return self.job.done and self.evaluation.done
+
+    def train_for(self, seconds: float) -> int:
+        job, deadline, taken = self.job, time.perf_counter() + seconds, 0
+        while not job.done and time.perf_counter() < deadline:
+            job.train_step()
+            self.max_grad = [
+                torch.maximum(m, p.grad.abs().max())
+                for m, p in zip(self.max_grad, job.params, strict=True)
+            ]
+            taken += 1
+        if job.done and not self.evaluation.done:
+            self.evaluation.run_for(deadline - time.perf_counter())
+        return taken
+
+    def report(self) -> ZeroInitReport:
+        """Which parameters got a gradient, and the loss the net ends at (call when done)."""
+        if self._report is not None:
+            return self._report
+        while not self.done:
+            self.train_for(math.inf)
+        job, report = self.job, []
+        for i, ((layer_no, name), p, p0, m) in enumerate(
+            zip(_param_names(job.model), job.params, self.init, self.max_grad, strict=True)
+        ):
+            report.append(
+                ParamLearning(
+                    i,
+                    layer_no,
+                    name,
+                    tuple(p.shape),
+                    bool(m.isfinite() and m > 0),
+                    m.item(),
+                    p.grad.std().item() if p.grad is not None and p.grad.numel() > 1 else math.nan,
+                    (p.detach() - p0).abs().max().item(),
+                )
+            )
+        train_loss = self.evaluation.losses["train"]
+        self._report = ZeroInitReport(
+            report,
+            job.lossi,
+            train_loss,
+            unigram_loss(self.splits, self.vocab_size),
+            not math.isfinite(train_loss),
+            [f"param {r.param}: layer {r.layer} {r.name}" for r in report if r.learns],
+        )
+        return self._report
+
+
 def zero_init_experiment(
     config: ModelConfig,
     splits: Splits,
@@ -463,48 +828,9 @@ def zero_init_experiment(
     unigram distribution and the net stays a unigram model. With the lecture-3 BatchNorm
     (std, no eps) the zero pre-activations give 0/0 and the loss is nan from step 0.
     """
-    if steps < 1:
-        raise ConfigError("Train for at least one step.")
-    job = Job(config, TrainConfig(steps=steps, eval_every=0), splits, vocab_size)
-    with torch.no_grad():
-        for layer in job.model.layers:
-            skip = (isinstance(layer, BatchNorm1d) and not zero_batchnorm) or (
-                isinstance(layer, Embedding) and not zero_embedding
-            )
-            for p in [] if skip else layer.parameters():
-                p.zero_()
-    init = [p.detach().clone() for p in job.params]
-    max_grad = [torch.zeros(()) for _ in job.params]  # torch.maximum keeps a nan
-    while not job.done:
-        job.train_step()
-        max_grad = [
-            torch.maximum(m, p.grad.abs().max()) for m, p in zip(max_grad, job.params, strict=True)
-        ]
-    report = []
-    for i, ((layer_no, name), p, p0, m) in enumerate(
-        zip(_param_names(job.model), job.params, init, max_grad, strict=True)
-    ):
-        report.append(
-            ParamLearning(
-                i,
-                layer_no,
-                name,
-                tuple(p.shape),
-                bool(m.isfinite() and m > 0),
-                m.item(),
-                p.grad.std().item() if p.grad.numel() > 1 else float("nan"),
-                (p.detach() - p0).abs().max().item(),
-            )
-        )
-    train_loss = job.evaluate("train")
-    return ZeroInitReport(
-        report,
-        job.lossi,
-        train_loss,
-        unigram_loss(splits, vocab_size),
-        not math.isfinite(train_loss),
-        [f"param {r.param}: layer {r.layer} {r.name}" for r in report if r.learns],
-    )
+    run = ZeroInitRun(config, splits, vocab_size, steps, zero_embedding, zero_batchnorm)
+    run.train_for(math.inf)
+    return run.report()
 
 
 def unigram_loss(splits: Splits, vocab_size: int) -> float:
