@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from engine.data import Splits
-from engine.models import TANH_GAIN
-from engine.train import EVAL_TRAIN_SAMPLE, TrainConfig
+from engine.models import TANH_GAIN, ConfigError
+from engine.train import EVAL_TRAIN_SAMPLE, TrainConfig, validate
 
 LECTURE_SEED = 2147483647
 EPS = 1e-5  # added to the BatchNorm variance
@@ -473,8 +473,9 @@ class ManualJob:
         cfg: NinjaConfig = EX4_NET,
         train: TrainConfig = EX4_TRAIN,
     ):
+        validate(train, len(splits.Ytr))
         if train.batch_size < 2:
-            raise ValueError("BatchNorm needs a batch of at least 2 examples.")
+            raise ConfigError("BatchNorm needs a batch of at least 2 examples.")
         self.splits, self.config, self.train_config = splits, cfg, train
         self.generator = torch.Generator().manual_seed(train.seed)
         self.params = init_params(
@@ -537,7 +538,7 @@ class ManualJob:
 
     def _hprebn(self, X):
         p = self.params
-        return p["C"][X].view(X.shape[0], -1) @ p["W1"] + p["b1"]
+        return p["C"][X].flatten(1) @ p["W1"] + p["b1"]  # flatten(1): also for an empty split
 
     @torch.no_grad()
     def evaluate(self, split: str, cal: Calibration, limit: int | None = None) -> float:

@@ -111,14 +111,19 @@ st.dataframe(
     },
     height=35 * 27 + 3,
 )
+rounding = (
+    "rounds 1 − h² once (a fused multiply-add), so the exact formula computes it in float64 "
+    "and rounds once; the plain float32 formula"
+    if backprop.TANH_ROUNDS_ONCE
+    else "rounds 1 − h² twice, like the plain float32 formula; rounding it once"
+)
 st.caption(
     "One row per tensor, in the notebook's order; white rows are exact, yellow rows only "
     "approximately right, red rows wrong. **exact**: the hand-written gradient equals "
     "autograd's bit for bit. **approximate**: equal up to float32 rounding "
     "(torch.allclose). **maxdiff**: the largest absolute difference. The shapes must match "
-    "too, which the notebook's cmp does not check. One subtlety: torch's tanh backward rounds "
-    "1 − h² once (a fused multiply-add) on this machine, so the exact formula computes it that "
-    "way; the plain float32 formula is only approximately right (try it in the list above)."
+    "too, which the notebook's cmp does not check. One subtlety: on this machine torch's tanh "
+    f"backward {rounding} is only approximately right (pick it in the list above)."
 )
 with st.expander("The hand-written backward pass (engine/backprop.py)"):
     st.code(inspect.getsource(backprop.manual_backward), language="python")

@@ -5,6 +5,7 @@ import math
 import pandas as pd
 import streamlit as st
 
+from engine import expression as ex
 from engine import micrograd as mg
 from ui import lesson045 as draw
 from ui import state, training
@@ -52,13 +53,13 @@ def own_expression():
         "Expression",
         value="tanh(a*b + c) - a**2/b",
         key="mg_text",
-        max_chars=mg.MAX_LENGTH,
+        max_chars=ex.MAX_LENGTH,
         help="Numbers, variable names, + - * / ** (with a number as exponent), unary minus, "
         "tanh(), exp() and log(). Python syntax: write 2*a, not 2a.",
     )
     try:
-        expr = mg.parse(text)
-    except mg.ExpressionError as e:
+        expr = ex.parse(text)
+    except ex.ExpressionError as e:
         st.error(str(e))
         return None
     defaults = {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0}
@@ -78,17 +79,17 @@ if example == OWN:
         st.stop()
     expr, env = parsed
     try:
-        root = mg.build_graph(expr, env)
-        reference = mg.reference_gradients(expr, env)
-    except mg.ExpressionError as e:
+        root = ex.build_graph(expr, env)
+        reference = ex.reference_gradients(expr, env)
+    except ex.ExpressionError as e:
         st.error(str(e))
         st.stop()
     about = f"Your expression: `{expr.text}`."
 else:
-    ex = mg.EXAMPLES[example]
-    root, expr, env = ex.build(), mg.parse(ex.text), ex.env
-    reference = mg.reference_gradients(expr, env)
-    about = ex.about
+    chosen = mg.EXAMPLES[example]
+    root, expr, env = chosen.build(), ex.parse(chosen.text), chosen.env
+    reference = ex.reference_gradients(expr, env)
+    about = chosen.about
 
 trace = mg.trace_backward(root, accumulate=not bug)
 last = len(trace.steps) - 1
@@ -156,7 +157,7 @@ st.dataframe(
 )
 st.caption(
     "torch grad: the same function written in torch, float64, `.backward()`. Numerical "
-    f"slope: (f(x + h) − f(x − h)) / 2h with h = {mg.NUMERICAL_H:g}, the lecture's way of "
+    f"slope: (f(x + h) − f(x − h)) / 2h with h = {ex.NUMERICAL_H:g}, the lecture's way of "
     "checking a derivative without any calculus."
 )
 if bug and not all(r["micrograd = torch"] for r in rows):

@@ -98,6 +98,12 @@ except models.ConfigError as e:
     st.error(str(e))
     st.stop()
 splits = state.splits(ds.fingerprint, block, 1, ds)
+if min(splits.sizes()) == 0:
+    st.error(
+        f"{state.md_escape(ds.name)} is too small for this page: with {len(ds.words)} words, one "
+        "of the train/dev/test splits (80/10/10) has no examples. Use at least 10 words."
+    )
+    st.stop()
 fresh = wavenet.build(config, ds.vocab_size)
 st.caption(
     f"{fresh.num_params():,} parameters · dataset {state.md_escape(ds.name)} "

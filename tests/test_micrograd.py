@@ -1,4 +1,4 @@
-"""micrograd's Value against torch (float64), the lecture's graphs, the MLP and the safe parser."""
+"""micrograd's Value against torch (float64), the lecture's graphs, the MLP, the safe parser."""
 
 import math
 
@@ -7,6 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine import expression as ex
 from engine import micrograd as mg
 from engine.micrograd import Value
 
@@ -191,7 +192,7 @@ def test_forgetting_zero_grad_changes_the_run():
     ],
 )
 def test_parser_accepts_the_lectures_operations(text, names):
-    assert mg.parse(text).names == names
+    assert ex.parse(text).names == names
 
 
 @pytest.mark.parametrize(
@@ -218,8 +219,8 @@ def test_parser_accepts_the_lectures_operations(text, names):
     ],
 )
 def test_parser_refuses_anything_else_with_a_readable_reason(text, message):
-    with pytest.raises(mg.ExpressionError, match=message):
-        mg.parse(text)
+    with pytest.raises(ex.ExpressionError, match=message):
+        ex.parse(text)
 
 
 @pytest.mark.parametrize(
@@ -232,16 +233,16 @@ def test_parser_refuses_anything_else_with_a_readable_reason(text, message):
     ],
 )
 def test_values_outside_the_domain_give_an_error_not_a_crash(text, env, message):
-    with pytest.raises(mg.ExpressionError, match=message):
-        mg.build_graph(mg.parse(text), env)
+    with pytest.raises(ex.ExpressionError, match=message):
+        ex.build_graph(ex.parse(text), env)
 
 
 def test_own_expression_against_torch_and_the_numerical_slope():
-    expr = mg.parse("tanh(a*b + c) - a**2/b")
+    expr = ex.parse("tanh(a*b + c) - a**2/b")
     env = {"a": 2.0, "b": -3.0, "c": 10.0}
-    root = mg.build_graph(expr, env)
+    root = ex.build_graph(expr, env)
     trace = mg.trace_backward(root)
-    ref = mg.reference_gradients(expr, env)
+    ref = ex.reference_gradients(expr, env)
     assert ref.value == pytest.approx(root.data, abs=1e-12)
     final = {n.name: g for n, g in zip(trace.nodes, trace.steps[-1].grads, strict=True)}
     for name in expr.names:
@@ -252,12 +253,12 @@ def test_own_expression_against_torch_and_the_numerical_slope():
 
 
 def test_lecture_examples_agree_with_their_text_form():
-    for ex in mg.EXAMPLES.values():
-        root = ex.build()
-        ref = mg.reference_gradients(mg.parse(ex.text), ex.env)
+    for example in mg.EXAMPLES.values():
+        root = example.build()
+        ref = ex.reference_gradients(ex.parse(example.text), example.env)
         assert root.data == pytest.approx(ref.value, abs=1e-12)
         root.backward()
-        leaves = {v.label: v.grad for v in mg.topological_order(root) if v.label in ex.env}
+        leaves = {v.label: v.grad for v in mg.topological_order(root) if v.label in example.env}
         assert leaves == pytest.approx({k: g for k, (g, _) in ref.grads.items()}, abs=1e-12)
 
 

@@ -5,13 +5,18 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from engine import data
 from tests.conftest import needs_names
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def page(path):
+def page(path, dataset=None):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if dataset is not None:
+        at.session_state["dataset"] = dataset
+        at.session_state["ds_source"] = "us-census-1990"
+        at.session_state["ds_norm"] = dataset.normalization
     at.run()
     return at.switch_page(path).run()
 
@@ -230,3 +235,15 @@ def test_wavenet_trains_live_then_samples():
     assert len(samples) == 20
     assert set(samples["in the training data"]) <= {True, False}
     assert at.session_state["wavenet_runs"][0]["steps"] == 300
+
+
+def test_a_three_word_dataset_breaks_nothing():
+    tiny = data.from_text("ab\ncd\nef\n", "three words")
+    at = page("pages/backprop.py", tiny)
+    assert not at.exception
+    assert metrics(at)["exact gradients"] == "26 / 26"
+    job = train(at, "ninja", "ninja_steps", 50)
+    assert job.done
+    at = page("pages/wavenet.py", tiny)
+    assert not at.exception
+    assert "too small" in at.error[0].value

@@ -32,6 +32,11 @@ def _record(text: str) -> str:
     return "".join("\\" + c if c in '{}|<>"\\' else c for c in text)
 
 
+def _number(x: float) -> str:
+    """4 decimals as in the lecture, but no 300-digit boxes for huge numbers."""
+    return f"{x:.4f}" if abs(x) < 1e6 else f"{x:.4g}"
+
+
 def _depth(trace: Trace) -> int:
     """The number of operations on the longest path from a leaf to the root."""
     depth = [0] * len(trace.nodes)
@@ -61,7 +66,7 @@ def graph_dot(trace: Trace, step: int) -> str:
         fill = CURRENT if i == current else RECEIVING if i in receiving else "white"
         style = "filled,bold" if i == current else "filled"
         # record fields stack across the flow: one narrow column left to right
-        label = f"{_record(node.name)} | data {node.data:.4f} | grad {grad:.4f}"
+        label = f"{_record(node.name)} | data {_number(node.data)} | grad {_number(grad)}"
         lines.append(
             f'  v{i} [shape=record, style="{style}", fillcolor="{fill}", label="{label}"];'
         )
