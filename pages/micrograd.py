@@ -53,6 +53,7 @@ def own_expression():
         "Expression",
         value="tanh(a*b + c) - a**2/b",
         key="mg_text",
+        persist_state="session",
         max_chars=ex.MAX_LENGTH,
         help="Numbers, variable names, + - * / ** (with a number as exponent), unary minus, "
         "tanh(), exp() and log(). Python syntax: write 2*a, not 2a.",
