@@ -14,7 +14,19 @@ nav = st.navigation(
         "Lesson 0 · micrograd": [
             st.Page("pages/micrograd.py", title="micrograd", icon=":material/account_tree:"),
         ],
-        # Lesson 1 · Bigrams (makemore part 1)
+        "Lesson 1 · Bigrams": [
+            st.Page("pages/bigram_counts.py", title="Bigram counts", icon=":material/grid_on:"),
+            st.Page("pages/smoothing.py", title="Smoothing", icon=":material/tune:"),
+            st.Page(
+                "pages/bigram_sampling.py",
+                title="Sampling & likelihood",
+                icon=":material/casino:",
+            ),
+            st.Page("pages/neural_bigram.py", title="Neural bigram", icon=":material/hub:"),
+            st.Page(
+                "pages/ngram_exercises.py", title="Exercises E01–E05", icon=":material/school:"
+            ),
+        ],
         "Lesson 2 · MLP": [
             st.Page("pages/mlp.py", title="MLP trainer", icon=":material/model_training:"),
             st.Page("pages/lr_finder.py", title="Learning-rate finder", icon=":material/speed:"),

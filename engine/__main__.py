@@ -16,6 +16,8 @@ import json
 import sys
 import time
 
+import torch
+
 from engine import bench, bigram, data, models, wordfile
 from engine.presets import PRESETS
 from engine.sample import sample_words
@@ -61,6 +63,19 @@ def bounded(kind, lo, hi):
         return value
 
     return parse
+
+
+def device(text: str) -> str:
+    """A torch device that exists on this machine."""
+    try:
+        d = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"not a device: {text!r}") from None
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError("no CUDA device on this machine")
+    if d.type not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"unsupported device type {d.type!r}: use cpu or cuda")
+    return text
 
 
 class Parser(argparse.ArgumentParser):
@@ -151,7 +166,7 @@ def cmd_train(args) -> None:
     ds = load_dataset(args)
     model_cfg, train_cfg, shuffles, name = training_config(args)
     splits = data.make_splits(ds, model_cfg.block_size, shuffles)
-    job = Job(model_cfg, train_cfg, splits, ds.vocab_size)
+    job = Job(model_cfg, train_cfg, splits, ds.vocab_size, device=args.device)
     result = job.run(callback=None if args.quiet else Progress(train_cfg.steps))
     summary = {
         "preset": name,
@@ -187,6 +202,7 @@ def cmd_sample(args) -> None:
             train_cfg,
             data.make_splits(ds, model_cfg.block_size, shuffles),
             ds.vocab_size,
+            device=args.device,
         )
         job.run(callback=Progress(train_cfg.steps))
         model = job.model
@@ -242,6 +258,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--lr-after", type=bounded(float, 1e-6, 100))
         p.add_argument("--lr-decay-step", type=bounded(int, 0, 10_000_000))
         p.add_argument("--seed", type=bounded(int, 0, 2**63 - 1))
+        p.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:1 ...")
 
     t = sub.add_parser("train", help="train a model and report train/dev/test loss")
     add_dataset_args(t)

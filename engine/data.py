@@ -245,7 +245,7 @@ def build_examples(words, block_size: int, stoi: dict[str, int]):
             X.append(context)
             Y.append(ix)
             context = [*context[1:], ix]
-    return torch.tensor(X, dtype=torch.long).view(-1, block_size), torch.tensor(Y)
+    return torch.tensor(X, dtype=torch.long).view(-1, block_size), torch.tensor(Y, dtype=torch.long)
 
 
 @dataclass(frozen=True)
@@ -268,6 +268,12 @@ class Splits:
 
     def sizes(self) -> tuple[int, int, int]:
         return len(self.Ytr), len(self.Ydev), len(self.Yte)
+
+    def to(self, device) -> Splits:
+        """A copy on another device (a GPU); the same object when already there."""
+        if self.Xtr.device == torch.device(device):
+            return self
+        return Splits(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
 
 
 def make_splits(ds: Dataset, block_size: int, shuffles: int = 1) -> Splits:

@@ -117,8 +117,11 @@ def supports(model) -> bool:
 
 
 @torch.no_grad()
-def sgd_step(model, Xb, Yb, lr: float) -> torch.Tensor:
-    """One step of the lecture loop (forward, backward, p.data += -lr * grad); returns the loss."""
+def backward(model, Xb, Yb):
+    """Forward and backward by hand: (loss, [(param, grad)], (C, idx, demb)).
+
+    The embedding's gradient stays sparse: the rows idx of C receive demb.
+    """
     caches, x = [], Xb
     for layer in model.layers:
         x, cache = RULES[type(layer)][0](layer, x)
@@ -126,7 +129,7 @@ def sgd_step(model, Xb, Yb, lr: float) -> torch.Tensor:
         caches.append(cache)
     n = Xb.shape[0]
     logprobs = F.log_softmax(x, 1)  # x: the logits, (B, V)
-    rows = torch.arange(n)
+    rows = torch.arange(n, device=Xb.device)
     loss = -logprobs[rows, Yb].mean()
     dx = logprobs.exp_()  # cross-entropy backward in one expression (lecture 5, exercise 2)
     dx[rows, Yb] -= 1
@@ -135,6 +138,23 @@ def sgd_step(model, Xb, Yb, lr: float) -> torch.Tensor:
     for layer, cache in zip(reversed(model.layers), reversed(caches), strict=True):
         dx = RULES[type(layer)][1](layer, cache, dx, grads)
     (C, (idx, demb)), dense = grads[-1], grads[:-1]
+    return loss, dense, (C, idx, demb)
+
+
+@torch.no_grad()
+def sgd_step(model, Xb, Yb, lr: float) -> torch.Tensor:
+    """One step of the lecture loop (forward, backward, p.data += -lr * grad); returns the loss."""
+    loss, dense, (C, idx, demb) = backward(model, Xb, Yb)
     torch._foreach_add_([p for p, _ in dense], [g for _, g in dense], alpha=-lr)
     C.index_add_(0, idx, demb, alpha=-lr)
+    return loss
+
+
+@torch.no_grad()
+def set_grads(model, Xb, Yb) -> torch.Tensor:
+    """Fill every parameter's .grad by hand (for a torch optimizer); returns the loss."""
+    loss, dense, (C, idx, demb) = backward(model, Xb, Yb)
+    for p, g in dense:
+        p.grad = g
+    C.grad = torch.zeros_like(C).index_add_(0, idx, demb)
     return loss

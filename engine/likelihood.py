@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data import END, build_examples
+from engine.sample import device_of
 
 
 @torch.no_grad()
@@ -22,6 +23,7 @@ def word_logprobs(model, word: str, stoi) -> list[dict]:
     if missing:
         raise ValueError(f"not in this dataset's vocabulary: {' '.join(missing)}")
     X, Y = build_examples([word], model.block_size, stoi)
+    X, Y = X.to(device_of(model)), Y.to(device_of(model))
     model.train(False)
     try:
         logits, _ = model(X)

@@ -118,6 +118,19 @@ class Model:
     def parameters(self):
         return self.net.parameters()
 
+    def to(self, device) -> Model:
+        """Move every tensor of every layer (parameters and BatchNorm buffers) to a device.
+
+        Models are always built on the CPU from the CPU generator, then moved: the initial
+        weights are the same numbers on every device.
+        """
+        with torch.no_grad():
+            for layer in walk(self.layers):
+                for name, t in vars(layer).items():
+                    if isinstance(t, torch.Tensor) and name != "out":
+                        setattr(layer, name, t.to(device).requires_grad_(t.requires_grad))
+        return self
+
     def num_params(self) -> int:
         return sum(p.nelement() for p in self.parameters())
 

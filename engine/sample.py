@@ -11,6 +11,12 @@ import torch
 import torch.nn.functional as F
 
 
+def device_of(model) -> torch.device:
+    """Where a model's tensors live (count-table models live on the CPU)."""
+    params = getattr(model, "parameters", None)
+    return params()[0].device if params else torch.device("cpu")
+
+
 @torch.no_grad()
 def generate(
     model,
@@ -24,17 +30,19 @@ def generate(
     if temperature <= 0:
         raise ValueError("temperature must be positive.")
     model.train(False)
+    device = device_of(model)
     try:
-        context = torch.zeros((n, model.block_size), dtype=torch.long)
-        out = torch.zeros((n, 0), dtype=torch.long)
-        finished = torch.zeros(n, dtype=torch.bool)
+        context = torch.zeros((n, model.block_size), dtype=torch.long, device=device)
+        out = torch.zeros((n, 0), dtype=torch.long, device=device)
+        finished = torch.zeros(n, dtype=torch.bool, device=device)
         for _ in range(max_len):
             logits, _ = model(context)
             logits = logits / temperature  # (n, V)
             if top_k is not None and top_k < logits.shape[1]:
                 kth = torch.topk(logits, top_k).values[:, -1:]
                 logits = logits.masked_fill(logits < kth, float("-inf"))
-            ix = torch.multinomial(F.softmax(logits, dim=1), 1, generator=generator)  # (n, 1)
+            probs = F.softmax(logits, dim=1).cpu()  # drawn with the CPU generator everywhere
+            ix = torch.multinomial(probs, 1, generator=generator).to(device)  # (n, 1)
             ix[finished] = 0
             out = torch.cat([out, ix], dim=1)
             finished |= ix[:, 0] == 0

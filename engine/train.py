@@ -8,6 +8,7 @@ periodic train/dev losses, and, when asked, the update:data ratio of every param
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ class TrainConfig:
     `seed` seeds the one generator that draws the initial weights and then, as in lectures
     4 and 5, the minibatch indices. Lecture 3 drew its minibatches unseeded: `batch_seed`
     gives them a generator of their own.
+
+    Beyond the lectures (makemore.py's choices, for fast recipes): optimizer "adamw" with
+    weight_decay, and schedule "cosine": a linear warmup, then lr decays to lr_after.
     """
 
     steps: int = 200_000
@@ -38,9 +42,18 @@ class TrainConfig:
     seed: int = 2147483647
     batch_seed: int | None = None
     eval_every: int = 10_000
+    optimizer: str = "sgd"  # or "adamw"
+    weight_decay: float = 0.0
+    schedule: str = "step"  # or "cosine"
+    warmup: int = 0
 
     def lr_at(self, step: int) -> float:
-        return self.lr if step < self.lr_decay_step else self.lr_after
+        if self.schedule == "step":
+            return self.lr if step < self.lr_decay_step else self.lr_after
+        if step < self.warmup:
+            return self.lr * (step + 1) / self.warmup
+        t = min(1.0, (step - self.warmup) / max(1, self.steps - self.warmup))
+        return self.lr_after + 0.5 * (self.lr - self.lr_after) * (1 + math.cos(math.pi * t))
 
 
 def validate(train: TrainConfig, n_train: int) -> None:
@@ -50,6 +63,10 @@ def validate(train: TrainConfig, n_train: int) -> None:
         raise ConfigError("batch_size must be at least 1.")
     if n_train < 1:
         raise ConfigError("The train split is empty: the dataset needs at least a few words.")
+    if train.optimizer not in ("sgd", "adamw"):
+        raise ConfigError("optimizer must be 'sgd' or 'adamw'.")
+    if train.schedule not in ("step", "cosine"):
+        raise ConfigError("schedule must be 'step' or 'cosine'.")
 
 
 class Job:
@@ -63,20 +80,27 @@ class Job:
         vocab_size: int,
         record_stats: bool = False,
         fused: bool = True,
+        device: str = "cpu",
     ):
         validate(train, len(splits.Ytr))
         uses_bn = getattr(config, "batchnorm", True)
         if uses_bn and train.batch_size < 2:
             raise ConfigError("BatchNorm needs a batch of at least 2 examples.")
-        self.config, self.train_config, self.splits = config, train, splits
-        self.generator = torch.Generator().manual_seed(train.seed)
-        self.model = models.build(config, vocab_size, self.generator)
+        self.config, self.train_config, self.device = config, train, device
+        self.splits = splits.to(device)
+        self.generator = torch.Generator().manual_seed(train.seed)  # CPU: the same draws everywhere
+        self.model = models.build(config, vocab_size, self.generator).to(device)
         self.params = self.model.parameters()
         self.batch_generator = (
             self.generator
             if train.batch_seed is None
             else torch.Generator().manual_seed(train.batch_seed)
         )
+        self.optimizer = None
+        if train.optimizer == "adamw":
+            self.optimizer = torch.optim.AdamW(
+                self.params, lr=train.lr, betas=(0.9, 0.99), weight_decay=train.weight_decay
+            )
         self.record_stats = record_stats
         # the hand-written backward of engine.fused is faster; statistics need autograd's .grad
         self.fused = fused and not record_stats and fused_step.supports(self.model)
@@ -97,19 +121,28 @@ class Job:
         cfg = self.train_config
         Xtr, Ytr = self.splits.Xtr, self.splits.Ytr
         ix = torch.randint(0, Xtr.shape[0], (cfg.batch_size,), generator=self.batch_generator)
+        ix = ix.to(self.device)
         lr = cfg.lr_at(self.step)
-        if self.fused:
-            loss = fused_step.sgd_step(self.model, Xtr[ix], Ytr[ix], lr)
+        X, Y = Xtr[ix], Ytr[ix]
+        if self.fused and self.optimizer is None:
+            loss = fused_step.sgd_step(self.model, X, Y, lr)
+        elif self.fused:
+            loss = fused_step.set_grads(self.model, X, Y)
         else:
-            _, loss = self.model(Xtr[ix], Ytr[ix])
+            _, loss = self.model(X, Y)
             if self.record_stats:
                 for layer in self.model.layers:
                     layer.out.retain_grad()
             for p in self.params:
                 p.grad = None
             loss.backward()
-            for p in self.params:
-                p.data += -lr * p.grad
+            if self.optimizer is None:
+                for p in self.params:
+                    p.data += -lr * p.grad
+        if self.optimizer is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            self.optimizer.step()
         self.lossi.append(loss.log10().item())
         if self.record_stats:
             with torch.no_grad():

@@ -85,6 +85,7 @@ def test_sample_is_seeded():
         ("train", "--lr", "fast"),
         ("train", "--preset", "no-such-preset"),
         ("frobnicate",),
+        ("train", "--device", "tpu"),
     ],
 )
 def test_bad_input_exits_non_zero_with_a_one_line_error(args):

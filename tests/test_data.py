@@ -140,6 +140,9 @@ def test_engine_never_imports_streamlit():
     assert out.stdout.strip() == "False", out.stderr
 
 
-def test_examples_are_int64_tensors():
+def test_examples_are_int64_tensors_even_when_empty():
     X, Y = data.build_examples(["ab"], 2, {".": 0, "a": 1, "b": 2})
     assert X.dtype == Y.dtype == torch.long
+    X, Y = data.build_examples([], 2, {".": 0})
+    assert X.shape == (0, 2)
+    assert Y.dtype == torch.long

@@ -67,3 +67,25 @@ def test_fused_and_autograd_training_stay_together():
     b = Job(cfg, tc, splits, WORDS.vocab_size)
     a.run(), b.run()
     assert b.final["dev"] == pytest.approx(a.final["dev"], abs=2e-3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_training_gives_the_cpu_numbers():
+    splits = data.make_splits(WORDS, 3)
+    cfg, tc = (
+        MLPConfig(kaiming=True, batchnorm=True, w2_scale=0.01, b2_scale=0.0),
+        TrainConfig(steps=200),
+    )
+    cpu = Job(cfg, tc, splits, WORDS.vocab_size).run()
+    gpu = Job(cfg, tc, splits, WORDS.vocab_size, device="cuda").run()
+    assert gpu == pytest.approx(cpu, abs=1e-3)
+
+
+def test_models_and_splits_move_between_devices():
+    splits = data.make_splits(WORDS, 3)
+    assert splits.to("cpu") is splits
+    model = models.build(MLPConfig(batchnorm=True), 27, torch.Generator().manual_seed(0)).to("cpu")
+    assert all(p.requires_grad for p in model.parameters())
+    job = Job(MLPConfig(), TrainConfig(steps=3), splits, WORDS.vocab_size, device="cpu")
+    job.run()
+    assert job.final["dev"] > 0
