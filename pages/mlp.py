@@ -35,8 +35,11 @@ st.caption(
     f"{n_params:,} parameters · dataset {state.md_escape(ds.name)} (V = {ds.vocab_size}) · "
     f"{train_cfg.steps:,} steps of {train_cfg.batch_size} examples"
 )
+device = mlp.device_ui()
 training.controls(
-    mlp.KEY, (ds.fingerprint, model_cfg, train_cfg), lambda: mlp.make_job(ds, model_cfg, train_cfg)
+    mlp.KEY,
+    (ds.fingerprint, model_cfg, train_cfg, device),
+    lambda: mlp.make_job(ds, model_cfg, train_cfg, device),
 )
 
 

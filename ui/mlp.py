@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import streamlit as st
+import torch
 
 from engine import data, ngram
 from engine.models import MLPConfig
@@ -164,8 +165,24 @@ def saved_model_config() -> MLPConfig:
     )
 
 
-def make_job(ds: data.Dataset, model: MLPConfig, train: TrainConfig) -> Job:
-    return Job(model, train, state.splits(ds.fingerprint, model.block_size, 1, ds), ds.vocab_size)
+def devices() -> list[str]:
+    """Where training can run: the CPU, and each CUDA device when the server has one."""
+    return ["cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+
+
+def device_ui() -> str:
+    """A device choice, shown only on a server with a GPU."""
+    options = devices()
+    if len(options) == 1:
+        return "cpu"
+    return _w(
+        st.selectbox, "device", "device", options=options, help="Same numbers, float tolerance."
+    )
+
+
+def make_job(ds: data.Dataset, model: MLPConfig, train: TrainConfig, device: str = "cpu") -> Job:
+    splits = state.splits(ds.fingerprint, model.block_size, 1, ds)
+    return Job(model, train, splits, ds.vocab_size, device=device)
 
 
 def current_job() -> Job | None:
