@@ -251,23 +251,34 @@ def weight_grad_stats(model: Model) -> list[WeightGradStats]:
     return stats
 
 
-def update_ratios(job: Job, max_points: int = 2000) -> UpdateRatios:
-    """Cell 18: job.ud for the 2-D parameters, averaged down to at most max_points steps."""
+def update_ratios(job: Job, max_points: int = 2000, ud: torch.Tensor | None = None) -> UpdateRatios:
+    """Cell 18: job.ud for the 2-D parameters, averaged down to at most max_points steps.
+
+    `ud`: job.ud already as a (steps, n_params) tensor (a live page keeps one up to date).
+    """
     params = [i for i, p in enumerate(job.params) if p.ndim == 2]
-    ud = torch.tensor(job.ud, dtype=torch.float64).reshape(len(job.ud), len(job.params))
-    stride = max(1, math.ceil(len(job.ud) / max_points))
-    rows = []
-    for start in range(0, len(job.ud), stride):
-        chunk = ud[start : start + stride]
-        for i in params:
-            values = chunk[:, i]
-            values = values[values.isfinite()]
-            if len(values):
-                rows.append({"step": start, "param": i, "value": values.mean().item()})
+    if ud is None:
+        ud = torch.tensor(job.ud, dtype=torch.float64).reshape(len(job.ud), len(job.params))
+    steps = ud.shape[0]
+    stride = max(1, math.ceil(steps / max_points))
+    n = math.ceil(steps / stride)
+    x = torch.full((n * stride, len(params)), math.nan, dtype=torch.float64)
+    x[:steps] = ud[:, params]
+    x = x.view(n, stride, len(params))  # (points, stride, params)
+    finite = x.isfinite()
+    counts = finite.sum(1)
+    means = (torch.where(finite, x, 0.0).sum(1) / counts.clamp(min=1)).tolist()
+    counts = counts.tolist()
+    rows = [
+        {"step": k * stride, "param": i, "value": means[k][j]}
+        for k in range(n)
+        for j, i in enumerate(params)
+        if counts[k][j]
+    ]
     return UpdateRatios(rows, params, stride)
 
 
-def capture(job: Job, max_points: int = 2000) -> Diagnostics:
+def capture(job: Job, max_points: int = 2000, ud: torch.Tensor | None = None) -> Diagnostics:
     """All four diagnostics of the job's last training step (call right after train_step)."""
     if not job.record_stats:
         raise ValueError("Build the Job with record_stats=True to record the diagnostics.")
@@ -278,7 +289,7 @@ def capture(job: Job, max_points: int = 2000) -> Diagnostics:
         activation_stats(model),
         gradient_stats(model),
         weight_grad_stats(model),
-        update_ratios(job, max_points),
+        update_ratios(job, max_points, ud),
     )
 
 
@@ -303,14 +314,16 @@ def train_and_capture(job: Job, seconds: float | None = None, callback=None) -> 
 class LiveDiagnostics(_JobProxy):
     """A Job (built with record_stats=True) for a live page: train_for() keeps the diagnostics
     of the last training step of every chunk in .diagnostics, captured before any evaluation
-    runs, and evaluates the splits in chunks once training is done."""
+    runs, and evaluates the splits in chunks once training is done. The update ratios are
+    averaged down to max_points steps (1,001: every step of the lecture's run)."""
 
-    def __init__(self, job: Job):
+    def __init__(self, job: Job, max_points: int = 1001):
         if not job.record_stats:
             raise ValueError("Build the Job with record_stats=True to record the diagnostics.")
-        self.job = job
+        self.job, self.max_points = job, max_points
         self.diagnostics: Diagnostics | None = None
         self.evaluation = ChunkedEvaluation(job)
+        self._ud = torch.zeros((0, len(job.params)), dtype=torch.float64)  # job.ud so far
 
     @property
     def done(self) -> bool:
@@ -323,7 +336,9 @@ class LiveDiagnostics(_JobProxy):
             job.train_step()
             taken += 1
         if taken:
-            self.diagnostics = capture(job)
+            new = torch.tensor(job.ud[len(self._ud) :], dtype=torch.float64)
+            self._ud = torch.cat([self._ud, new.reshape(-1, len(job.params))])
+            self.diagnostics = capture(job, self.max_points, self._ud)
         if job.done and not self.evaluation.done:
             self.evaluation.run_for(deadline - time.perf_counter())
         return taken
@@ -560,6 +575,11 @@ class Calibration:
     calibrated_std: list[float]
 
 
+def _split_loss(model: Model, splits: Splits, split: str) -> float:
+    X, Y = splits.split(split)
+    return model(X, Y)[1].item() if len(Y) else math.nan  # a tiny dataset's dev can be empty
+
+
 @torch.no_grad()
 def calibrate_batchnorm(
     model: Model, splits: Splits, running: dict[str, float] | None = None
@@ -586,14 +606,14 @@ def calibrate_batchnorm(
     calibrated = Model(Sequential(layers), model.config).eval()
     calibrated_losses = {
         "train": F.cross_entropy(x, splits.Ytr).item(),  # x: the calibrated train logits
-        "dev": calibrated(*splits.split("dev"))[1].item(),
+        "dev": _split_loss(calibrated, splits, "dev"),
     }
     if running is None:
         bns = [layer for layer in model.layers if isinstance(layer, BatchNorm1d)]
         modes = [bn.training for bn in bns]
         model.eval()
         try:
-            running = {s: model(*splits.split(s))[1].item() for s in ("train", "dev")}
+            running = {s: _split_loss(model, splits, s) for s in ("train", "dev")}
         finally:
             for bn, mode in zip(bns, modes, strict=True):
                 bn.training = mode
@@ -684,7 +704,7 @@ def fold_batchnorm(model: Model, X: torch.Tensor) -> FoldReport:
         folds,
         model.num_params(),
         folded.num_params(),
-        (logits - folded_logits).abs().max().item(),
+        (logits - folded_logits).abs().max().item() if len(X) else 0.0,
     )
 
 

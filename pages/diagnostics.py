@@ -166,6 +166,11 @@ def render(live):
             st.caption(f"The lecture printed train {train:.4f}, dev {dev:.4f} (cell 19).")
     kind = d.activations[0].kind if d.activations else "Tanh"
     name = "Tanh" if kind == "Tanh" else "linear"
+    if kind != "Tanh":
+        st.caption(
+            "No tanh: the views show the outputs of the hidden Linear (or BatchNorm) layers, "
+            "and *saturated* only counts |t| > 0.97; nothing saturates in a linear net."
+        )
 
     st.subheader("1 · Forward activations", anchor=False)
     st.altair_chart(

@@ -347,3 +347,17 @@ def test_every_page_works_on_spanish_municipalities():
     job = train(at, "diag")
     assert job.model.layers[-2].weight.shape[1] == 45
     assert not at.exception
+
+
+def test_a_dataset_too_small_to_train_gets_a_message_not_a_stack_trace():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.file_uploader[0].upload("one.txt", b"emma\n", "text/plain").run()
+    at.button(key="home_switch").click().run()
+    assert len(at.session_state.dataset.words) == 1
+    at.switch_page(INIT).run()
+    assert "train split is empty" in at.error[0].value
+    for path, key in [(BN, "bn"), (DIAG, "diag"), (DIAG, "e01")]:
+        at.switch_page(path).run()
+        at.button(key=f"{key}:train").click().run()
+        assert not at.exception, at.exception
+        assert any("train split is empty" in e.value for e in at.error)
