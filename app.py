@@ -49,7 +49,8 @@ nav = st.navigation(
         "Lesson 5 · WaveNet": [
             st.Page("pages/wavenet.py", title="WaveNet", icon=":material/graphic_eq:"),
         ],
-    }
+    },
+    expanded=True,
 )
 ds = state.dataset()
 st.sidebar.caption(
