@@ -159,6 +159,8 @@ def cmd_presets(args) -> None:
         target = f"train {p.expected[0]:.4f} / dev {p.expected[1]:.4f}" if p.expected else ""
         if p.dev_range:
             target = f"dev in {p.dev_range[0]}–{p.dev_range[1]} (lecture run unseeded)"
+        if p.target_dev:
+            target = f"dev <= {p.target_dev} (AdamW, batch {p.train.batch_size}, cosine)"
         print(f"{p.name:18s} {p.lecture}: {p.title}. {p.train.steps:,} steps. {target}")
 
 

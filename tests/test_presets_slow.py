@@ -22,3 +22,5 @@ def test_preset_reproduces_the_lecture(names, name):
         assert result["dev"] == pytest.approx(p.expected[1], abs=0.002)
     if p.dev_range:
         assert p.dev_range[0] <= result["dev"] <= p.dev_range[1]
+    if p.target_dev:
+        assert result["dev"] <= p.target_dev
