@@ -18,7 +18,6 @@ from engine.train import Job, TrainConfig
 from ui import diagnostics_charts as dc
 from ui import state, training
 
-ss = st.session_state
 ds = state.dataset()
 splits = state.splits(ds.fingerprint, 3, 1, ds)
 V = ds.vocab_size
@@ -63,7 +62,7 @@ def make_race():
     jobs = {label: Job(c, tc, splits, V) for label, c in CONFIGS.items()}
     trace = diagnostics.BatchNormTrace(jobs[WITH])
     race = diagnostics.Lockstep(jobs, hooks={WITH: trace.record})
-    race.trace = trace
+    race.trace = trace  # goes with this run: a new Train starts a new trace
     return race
 
 
@@ -125,7 +124,7 @@ def render(race):
     right.altair_chart(dc.batch_vs_running(series, "std"), width="stretch")
 
 
-training.live("bn", render)
+training.live("bn", render, chunk=0.5)  # long runs, heavy charts: train more per tick
 st.markdown(
     f"""
 **Loss curves:** log10 of the minibatch loss of both nets at the same steps. Both start

@@ -134,10 +134,6 @@ def make_job():
 training.controls("diag", (ds.fingerprint, config, tc), make_job)
 
 
-def stats_table(rows: list[dict]):
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
-
-
 def render(live):
     if live is None:
         st.info(
@@ -226,7 +222,7 @@ def render(live):
     st.altair_chart(dc.update_ratio_lines(d.updates, labels), width="stretch")
 
 
-training.live("diag", render)
+training.live("diag", render, chunk=0.4)  # four charts to redraw per tick
 
 st.markdown(
     """

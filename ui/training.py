@@ -98,15 +98,20 @@ def controls(key: str, spec, make_job: Callable[[], Job]) -> None:
         st.caption("The settings changed since this run started: Train starts a new run with them.")
 
 
-def live(key: str, render: Callable[[Job | None], None]) -> None:
-    """Advance the job while it runs and call render(job) on every tick (and once when idle)."""
+def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -> None:
+    """Advance the job while it runs and call render(job) on every tick (and once when idle).
+
+    `chunk`: seconds of training per tick. Every tick also pays for rendering and the
+    browser's redraw, so long runs with heavy charts train faster with a longer chunk
+    (Stop then takes up to that long).
+    """
     s = slot(key)
 
     @st.fragment(run_every=TICK if s["running"] else None)
     def ticker():
         current = s["job"]
         if s["running"] and current is not None:
-            current.train_for(CHUNK)
+            current.train_for(chunk)
             if current.done:
                 s["running"] = False
                 st.rerun()  # a full rerun drops the timer and re-enables the buttons

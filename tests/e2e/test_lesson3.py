@@ -86,14 +86,14 @@ def test_diagnostics_trains_live_stops_and_resumes(page, app_url):
     key(page, "diag:train").get_by_role("button").click()
     progress = page.get_by_test_id("stProgress")
     expect(progress).to_contain_text(re.compile(r"step [1-9][\d,]* / 1,001"), timeout=30_000)
-    first = progress.inner_text()
-    page.wait_for_timeout(1500)
-    assert progress.inner_text() != first  # it keeps going by itself
+    expect(progress).not_to_have_text(progress.inner_text(), timeout=15_000)  # goes on by itself
     key(page, "diag:stop").get_by_role("button").click()
     expect(key(page, "diag:resume").get_by_role("button")).to_be_enabled(timeout=10_000)
+    wait_idle(page)
     stopped = progress.inner_text()
     page.wait_for_timeout(1500)
     assert progress.inner_text() == stopped  # Stop stopped it
+    assert "/ 1,001" in stopped
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(4)  # the four views, live
     no_errors(page)
     screenshot(page, "lesson3-diagnostics-stopped")
@@ -127,7 +127,7 @@ def test_diagnostics_at_the_extremes(page, app_url):
     key(page, "e01:steps").locator("input").press("Enter")
     wait_idle(page)
     key(page, "e01:train").get_by_role("button").click()
-    expect(page.get_by_text("parameters that learn")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("parameters that learn", exact=True)).to_be_visible(timeout=120_000)
     wait_idle(page)
     no_errors(page)
     screenshot(page, "lesson3-diagnostics-e01")
