@@ -131,3 +131,20 @@ def test_diagnostics_at_the_extremes(page, app_url):
     wait_idle(page)
     no_errors(page)
     screenshot(page, "lesson3-diagnostics-e01")
+
+
+def test_lesson3_pages_on_spanish_municipalities(page, app_url):
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="Spanish municipalities (INE)").click()
+    wait_idle(page)
+    nav = page.get_by_test_id("stSidebarNav")
+    if nav.get_by_text("View").count():  # a collapsed navigation
+        nav.get_by_text("View").first.click()
+    for title, shot in [("Init & saturation", "init"), ("BatchNorm", "batchnorm")]:
+        nav.get_by_role("link", name=title).click()
+        wait_idle(page)
+        no_errors(page)
+        expect(page.get_by_text("ln 45").first).to_be_visible()
+        screenshot(page, f"lesson3-{shot}-spanish")
