@@ -237,16 +237,12 @@ def render(job):
         )
         return
     training.progress(job)
-    last = job.evals[-1] if job.evals else None
-    m1, m2, m3 = st.columns(3)
-    m1.metric(
-        "train loss",
-        f"{last['train']:.4f}" if last else "–",
-        help="Every 5% of the run: on 20,000 train examples, BatchNorm calibrated on them. "
+    training.loss_metrics(
+        job,
+        st.columns(3),
+        "Every 5% of the run: on 20,000 train examples, BatchNorm calibrated on them. "
         "At the end: the whole split, calibrated on the whole training set.",
     )
-    m2.metric("dev loss", f"{last['dev']:.4f}" if last else "–")
-    m3.metric("test loss", f"{job.final['test']:.4f}" if job.final else "–")
     st.altair_chart(
         draw.smoothed_loss(job.lossi, job.evals, {"lecture: dev 2.1099": LECTURE["dev"]}),
         width="stretch",

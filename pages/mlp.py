@@ -54,21 +54,10 @@ def render(job):
         "minibatch loss (last 100 steps)",
         f"{sum(10**v for v in recent) / len(recent):.4f}" if recent else "–",
     )
-    last = job.evals[-1] if job.evals else None
-    m2.metric(
-        "train loss",
-        f"{last['train']:.4f}" if last else "–",
-        help="Evaluated every 5% of the run (on 20,000 train examples), and on the whole split at the end.",
-    )
-    m3.metric(
-        "dev loss",
-        f"{last['dev']:.4f}" if last else "–",
-        help="The dev split: words the model never trains on.",
-    )
-    m4.metric(
-        "test loss",
-        f"{job.final['test']:.4f}" if job.final else "–",
-        help="Evaluated once, at the end.",
+    training.loss_metrics(
+        job,
+        (m2, m3, m4),
+        "Evaluated every 5% of the run (on 20,000 train examples), and on the whole split at the end.",
     )
     st.altair_chart(
         charts.loss_curve(job.lossi, job.evals, mlp.references(ds)),

@@ -217,16 +217,12 @@ def render(job):
         )
         return
     training.progress(job)
-    last = job.evals[-1] if job.evals else None
-    m1, m2, m3 = st.columns(3)
-    m1.metric(
-        "train loss",
-        f"{last['train']:.4f}" if last else "–",
-        help="Every 5% of the run on 20,000 train examples; at the end on the whole split. "
+    training.loss_metrics(
+        job,
+        st.columns(3),
+        "Every 5% of the run on 20,000 train examples; at the end on the whole split. "
         "BatchNorm uses its running statistics.",
     )
-    m2.metric("dev loss", f"{last['dev']:.4f}" if last else "–")
-    m3.metric("test loss", f"{job.final['test']:.4f}" if job.final else "–")
     refs = {"lecture: dev 1.9937": PRESET.expected[1]}
     st.altair_chart(draw.smoothed_loss(job.lossi, job.evals, refs), width="stretch", key="wn_curve")
     st.caption(

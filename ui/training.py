@@ -120,6 +120,23 @@ def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -
     ticker()
 
 
+def loss_metrics(job: Job, columns, train_help: str) -> None:
+    """Train, dev and test loss in three columns: the latest evaluation, test only at the end."""
+    last = job.evals[-1] if job.evals else None
+    c1, c2, c3 = columns
+    c1.metric("train loss", f"{last['train']:.4f}" if last else "–", help=train_help)
+    c2.metric(
+        "dev loss",
+        f"{last['dev']:.4f}" if last else "–",
+        help="The dev split: words the model never trains on.",
+    )
+    c3.metric(
+        "test loss",
+        f"{job.final['test']:.4f}" if job.final else "–",
+        help="Evaluated once, at the end.",
+    )
+
+
 def progress(job: Job) -> None:
     """Progress bar with steps/s and the time left."""
     total = job.train_config.steps
