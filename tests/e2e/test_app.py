@@ -46,3 +46,20 @@ def test_upload_preview_switch_then_a_bad_file_keeps_the_good_one(page, app_url)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("pueblos.txt")
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "home-bad-upload")
+
+
+def test_moving_the_smoothing_slider_changes_the_loss_and_the_link(page, app_url):
+    page.goto(f"{app_url}/smoothing")
+    wait_idle(page)
+    train = page.get_by_test_id("stMetric").first
+    before = train.inner_text()
+    page.locator(".st-key-smooth_k").get_by_role("slider").first.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    expect(train).not_to_have_text(before)
+    assert "smooth_k=" in page.url  # the setting travels in the link
+    shared = page.url
+    page.goto(shared)  # a classmate opens the same link
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetric").first).not_to_have_text(before)
