@@ -96,24 +96,8 @@ def render(race):
         ),
         width="stretch",
     )
-    rows = []
-    for label, job in race.jobs.items():
-        final, log = job.final or {}, diagnostics.LECTURE_LOSS_LOG[LOG[label]]
-        rows.append(
-            {
-                "run": label,
-                "train": final.get("train", math.nan),
-                "dev": final.get("dev", math.nan),
-                "lecture's log: train": log[0],
-                "lecture's log: dev": log[1],
-            }
-        )
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        column_config={
-            c: st.column_config.NumberColumn(format="%.4f") for c in rows[0] if c != "run"
-        },
+    training.results_table(
+        race.jobs, {label: diagnostics.LECTURE_LOSS_LOG[LOG[label]] for label in race.jobs}
     )
     st.subheader("Batch statistics against the running statistics", anchor=False)
     series = race.trace.neuron(neuron)

@@ -7,7 +7,6 @@ Then the chosen init and the original are trained side by side.
 
 import math
 
-import pandas as pd
 import streamlit as st
 
 from engine import diagnostics
@@ -287,27 +286,18 @@ def render(race):
     right.altair_chart(
         dc.compare_loss_curves(lossi, title="The whole run (bucket means)"), width="stretch"
     )
-    rows = []
-    for label, job in race.jobs.items():
-        name = next((n for n in PRESET_NAMES if PRESETS[n].model == job.config), None)
-        log = diagnostics.LECTURE_LOSS_LOG.get(name, (math.nan, math.nan))
-        final = job.final or {}
-        rows.append(
-            {
-                "run": label,
-                "step-0 loss": 10 ** job.lossi[0] if job.lossi else math.nan,
-                "train": final.get("train", math.nan),
-                "dev": final.get("dev", math.nan),
-                "lecture's log: train": log[0],
-                "lecture's log: dev": log[1],
-            }
-        )
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        column_config={
-            c: st.column_config.NumberColumn(format="%.4f") for c in rows[0] if c != "run"
+    presets = {
+        label: next((n for n in PRESET_NAMES if PRESETS[n].model == job.config), None)
+        for label, job in race.jobs.items()
+    }
+    training.results_table(
+        race.jobs,
+        {
+            label: diagnostics.LECTURE_LOSS_LOG[n]
+            for label, n in presets.items()
+            if n in diagnostics.LECTURE_LOSS_LOG
         },
+        step0=True,
     )
 
 

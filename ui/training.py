@@ -8,8 +8,10 @@ the rest of the page stays usable, and a closed tab simply stops ticking.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from engine.models import ConfigError
@@ -134,6 +136,30 @@ def loss_metrics(job: Job, columns, train_help: str) -> None:
         "test loss",
         f"{job.final['test']:.4f}" if job.final else "–",
         help="Evaluated once, at the end.",
+    )
+
+
+def results_table(jobs: dict[str, Job], logs: dict, step0: bool = False) -> None:
+    """Each run's final train and dev loss next to the lecture's loss log {label: (train, dev)}."""
+    rows = []
+    for label, job in jobs.items():
+        final, log = job.final or {}, logs.get(label, (math.nan, math.nan))
+        row = {"run": label}
+        if step0:
+            row["step-0 loss"] = 10 ** job.lossi[0] if job.lossi else math.nan
+        row |= {
+            "train": final.get("train", math.nan),
+            "dev": final.get("dev", math.nan),
+            "lecture's log: train": log[0],
+            "lecture's log: dev": log[1],
+        }
+        rows.append(row)
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        column_config={
+            c: st.column_config.NumberColumn(format="%.4f") for c in rows[0] if c != "run"
+        },
     )
 
 
