@@ -55,14 +55,42 @@ def histogram(t: torch.Tensor, bins: int = 100, density: bool = True) -> Histogr
 
 
 class _JobProxy:
-    """Looks like the Job it wraps (step, done, train_config, lossi, ...) for the live pages."""
+    """Looks like the Job it wraps (step, done, train_config, lossi, ...) for the live pages.
+
+    It trains in time-boxed chunks, then evaluates a chunk at a time; subclasses record
+    what they need in _after_step (every step) and _after_chunk (after each chunk).
+    """
 
     job: Job
+    evaluation: ChunkedEvaluation
 
     def __getattr__(self, name):
         if name == "job":  # not set yet: no recursion
             raise AttributeError(name)
         return getattr(self.job, name)
+
+    @property
+    def done(self) -> bool:
+        """Trained and evaluated."""
+        return self.job.done and self.evaluation.done
+
+    def train_for(self, seconds: float) -> int:
+        job, deadline, taken = self.job, time.perf_counter() + seconds, 0
+        while not job.done and time.perf_counter() < deadline:
+            job.train_step()
+            self._after_step(job)
+            taken += 1
+        if taken:
+            self._after_chunk()
+        if job.done and not self.evaluation.done:
+            self.evaluation.run_for(deadline - time.perf_counter())
+        return taken
+
+    def _after_step(self, job: Job) -> None:
+        pass
+
+    def _after_chunk(self) -> None:
+        pass
 
 
 EVAL_CHUNK = 2048  # examples per forward pass of a chunked evaluation
@@ -325,23 +353,11 @@ class LiveDiagnostics(_JobProxy):
         self.evaluation = ChunkedEvaluation(job)
         self._ud = torch.zeros((0, len(job.params)), dtype=torch.float64)  # job.ud so far
 
-    @property
-    def done(self) -> bool:
-        """Trained and evaluated."""
-        return self.job.done and self.evaluation.done
-
-    def train_for(self, seconds: float) -> int:
-        job, deadline, taken = self.job, time.perf_counter() + seconds, 0
-        while not job.done and time.perf_counter() < deadline:
-            job.train_step()
-            taken += 1
-        if taken:
-            new = torch.tensor(job.ud[len(self._ud) :], dtype=torch.float64)
-            self._ud = torch.cat([self._ud, new.reshape(-1, len(job.params))])
-            self.diagnostics = capture(job, self.max_points, self._ud)
-        if job.done and not self.evaluation.done:
-            self.evaluation.run_for(deadline - time.perf_counter())
-        return taken
+    def _after_chunk(self) -> None:
+        job = self.job
+        new = torch.tensor(job.ud[len(self._ud) :], dtype=torch.float64)
+        self._ud = torch.cat([self._ud, new.reshape(-1, len(job.params))])
+        self.diagnostics = capture(job, self.max_points, self._ud)
 
 
 # ---------------------------------------------------------------------------------------
@@ -779,23 +795,11 @@ class ZeroInitRun(_JobProxy):
         self.evaluation = ChunkedEvaluation(job, ("train",))
         self._report: ZeroInitReport | None = None
 
-    @property
-    def done(self) -> bool:
-        """Trained, and the train split evaluated."""
-        return self.job.done and self.evaluation.done
-
-    def train_for(self, seconds: float) -> int:
-        job, deadline, taken = self.job, time.perf_counter() + seconds, 0
-        while not job.done and time.perf_counter() < deadline:
-            job.train_step()
-            self.max_grad = [
-                torch.maximum(m, p.grad.abs().max())
-                for m, p in zip(self.max_grad, job.params, strict=True)
-            ]
-            taken += 1
-        if job.done and not self.evaluation.done:
-            self.evaluation.run_for(deadline - time.perf_counter())
-        return taken
+    def _after_step(self, job: Job) -> None:
+        self.max_grad = [
+            torch.maximum(m, p.grad.abs().max())
+            for m, p in zip(self.max_grad, job.params, strict=True)
+        ]
 
     def report(self) -> ZeroInitReport:
         """Which parameters got a gradient, and the loss the net ends at (call when done)."""

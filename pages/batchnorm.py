@@ -47,14 +47,7 @@ would cancel it anyway, and β does its job.
 # side by side
 
 st.header("With and without BatchNorm", anchor=False)
-steps = st.select_slider(
-    "Training steps",
-    [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000],
-    value=200_000,
-    format_func=lambda n: f"{n:,}",
-    key="bn:steps",
-    help="The lecture trains 200,000 steps, learning rate 0.1 then 0.01 for the second half.",
-)
+steps = training.lecture_steps_ui("bn:steps")
 tc = TrainConfig(steps=steps, lr_decay_step=steps // 2, eval_every=0)
 
 

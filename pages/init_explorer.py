@@ -240,14 +240,7 @@ for tanh**, because tanh squashes and the gain makes up for it (Kaiming He et al
 # train both
 
 st.header("Train both: your init against the original", anchor=False)
-steps = st.select_slider(
-    "Training steps",
-    [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000],
-    value=200_000,
-    format_func=lambda n: f"{n:,}",
-    key="init:steps",
-    help="The lecture trains 200,000 steps, learning rate 0.1 then 0.01 for the second half.",
-)
+steps = training.lecture_steps_ui("init:steps")
 st.caption(
     "Batch 32, learning rate 0.1, then 0.01 for the second half, the lecture's seeds. "
     "Both nets train step for step, so their curves always cover the same steps."

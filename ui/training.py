@@ -122,6 +122,18 @@ def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -
     ticker()
 
 
+def lecture_steps_ui(key: str) -> int:
+    """How long to train the lecture's MLP: 1,000 up to its 200,000 steps (the default)."""
+    return st.select_slider(
+        "Training steps",
+        [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000],
+        value=200_000,
+        format_func=lambda n: f"{n:,}",
+        key=key,
+        help="The lecture trains 200,000 steps, learning rate 0.1 then 0.01 for the second half.",
+    )
+
+
 def loss_metrics(job: Job, columns, train_help: str) -> None:
     """Train, dev and test loss in three columns: the latest evaluation, test only at the end."""
     last = job.evals[-1] if job.evals else None
