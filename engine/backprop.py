@@ -20,7 +20,6 @@ the comparison table can be seen catching them.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
@@ -28,7 +27,7 @@ import torch.nn.functional as F
 
 from engine.data import Splits
 from engine.models import TANH_GAIN, ConfigError
-from engine.train import EVAL_TRAIN_SAMPLE, TrainConfig, validate
+from engine.train import EVAL_TRAIN_SAMPLE, Run, TrainConfig, validate
 
 LECTURE_SEED = 2147483647
 EPS = 1e-5  # added to the BatchNorm variance
@@ -461,10 +460,9 @@ EX4_NET = NinjaConfig(n_hidden=200)
 EX4_TRAIN = TrainConfig()  # 200,000 steps of 32, lr 0.1 -> 0.01 at 100,000
 
 
-class ManualJob:
+class ManualJob(Run):
     """Exercise 4: the lecture's training loop with `loss.backward()` replaced by hand-written
-    gradients. Has the Job interface the live pages use (step, done, train_config, seconds,
-    steps_per_second, train_for, lossi, evals, final)."""
+    gradients. A Run, so the live pages train it like any Job."""
 
     def __init__(
         self,
@@ -473,60 +471,29 @@ class ManualJob:
         cfg: NinjaConfig = EX4_NET,
         train: TrainConfig = EX4_TRAIN,
     ):
+        super().__init__()
         validate(train, len(splits.Ytr))
         if train.batch_size < 2:
             raise ConfigError("BatchNorm needs a batch of at least 2 examples.")
         self.splits, self.config, self.train_config = splits, cfg, train
         self.generator = torch.Generator().manual_seed(train.seed)
+        self.batch_generator = self.generator  # init, then minibatches, as the lecture
         self.params = init_params(
             vocab_size, cfg, self.generator, torch.Generator().manual_seed(train.seed + 1)
         )
-        self.step = 0
-        self.seconds = 0.0
-        self.lossi: list[float] = []  # log10 minibatch loss per step
-        self.evals: list[dict] = []
-        self.final: dict[str, float] | None = None
         self.calibration: Calibration | None = None
 
     def num_params(self) -> int:
         return sum(p.nelement() for p in self.params.values())
 
-    @property
-    def done(self) -> bool:
-        return self.step >= self.train_config.steps
-
     @torch.no_grad()
-    def train_step(self) -> float:
-        t0 = time.perf_counter()
-        cfg, Xtr, Ytr = self.train_config, self.splits.Xtr, self.splits.Ytr
-        ix = torch.randint(0, Xtr.shape[0], (cfg.batch_size,), generator=self.generator)
-        Xb, Yb = Xtr[ix], Ytr[ix]
+    def update(self, Xb, Yb, lr: float) -> torch.Tensor:
         t = train_forward(self.params, Xb)
         loss = F.cross_entropy(t["logits"], Yb)
         grads = train_backward(self.params, Xb, Yb, t)
-        lr = cfg.lr_at(self.step)
         for name, p in self.params.items():
             p += -lr * grads[name]
-        self.lossi.append(loss.log10().item())
-        self.step += 1
-        self.seconds += time.perf_counter() - t0
-        if cfg.eval_every and self.step % cfg.eval_every == 0 and not self.done:
-            self.evals.append({"step": self.step, **self.estimate()})
-        return loss.item()
-
-    def train_for(self, seconds: float) -> int:
-        deadline, taken = time.perf_counter() + seconds, 0
-        while not self.done and time.perf_counter() < deadline:
-            self.train_step()
-            taken += 1
-        if self.done and self.final is None:
-            self.finish()
-        return taken
-
-    def run(self) -> dict[str, float]:
-        while not self.done:
-            self.train_step()
-        return self.finish()
+        return loss
 
     @torch.no_grad()
     def calibrate(self, limit: int | None = None) -> Calibration:
@@ -565,9 +532,6 @@ class ManualJob:
             {"step": self.step, "train": self.final["train"], "dev": self.final["dev"]}
         )
         return self.final
-
-    def steps_per_second(self) -> float:
-        return self.step / self.seconds if self.seconds else 0.0
 
     def check_gradients(self, seed: int = 0) -> list[Comparison]:
         """Manual vs autograd on a fresh batch (its own generator: the run is not disturbed)."""

@@ -69,8 +69,79 @@ def validate(train: TrainConfig, n_train: int) -> None:
         raise ConfigError("schedule must be 'step' or 'cosine'.")
 
 
-class Job:
-    """One training run: model + data + config + what was recorded so far."""
+class Run:
+    """What every training run keeps: the step, the time, the loss history, the evaluations.
+
+    A subclass says how one minibatch updates its parameters (update) and how it is
+    evaluated (estimate, finish); Run draws the minibatches and does the bookkeeping.
+    """
+
+    train_config: TrainConfig
+    splits: Splits
+    batch_generator: torch.Generator
+    device: str = "cpu"
+
+    def __init__(self):
+        self.step = 0
+        self.seconds = 0.0  # time spent inside steps, not waiting for the UI
+        self.lossi: list[float] = []  # log10 minibatch loss per step, as the lecture plots
+        self.evals: list[dict] = []  # periodic {"step", "train", "dev"}
+        self.final: dict[str, float] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.train_config.steps
+
+    def update(self, X, Y, lr: float) -> torch.Tensor:
+        """One step on the minibatch (X, Y) at learning rate lr; returns the loss."""
+        raise NotImplementedError
+
+    def estimate(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def finish(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def train_step(self) -> float:
+        """One step of the lecture loop; returns the minibatch loss."""
+        t0 = time.perf_counter()
+        cfg = self.train_config
+        Xtr, Ytr = self.splits.Xtr, self.splits.Ytr
+        ix = torch.randint(0, Xtr.shape[0], (cfg.batch_size,), generator=self.batch_generator)
+        ix = ix.to(self.device)
+        loss = self.update(Xtr[ix], Ytr[ix], cfg.lr_at(self.step))
+        self.lossi.append(loss.log10().item())
+        self.step += 1
+        self.seconds += time.perf_counter() - t0
+        if cfg.eval_every and self.step % cfg.eval_every == 0 and not self.done:
+            self.evals.append({"step": self.step, **self.estimate()})
+        return loss.item()
+
+    def train_for(self, seconds: float) -> int:
+        """Train until the time budget is spent or the run is done; returns the steps taken."""
+        deadline = time.perf_counter() + seconds
+        taken = 0
+        while not self.done and time.perf_counter() < deadline:
+            self.train_step()
+            taken += 1
+        if self.done and self.final is None:
+            self.finish()
+        return taken
+
+    def run(self, callback=None) -> dict[str, float]:
+        """Train to the end (callback(run) after every step, e.g. a progress bar)."""
+        while not self.done:
+            self.train_step()
+            if callback:
+                callback(self)
+        return self.finish()
+
+    def steps_per_second(self) -> float:
+        return self.step / self.seconds if self.seconds else 0.0
+
+
+class Job(Run):
+    """One training run of a lecture model: model + data + config + what was recorded so far."""
 
     def __init__(
         self,
@@ -82,6 +153,7 @@ class Job:
         fused: bool = True,
         device: str = "cpu",
     ):
+        super().__init__()
         validate(train, len(splits.Ytr))
         uses_bn = getattr(config, "batchnorm", True)
         if uses_bn and train.batch_size < 2:
@@ -104,26 +176,9 @@ class Job:
         self.record_stats = record_stats
         # the hand-written backward of engine.fused is faster; statistics need autograd's .grad
         self.fused = fused and not record_stats and fused_step.supports(self.model)
-        self.step = 0
-        self.seconds = 0.0  # time spent inside steps, not waiting for the UI
-        self.lossi: list[float] = []  # log10 minibatch loss per step, as the lecture plots
         self.ud: list[list[float]] = []  # log10 update:data ratio per step and parameter
-        self.evals: list[dict] = []  # periodic {"step", "train", "dev"}
-        self.final: dict[str, float] | None = None
 
-    @property
-    def done(self) -> bool:
-        return self.step >= self.train_config.steps
-
-    def train_step(self) -> float:
-        """One step of the lecture loop; returns the minibatch loss."""
-        t0 = time.perf_counter()
-        cfg = self.train_config
-        Xtr, Ytr = self.splits.Xtr, self.splits.Ytr
-        ix = torch.randint(0, Xtr.shape[0], (cfg.batch_size,), generator=self.batch_generator)
-        ix = ix.to(self.device)
-        lr = cfg.lr_at(self.step)
-        X, Y = Xtr[ix], Ytr[ix]
+    def update(self, X, Y, lr: float) -> torch.Tensor:
         if self.fused and self.optimizer is None:
             loss = fused_step.sgd_step(self.model, X, Y, lr)
         elif self.fused:
@@ -143,36 +198,12 @@ class Job:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             self.optimizer.step()
-        self.lossi.append(loss.log10().item())
         if self.record_stats:
             with torch.no_grad():
                 self.ud.append(
                     [((lr * p.grad).std() / p.data.std()).log10().item() for p in self.params]
                 )
-        self.step += 1
-        self.seconds += time.perf_counter() - t0
-        if cfg.eval_every and self.step % cfg.eval_every == 0 and not self.done:
-            self.evals.append({"step": self.step, **self.estimate()})
-        return loss.item()
-
-    def train_for(self, seconds: float) -> int:
-        """Train until the time budget is spent or the run is done; returns the steps taken."""
-        deadline = time.perf_counter() + seconds
-        taken = 0
-        while not self.done and time.perf_counter() < deadline:
-            self.train_step()
-            taken += 1
-        if self.done and self.final is None:
-            self.finish()
-        return taken
-
-    def run(self, callback=None) -> dict[str, float]:
-        """Train to the end (callback(job) after every step, e.g. a progress bar)."""
-        while not self.done:
-            self.train_step()
-            if callback:
-                callback(self)
-        return self.finish()
+        return loss
 
     @torch.no_grad()
     def evaluate(self, split: str, limit: int | None = None) -> float:
@@ -197,6 +228,3 @@ class Job:
             {"step": self.step, "train": self.final["train"], "dev": self.final["dev"]}
         )
         return self.final
-
-    def steps_per_second(self) -> float:
-        return self.step / self.seconds if self.seconds else 0.0
