@@ -100,6 +100,13 @@ def wait_idle(page, timeout=30_000):
     page.get_by_test_id("stSkeleton").first.wait_for(state="detached", timeout=timeout)
 
 
+def choose_dataset(page, title):
+    """Pick a dataset in Home's selectbox (Home must be the open page) and wait for the rerun."""
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name=title).click()
+    wait_idle(page)
+
+
 def screenshot(page, name):
     """The whole page: Streamlit scrolls inside its main section, so grow the viewport to fit it."""
     SCREENSHOTS.mkdir(exist_ok=True)

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, wait_idle
+from tests.e2e.conftest import choose_dataset, screenshot, wait_idle
 
 
 def slug(text):
@@ -32,8 +32,6 @@ def test_every_page_on_names_then_on_spanish_municipalities(page, app_url):
 
     page.get_by_test_id("stSidebarNav").get_by_role("link").first.click()
     wait_idle(page)
-    page.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="Spanish municipalities (INE)").click()
-    wait_idle(page)
+    choose_dataset(page, "Spanish municipalities (INE)")
     expect(page.get_by_test_id("stSidebar")).to_contain_text("V = 45")
     visit_every_page(page, "spanish")

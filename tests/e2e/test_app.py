@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, wait_idle
+from tests.e2e.conftest import choose_dataset, screenshot, wait_idle
 
 
 def test_home_shows_a_dataset_and_switches_to_spanish(page, app_url):
@@ -13,9 +13,7 @@ def test_home_shows_a_dataset_and_switches_to_spanish(page, app_url):
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2)
     screenshot(page, "home")
 
-    page.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="Spanish municipalities (INE)").click()
-    wait_idle(page)
+    choose_dataset(page, "Spanish municipalities (INE)")
     expect(page.get_by_test_id("stMetric").nth(2)).to_contain_text("45")
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "home-spanish")

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, wait_idle
+from tests.e2e.conftest import choose_dataset, screenshot, wait_idle
 
 # url path, the number of charts at the defaults, a link with a widget at an extreme
 PAGES = [
@@ -63,9 +63,7 @@ def test_neural_bigram_trains_live_to_the_end(page, app_url):
 def test_every_lesson1_page_on_spanish_municipalities(page, app_url):
     page.goto(app_url)
     wait_idle(page)
-    page.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="Spanish municipalities (INE)").click()
-    wait_idle(page)
+    choose_dataset(page, "Spanish municipalities (INE)")
     nav = page.get_by_test_id("stSidebarNav")
     for title, path, n_charts in [
         ("Bigram counts", "bigram_counts", 2),

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, wait_idle
+from tests.e2e.conftest import choose_dataset, screenshot, wait_idle
 
 
 def key(page, k):
@@ -136,9 +136,7 @@ def test_diagnostics_at_the_extremes(page, app_url):
 def test_lesson3_pages_on_spanish_municipalities(page, app_url):
     page.goto(app_url)
     wait_idle(page)
-    page.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="Spanish municipalities (INE)").click()
-    wait_idle(page)
+    choose_dataset(page, "Spanish municipalities (INE)")
     nav = page.get_by_test_id("stSidebarNav")
     if nav.get_by_text("View").count():  # a collapsed navigation
         nav.get_by_text("View").first.click()
