@@ -258,6 +258,7 @@ class Splits:
     Ydev: torch.Tensor
     Xte: torch.Tensor
     Yte: torch.Tensor
+    key: str = ""  # what they were built from: dataset fingerprint, block size, shuffles
 
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         return {
@@ -273,7 +274,8 @@ class Splits:
         """A copy on another device (a GPU); the same object when already there."""
         if self.Xtr.device == torch.device(device):
             return self
-        return Splits(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
+        tensors = (getattr(self, f).to(device) for f in self.__dataclass_fields__ if f != "key")
+        return Splits(*tensors, key=self.key)
 
 
 def make_splits(ds: Dataset, block_size: int, shuffles: int = 1) -> Splits:
@@ -283,4 +285,5 @@ def make_splits(ds: Dataset, block_size: int, shuffles: int = 1) -> Splits:
         *build_examples(tr, block_size, stoi),
         *build_examples(dev, block_size, stoi),
         *build_examples(te, block_size, stoi),
+        key=f"{ds.fingerprint}:{block_size}:{shuffles}",
     )

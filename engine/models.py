@@ -131,6 +131,32 @@ class Model:
                         setattr(layer, name, t.to(device).requires_grad_(t.requires_grad))
         return self
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Every tensor of every layer (parameters and BatchNorm buffers), by "index.name"."""
+        return {
+            f"{i}.{name}": t.detach().clone()
+            for i, layer in enumerate(walk(self.layers))
+            for name, t in vars(layer).items()
+            if isinstance(t, torch.Tensor) and name != "out"
+        }
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> Model:
+        """Copy the tensors of state_dict() into this model, which must have the same shapes."""
+        mine = self.state_dict()
+        if mine.keys() != state.keys():
+            raise ConfigError("These weights belong to a different architecture.")
+        for name, t in state.items():
+            if t.shape != mine[name].shape:
+                raise ConfigError(
+                    f"Weight {name} has shape {tuple(t.shape)}, not {tuple(mine[name].shape)}."
+                )
+        with torch.no_grad():
+            for i, layer in enumerate(walk(self.layers)):
+                for name, t in vars(layer).items():
+                    if isinstance(t, torch.Tensor) and name != "out":
+                        t.copy_(state[f"{i}.{name}"])
+        return self
+
     def num_params(self) -> int:
         return sum(p.nelement() for p in self.parameters())
 
