@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from engine import bench, bigram, data, models, wordfile
+from engine import bench, bigram, data, models, runs, wordfile
 from engine.presets import PRESETS
 from engine.sample import sample_words
 from engine.train import Job, TrainConfig
@@ -164,12 +164,28 @@ def cmd_presets(args) -> None:
         print(f"{p.name:18s} {p.lecture}: {p.title}. {p.train.steps:,} steps. {target}")
 
 
+def trained_job(args, ds: data.Dataset, model_cfg, train_cfg, shuffles: int) -> Job:
+    """The run from the run cache when it was trained before, else trained now and cached."""
+    splits = data.make_splits(ds, model_cfg.block_size, shuffles)
+    cache = runs.RunCache.from_environment()
+    no_cache = getattr(args, "no_cache", False)
+    record = None if no_cache else cache.get(runs.run_key(splits.key, model_cfg, train_cfg))
+    if record is not None:
+        print(
+            f"(from the run cache in {cache.directory}; --no-cache trains again)", file=sys.stderr
+        )
+        return runs.restore(record, splits, args.device)
+    job = Job(model_cfg, train_cfg, splits, ds.vocab_size, device=args.device)
+    job.run(callback=None if getattr(args, "quiet", False) else Progress(train_cfg.steps))
+    cache.put(runs.snapshot(job, ds))
+    return job
+
+
 def cmd_train(args) -> None:
     ds = load_dataset(args)
     model_cfg, train_cfg, shuffles, name = training_config(args)
-    splits = data.make_splits(ds, model_cfg.block_size, shuffles)
-    job = Job(model_cfg, train_cfg, splits, ds.vocab_size, device=args.device)
-    result = job.run(callback=None if args.quiet else Progress(train_cfg.steps))
+    job = trained_job(args, ds, model_cfg, train_cfg, shuffles)
+    result = job.final
     summary = {
         "preset": name,
         "dataset": ds.name,
@@ -199,15 +215,7 @@ def cmd_sample(args) -> None:
         model_cfg, train_cfg, shuffles, _ = training_config(
             argparse.Namespace(**{**vars(args), "seed": None})
         )
-        job = Job(
-            model_cfg,
-            train_cfg,
-            data.make_splits(ds, model_cfg.block_size, shuffles),
-            ds.vocab_size,
-            device=args.device,
-        )
-        job.run(callback=Progress(train_cfg.steps))
-        model = job.model
+        model = trained_job(args, ds, model_cfg, train_cfg, shuffles).model
     else:
         N = bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size)
         model = bigram.BigramModel(bigram.probabilities(N, args.smoothing))
@@ -270,6 +278,11 @@ def parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--json", action="store_true", help="one JSON object on stdout")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="train even if this run is in the run cache (the result is cached either way)",
+    )
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="sample names (bigram counts, or a preset trained first)")

@@ -1,8 +1,17 @@
 """Shared fixtures. Tests that need makemore's names.txt read it from $MAKEMORE_DATA_DIR."""
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import pytest
 
 from engine import data
+
+# Every test run gets an empty run cache of its own (the app and the CLI share one on disk).
+os.environ["MAKEMORE_RUN_CACHE_DIR"] = tempfile.mkdtemp(prefix="makemore-runs-")
+atexit.register(shutil.rmtree, os.environ["MAKEMORE_RUN_CACHE_DIR"], True)
 
 try:
     NAMES = data.load_builtin("names", download=False)

@@ -1,0 +1,212 @@
+"""The run cache, run records and training slots (engine.runs)."""
+
+import pickle
+import threading
+import time
+
+import pytest
+import torch
+
+from engine import data, runs
+from engine.models import ConfigError, MLPConfig, WaveNetConfig
+from engine.train import Job, TrainConfig
+
+CENSUS = data.load_builtin(data.DEFAULT_OFFLINE)
+SMALL = MLPConfig(n_hidden=32)
+SHORT = TrainConfig(steps=60, eval_every=20)
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return data.make_splits(CENSUS, 3)
+
+
+def trained(splits, config=SMALL, train=SHORT) -> Job:
+    job = Job(config, train, splits, CENSUS.vocab_size)
+    job.run()
+    return job
+
+
+def test_the_key_is_what_determines_the_numbers(splits):
+    key = runs.run_key(splits.key, SMALL, SHORT)
+    assert key == runs.run_key(
+        splits.key, MLPConfig(n_hidden=32), TrainConfig(steps=60, eval_every=20)
+    )
+    assert key == runs.job_key(Job(SMALL, SHORT, splits, CENSUS.vocab_size))
+    others = {
+        runs.run_key(splits.key, SMALL, TrainConfig(steps=61, eval_every=20)),
+        runs.run_key(splits.key, SMALL, TrainConfig(steps=60, eval_every=20, seed=1)),
+        runs.run_key(splits.key, MLPConfig(n_hidden=33), SHORT),
+        runs.run_key(data.make_splits(CENSUS, 3, shuffles=4).key, SMALL, SHORT),
+    }
+    assert key not in others
+    assert len(others) == 4
+
+
+def test_a_record_restores_the_run_exactly(splits):
+    job = trained(splits, MLPConfig(n_hidden=32, kaiming=True, batchnorm=True))
+    record = runs.Record.from_bytes(runs.snapshot(job, CENSUS).to_bytes())
+    again = runs.restore(record, splits)
+    assert again.done
+    assert again.step == 60
+    assert again.final == job.final
+    assert again.evals == job.evals
+    assert again.lossi == pytest.approx(job.lossi, abs=1e-6)
+    for split in ("train", "dev", "test"):
+        assert again.evaluate(split) == job.evaluate(split)
+    assert record.meta["dataset"] == CENSUS.name
+    assert record.meta["itos"] == CENSUS.itos
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("unpickled!",))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not a model at all", pickle.dumps(Evil()), pickle.dumps({"format": runs.FORMAT})],
+    ids=["empty", "text", "pickled code", "plain pickle"],
+)
+def test_anything_else_is_refused_without_unpickling(content):
+    with pytest.raises(ConfigError, match="not a model saved by makemore playground"):
+        runs.Record.from_bytes(content)
+
+
+def test_a_torch_file_with_code_inside_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": runs.FORMAT, "meta": Evil()}, path)
+    with pytest.raises(ConfigError):
+        runs.Record.from_bytes(path.read_bytes())
+
+
+def test_the_cache_survives_a_restart(tmp_path, splits):
+    job = trained(splits)
+    runs.RunCache(tmp_path, 10**9).put(runs.snapshot(job, CENSUS))
+    fresh = runs.RunCache(tmp_path, 10**9)  # a new process: nothing in memory
+    record = fresh.get(runs.job_key(job))
+    assert record is not None
+    assert record.meta["final"] == job.final
+    assert [m["key"] for m in fresh.entries()] == [record.key]
+
+
+def test_the_least_recently_used_runs_are_evicted_first(tmp_path, splits):
+    records = [
+        runs.snapshot(trained(splits, train=TrainConfig(steps=20 + i, eval_every=0)), CENSUS)
+        for i in range(3)
+    ]
+    size = len(records[0].to_bytes()) + 2_000  # one run on disk: .pt + .json
+    cache = runs.RunCache(tmp_path, max_bytes=int(2.5 * size), memory_entries=1)
+    cache.put(records[0])
+    time.sleep(0.02)
+    cache.put(records[1])
+    time.sleep(0.02)
+    assert cache.get(records[0].key) is not None  # used again: now the most recent
+    time.sleep(0.02)
+    cache.put(records[2])
+    on_disk = {p.stem for p in tmp_path.glob("*.pt")}
+    assert on_disk == {records[0].key, records[2].key}
+    assert cache.get(records[1].key) is None
+
+
+def test_without_a_directory_the_cache_is_memory_only(splits):
+    cache = runs.RunCache(None, 0, memory_entries=2)
+    record = runs.snapshot(trained(splits), CENSUS)
+    cache.put(record)
+    assert cache.get(record.key) is record
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_slots_queue_first_come_first_served():
+    slots = runs.Slots(2, lease=10, clock=Clock())
+    assert slots.request("a", "s1") == 0
+    assert slots.request("b", "s2") == 0
+    assert slots.request("c", "s3") == 1
+    assert slots.request("d", "s4") == 2
+    slots.release("a", "s1")
+    assert slots.request("d", "s4") == 1  # c was first: it got a's slot
+    assert slots.request("c", "s3") == 0
+    assert slots.counts() == (2, 1)
+
+
+def test_a_run_watched_by_two_sessions_holds_one_slot_until_both_leave():
+    slots = runs.Slots(1, lease=10, clock=Clock())
+    assert slots.request("run", "teacher") == 0
+    assert slots.request("run", "student") == 0
+    assert slots.request("other", "s") == 1
+    slots.release("run", "teacher")
+    assert slots.request("other", "s") == 1
+    slots.release("run", "student")
+    assert slots.request("other", "s") == 0
+
+
+def test_a_closed_tab_frees_its_slot_when_its_lease_runs_out():
+    clock = Clock()
+    slots = runs.Slots(1, lease=10, clock=clock)
+    assert slots.request("closed tab", "s1") == 0
+    clock.now = 5
+    assert slots.request("waiting", "s2") == 1
+    clock.now = 10.5  # the closed tab last asked 10.5 s ago
+    assert slots.request("waiting", "s2") == 0
+
+
+def test_the_slot_limit_holds_under_concurrent_jobs(splits):
+    slots = runs.Slots(2, lease=60)
+    hub = runs.Hub(runs.RunCache(None, 0), slots)
+    running, most, lock = [0], [0], threading.Lock()
+
+    def train(job):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        job.train_for(0.01)
+        with lock:
+            running[0] -= 1
+
+    def session(i):
+        job = Job(SMALL, TrainConfig(steps=150, eval_every=0, seed=i), splits, CENSUS.vocab_size)
+        while not job.done:
+            if hub.advance(f"run{i}", f"s{i}", lambda: train(job)):
+                time.sleep(0.002)
+        hub.finished(f"run{i}", f"s{i}", [job], CENSUS)
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert most[0] == 2  # never more than the two slots, and both were used
+    assert slots.counts() == (0, 0)
+
+
+def test_the_hub_serves_a_run_once_trained(splits):
+    hub = runs.Hub(runs.RunCache(None, 0), runs.Slots(1))
+    first, origin = hub.open(CENSUS, SMALL, SHORT, splits)
+    assert origin == "new"
+    second, origin = hub.open(CENSUS, SMALL, SHORT, splits)
+    assert (second, origin) == (first, "live")  # in progress elsewhere: watch it
+    key = runs.job_key(first)
+    while not first.done:
+        hub.advance(key, "teacher", lambda: first.train_for(0.05))
+    hub.finished(key, "teacher", [first], CENSUS)
+    third, origin = hub.open(CENSUS, SMALL, SHORT, splits)
+    assert origin == "cache"
+    assert third is not first
+    assert third.final == first.final
+    assert third.evaluate("dev") == first.evaluate("dev")
+
+
+def test_the_hub_refuses_runs_beyond_the_servers_limits(splits):
+    hub = runs.Hub(runs.RunCache(None, 0), runs.Slots(1), runs.Limits(1000, 50_000))
+    with pytest.raises(ConfigError, match="at most 1,000 steps"):
+        hub.open(CENSUS, SMALL, TrainConfig(steps=1001), splits)
+    with pytest.raises(ConfigError, match="at most 50,000"):
+        hub.open(CENSUS, WaveNetConfig(n_hidden=300), SHORT, data.make_splits(CENSUS, 8))
