@@ -415,7 +415,11 @@ class Hub:
         self.slots.release(owner, session)
         for job in jobs:
             key = job_key(job)
-            if key is None or job.final is None:
+            if (
+                key is None
+                or job.final is None
+                or not job.splits.key.startswith(dataset.fingerprint)
+            ):
                 continue
             if self.cache.get(key) is None:
                 self.cache.put(snapshot(job, dataset))

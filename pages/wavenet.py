@@ -8,9 +8,10 @@ from engine import data, models, wavenet
 from engine.models import WaveNetConfig
 from engine.presets import PRESETS
 from engine.sample import sample_words
-from engine.train import Job, TrainConfig
+from engine.train import TrainConfig
 from ui import lesson045 as draw
 from ui import state, training
+from ui.runs import open_job
 
 ss = st.session_state
 ds = state.dataset()
@@ -205,7 +206,7 @@ train_cfg = TrainConfig(
 training.controls(
     KEY,
     (ds.fingerprint, config, train_cfg),
-    lambda: Job(config, train_cfg, splits, ds.vocab_size),
+    lambda: open_job(ds, config, train_cfg, splits),
 )
 
 

@@ -15,7 +15,7 @@ import torch
 from engine import data, ngram
 from engine.models import MLPConfig
 from engine.train import Job, TrainConfig
-from ui import state, training
+from ui import runs, state, training
 
 KEY = "mlp"
 INITS = {
@@ -180,9 +180,10 @@ def device_ui() -> str:
     )
 
 
-def make_job(ds: data.Dataset, model: MLPConfig, train: TrainConfig, device: str = "cpu") -> Job:
+def make_job(ds: data.Dataset, model: MLPConfig, train: TrainConfig, device: str = "cpu"):
+    """The run from the server's hub: cached, shared while in progress, or new."""
     splits = state.splits(ds.fingerprint, model.block_size, 1, ds)
-    return Job(model, train, splits, ds.vocab_size, device=device)
+    return runs.open_job(ds, model, train, splits, device)
 
 
 def current_job() -> Job | None:

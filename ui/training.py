@@ -9,13 +9,16 @@ the rest of the page stays usable, and a closed tab simply stops ticking.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
+from engine import runs as engine_runs
 from engine.models import ConfigError
 from engine.train import Job
+from ui import runs, state
 
 TICK = 0.3  # seconds between fragment reruns while training
 CHUNK = 0.2  # seconds of training per rerun
@@ -32,27 +35,56 @@ def job(key: str) -> Job | None:
     return slot(key)["job"]
 
 
-def controls(key: str, spec, make_job: Callable[[], Job]) -> None:
+def controls(key: str, spec, make_job: Callable) -> None:
     """Train / Stop / Resume / Reset buttons.
 
     `spec` is anything hashable that identifies the configuration (dataset, model and
     training configs): Train starts a fresh job when it differs from the current job's.
+    `make_job()` returns the job, or (job, origin) for a run from the server's hub
+    (ui.runs.open_job), which several sessions may share and the run cache may serve.
     """
     s = slot(key)
+    session = runs.session_id()
 
     def start():
+        if s.get("owner"):
+            runs.hub().stopped(s["owner"], session)
         try:
-            s["job"] = make_job()
+            made = make_job()
+            if isinstance(made, tuple):  # from the hub: shared by everyone who asks for it
+                current, origin = made
+                owner = engine_runs.job_key(current)
+            else:
+                current, origin, owner = made, "new", uuid.uuid4().hex
+                models = runs.jobs_of(current).values()
+                runs.hub().limits.check(
+                    current.train_config.steps,
+                    sum(j.model.num_params() for j in models) if models else None,
+                )
         except ConfigError as e:
             s["error"] = str(e)
             return
-        s.update(running=True, spec=spec, error=None)
+        s.update(
+            job=current,
+            running=not current.done,
+            spec=spec,
+            error=None,
+            owner=owner,
+            origin=origin,
+            dataset=state.dataset(),
+            page=st.session_state.get("page_title", key),
+        )
+        if current.done:
+            runs.remember(s["page"], current, s["dataset"])
 
     def set_running(value):
         s["running"] = value
+        if not value and s.get("owner"):
+            runs.hub().stopped(s["owner"], session)
 
     def reset():
-        s.update(job=None, running=False, spec=None, error=None)
+        set_running(False)
+        s.update(job=None, spec=None, error=None, owner=None, origin=None)
 
     current = s["job"]
     stale = current is not None and s["spec"] != spec
@@ -96,6 +128,8 @@ def controls(key: str, spec, make_job: Callable[[], Job]) -> None:
     )
     if s.get("error"):
         st.error(s["error"])
+    elif current is not None and not stale and s.get("origin") in runs.ORIGINS:
+        st.caption(runs.ORIGINS[s["origin"]])
     elif stale and not s["running"]:
         st.caption("The settings changed since this run started: Train starts a new run with them.")
 
@@ -113,9 +147,22 @@ def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -
     def ticker():
         current = s["job"]
         if s["running"] and current is not None:
-            current.train_for(chunk)
+            hub, session = runs.hub(), runs.session_id()
+            waiting = hub.advance(s["owner"], session, lambda: current.train_for(chunk))
+            if waiting:
+                _, queued = hub.slots.counts()
+                st.info(
+                    f"Waiting for a free training slot: you are number {waiting} of {queued} in "
+                    f"the queue. This server trains {hub.slots.n} runs at once (all busy); "
+                    "yours starts by itself, keep this tab open.",
+                    icon=":material/hourglass_top:",
+                )
             if current.done:
                 s["running"] = False
+                hub.finished(
+                    s["owner"], session, list(runs.jobs_of(current).values()), s["dataset"]
+                )
+                runs.remember(s["page"], current, s["dataset"])
                 st.rerun()  # a full rerun drops the timer and re-enables the buttons
         render(current)
 
