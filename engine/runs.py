@@ -109,11 +109,10 @@ class Record:
         return record
 
 
-def snapshot(job: Job, dataset: Dataset) -> Record:
-    """A finished (or stopped) Job as a Record."""
-    key = job_key(job) or run_key("", job.config, job.train_config)
-    meta = {
-        "key": key,
+def describe(job: Job, dataset: Dataset) -> dict:
+    """A Job's meta data as a Record keeps it (JSON-able, no tensors)."""
+    return {
+        "key": job_key(job) or run_key("", job.config, job.train_config),
         "dataset": dataset.name,
         "fingerprint": dataset.fingerprint,
         "splits": job.splits.key,
@@ -127,6 +126,11 @@ def snapshot(job: Job, dataset: Dataset) -> Record:
         "evals": job.evals,
         "created": time.time(),
     }
+
+
+def snapshot(job: Job, dataset: Dataset) -> Record:
+    """A finished (or stopped) Job as a Record."""
+    meta = describe(job, dataset)
     state = {k: v.cpu() for k, v in job.model.state_dict().items()}
     return Record(meta, state, torch.tensor(job.lossi, dtype=torch.float32))
 

@@ -11,6 +11,7 @@ import uuid
 from collections import OrderedDict
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine import data, runs
 from engine.models import ModelConfig
@@ -34,6 +35,13 @@ def hub() -> runs.Hub:
         runs.Slots(runs.default_slots(), lease=LEASE),
         runs.Limits.from_environment(),
     )
+
+
+def page_title(default: str) -> str:
+    """The title of the page this script run shows (st.Page's title)."""
+    ctx = get_script_run_ctx()
+    page = ctx.pages_manager.get_pages().get(ctx.page_script_hash) if ctx else None
+    return page["page_name"] if page and page.get("page_name") else default
 
 
 def session_id() -> str:

@@ -72,7 +72,7 @@ def controls(key: str, spec, make_job: Callable) -> None:
             owner=owner,
             origin=origin,
             dataset=state.dataset(),
-            page=st.session_state.get("page_title", key),
+            page=runs.page_title(key),
         )
         if current.done:
             runs.remember(s["page"], current, s["dataset"])

@@ -1,0 +1,82 @@
+"""Compare runs: this session's runs, the server's run cache and the lectures' loss logs."""
+
+import streamlit as st
+
+from ui import compare, runs, state
+
+state.init()
+hub = runs.hub()
+
+st.title("Compare runs")
+st.markdown(
+    """
+Every run you train on the **MLP trainer**, **Init & saturation**, **BatchNorm**,
+**Diagnostics** and **WaveNet** pages lands here, next to the runs anyone trained on
+this server before (the **run cache**, kept on disk, so a restart loses nothing) and
+the losses the lectures printed. A run is identified by its data, model, seed and
+number of steps: the same settings on the same dataset give the same numbers, so a
+cached run opens at once instead of training again.
+"""
+)
+
+running, waiting = hub.slots.counts()
+cached = hub.cache.entries()
+c1, c2, c3 = st.columns(3)
+c1.metric(
+    "trainings running",
+    f"{running} of {hub.slots.n}",
+    help="This server trains at most this many runs at once (MAKEMORE_SLOTS); "
+    "the others wait in a queue and start by themselves.",
+)
+c2.metric("waiting for a slot", waiting)
+c3.metric(
+    "runs in the cache",
+    len(cached),
+    help="The least recently used runs are dropped when the cache outgrows "
+    "MAKEMORE_RUN_CACHE_MB (default 512 MB).",
+)
+
+found = compare.entries()
+with_lectures = st.toggle(
+    "Show the lectures' loss logs",
+    value=True,
+    key="cmp_lectures",
+    help="Part 3's loss log after 200,000 steps and part 5's performance log, on names.txt.",
+)
+st.dataframe(
+    compare.table(found, with_lectures),
+    hide_index=True,
+    column_config=compare.table_columns(),
+)
+st.caption(
+    "train / dev / test: the loss on the whole split after training (BatchNorm with its "
+    "running statistics); seconds and steps/s count training steps only. Lecture rows "
+    "carry the numbers printed in the notebooks; the presets on each page reproduce them."
+)
+
+if not found:
+    st.info(
+        "No runs yet. Train one on the **MLP trainer** page (a few thousand steps will do) "
+        "and come back.",
+        icon=":material/model_training:",
+    )
+    st.stop()
+
+st.header("Loss curves", anchor=False)
+labels = [e["label"] for e in found]
+chosen = st.multiselect(
+    "Runs to overlay",
+    labels,
+    default=labels[: min(4, len(labels))],
+    key="cmp_curves",
+    help="Your newest runs are chosen first.",
+)
+by_label = {e["label"]: e for e in found}
+st.altair_chart(
+    compare.curves({label: compare.lossi(by_label[label]) for label in chosen}),
+    width="stretch",
+)
+st.caption(
+    "log10 of the minibatch loss, averaged over equal buckets of steps (at most 1,000 "
+    "points per run), as the lectures plot it. Runs of different lengths share the step axis."
+)

@@ -1,0 +1,119 @@
+"""Classroom features through AppTest: the shared run cache, fair slots, the compare page."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine import runs
+from ui import runs as shared
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def page(path):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    return at.switch_page(path).run()
+
+
+def mlp_page(steps: int, n_hidden: int = 20):
+    at = page("pages/mlp.py")
+    at.slider(key="n_hidden").set_value(n_hidden).run()
+    at.number_input(key="steps").set_value(steps).run()
+    return at
+
+
+def train(at):
+    at.button(key="mlp:train").click().run()
+    for _ in range(30):
+        if at.session_state["training:mlp"]["job"].done:
+            break
+        at.run()
+    return at.session_state["training:mlp"]["job"]
+
+
+@pytest.fixture
+def hub():
+    """The server's hub, shared by every AppTest session in this process."""
+    hub = shared.hub()
+    limits = hub.limits
+    yield hub
+    hub.limits = limits
+
+
+def test_a_run_trained_in_one_session_is_served_from_the_cache_in_another():
+    first = train(mlp_page(steps=240, n_hidden=21))
+    assert first.done
+    assert first.final is not None
+    other = mlp_page(steps=240, n_hidden=21)  # another student, same settings
+    other.button(key="mlp:train").click().run()
+    served = other.session_state["training:mlp"]["job"]
+    assert served is not first
+    assert served.done
+    assert served.final == first.final
+    assert served.lossi == pytest.approx(first.lossi, abs=1e-6)
+    assert any("Served from the run cache" in c.value for c in other.caption)
+
+
+def test_a_run_in_progress_is_shared_not_trained_twice():
+    teacher = mlp_page(steps=50_000, n_hidden=22)
+    teacher.button(key="mlp:train").click().run()
+    student = mlp_page(steps=50_000, n_hidden=22)
+    student.button(key="mlp:train").click().run()
+    job = teacher.session_state["training:mlp"]["job"]
+    assert student.session_state["training:mlp"]["job"] is job
+    assert any("Another session is training this exact run" in c.value for c in student.caption)
+    for at in (teacher, student):
+        at.button(key="mlp:stop").click().run()
+
+
+def test_a_training_waits_for_a_free_slot_and_says_where_it_is_in_the_queue(hub):
+    others = [f"someone else {i}" for i in range(hub.slots.n)]
+    for owner in others:
+        assert hub.slots.request(owner, owner) == 0
+    at = mlp_page(steps=5_000, n_hidden=23)
+    at.button(key="mlp:train").click().run()
+    job = at.session_state["training:mlp"]["job"]
+    assert "you are number 1 of 1 in the queue" in at.info[0].value
+    assert job.step == 0
+    for owner in others:
+        hub.slots.release(owner, owner)
+    at.run()
+    assert job.step > 0
+    assert not any("Waiting for a free training slot" in i.value for i in at.info)
+    at.button(key="mlp:stop").click().run()
+    assert hub.slots.counts() == (0, 0)
+
+
+def test_the_servers_limits_give_a_clear_message(hub):
+    hub.limits = runs.Limits(max_steps=1_000, max_params=1_000_000)
+    at = mlp_page(steps=2_000)
+    at.button(key="mlp:train").click().run()
+    assert "at most 1,000 steps per run" in at.error[0].value
+    assert at.session_state["training:mlp"]["job"] is None
+    assert not at.exception
+
+
+def test_the_compare_page_lists_runs_curves_and_the_lecture_logs():
+    at = mlp_page(steps=180, n_hidden=24)
+    job = train(at)
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    mine = table[table["from"] == "this session"]
+    assert len(mine) == 1
+    assert mine["dev"].iloc[0] == job.final["dev"]
+    assert mine["params"].iloc[0] == job.model.num_params()
+    lectures = table[table["run"].str.startswith("lecture log")]
+    assert len(lectures) == 11  # part 3's six runs and part 5's five
+    assert lectures["dev"].min() == pytest.approx(1.993)
+    # the page's title (AppTest runs pages/ without app.py's titles: the file name)
+    assert at.multiselect(key="cmp_curves").value[0].startswith(("MLP trainer · ", "mlp · "))
+    (chart,) = at.get("vega_lite_chart")
+    assert json.loads(chart.proto.spec)["mark"]["type"] == "line"
+
+    other = page("pages/compare.py")  # another session sees it in the cache
+    table = other.dataframe[0].value
+    assert job.final["dev"] in set(table[table["from"] == "run cache"]["dev"])
