@@ -43,10 +43,12 @@ with_lectures = st.toggle(
     key="cmp_lectures",
     help="Part 3's loss log after 200,000 steps and part 5's performance log, on names.txt.",
 )
+rows = compare.table(found, with_lectures)
 st.dataframe(
-    compare.table(found, with_lectures),
+    rows,
     hide_index=True,
     column_config=compare.table_columns(),
+    height=min(38 + 35 * len(rows), 640),
 )
 st.caption(
     "train / dev / test: the loss on the whole split after training (BatchNorm with its "

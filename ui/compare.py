@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import altair as alt
 import pandas as pd
 import streamlit as st
+import torch
 
-from engine import diagnostics, runs, wavenet
+from engine import diagnostics, models, runs, wavenet
 from engine.presets import PRESETS
 from engine.train import TrainConfig
 from ui import runs as shared
 from ui.charts import bucket_means
 
 FAMILIES = {"mlp": "MLP", "deep": "deep MLP", "wavenet": "WaveNet"}
+NAMES_VOCAB = 27  # names.txt: a-z and "."
 
 
 def differences(values: dict, default) -> str:
@@ -83,35 +86,36 @@ def lossi(entry: dict) -> list[float]:
     return record.lossi.tolist() if record is not None else []
 
 
-def lecture_rows() -> list[dict]:
+def lecture_row(title: str, lecture: str, config, train: TrainConfig, losses) -> dict:
+    model = models.build(config, NAMES_VOCAB, torch.Generator().manual_seed(0))
+    return {
+        "run": f"lecture log · {title}",
+        "from": lecture,
+        "dataset": "names",
+        "model": model_summary({"kind": config.kind, **dataclasses.asdict(config)}),
+        "training": training_summary(dataclasses.asdict(train)),
+        "params": model.num_params(),
+        "steps": train.steps,
+        "train": losses[0],
+        "dev": losses[1],
+    }
+
+
+@functools.cache
+def lecture_rows() -> tuple[dict, ...]:
     """The lectures' loss logs: part 3's after 200,000 steps and part 5's performance log."""
-    rows = []
-    for name, (train, dev) in diagnostics.LECTURE_LOSS_LOG.items():
-        p = PRESETS[name]
-        rows.append(
-            {
-                "run": f"lecture log · {p.title}",
-                "from": p.lecture,
-                "dataset": "names",
-                "model": model_summary({"kind": p.model.kind, **dataclasses.asdict(p.model)}),
-                "training": training_summary(dataclasses.asdict(p.train)),
-                "train": train,
-                "dev": dev,
-            }
-        )
-    for row in wavenet.PERFORMANCE_LOG:
-        rows.append(
-            {
-                "run": f"lecture log · {row.title}",
-                "from": "Lecture 6 · makemore part 5",
-                "dataset": "names",
-                "model": model_summary({"kind": "wavenet", **dataclasses.asdict(row.config)}),
-                "training": training_summary(dataclasses.asdict(PRESETS["part5-wavenet"].train)),
-                "train": row.train,
-                "dev": row.dev,
-            }
-        )
-    return rows
+    part5 = PRESETS["part5-wavenet"]
+    return (
+        *(
+            lecture_row(PRESETS[name].title, PRESETS[name].lecture, PRESETS[name].model,
+                        PRESETS[name].train, losses)
+            for name, losses in diagnostics.LECTURE_LOSS_LOG.items()
+        ),
+        *(
+            lecture_row(row.title, part5.lecture, row.config, part5.train, (row.train, row.dev))
+            for row in wavenet.PERFORMANCE_LOG
+        ),
+    )  # fmt: skip
 
 
 def table(found: list[dict], with_lectures: bool) -> pd.DataFrame:
@@ -135,25 +139,26 @@ def table(found: list[dict], with_lectures: bool) -> pd.DataFrame:
             }
         )
     if with_lectures:
-        rows += lecture_rows()
+        rows += [dict(row) for row in lecture_rows()]
     return pd.DataFrame(rows, columns=[*table_columns()])
 
 
 def table_columns() -> dict:
+    text = st.column_config.TextColumn()
     loss = st.column_config.NumberColumn(format="%.4f")
     return {
-        "run": st.column_config.TextColumn(width="medium"),
-        "from": None,
-        "dataset": None,
-        "model": st.column_config.TextColumn(width="medium"),
-        "training": None,
-        "params": st.column_config.NumberColumn(format="localized"),
-        "steps": st.column_config.NumberColumn(format="localized"),
+        "run": st.column_config.TextColumn(width="large"),
         "train": loss,
         "dev": loss,
         "test": loss,
+        "params": st.column_config.NumberColumn(format="localized"),
+        "steps": st.column_config.NumberColumn(format="localized"),
         "seconds": st.column_config.NumberColumn(format="%.1f"),
         "steps/s": st.column_config.NumberColumn(format="%.0f"),
+        "model": st.column_config.TextColumn(width="large"),
+        "training": st.column_config.TextColumn(width="medium"),
+        "from": text,
+        "dataset": text,
     }
 
 
