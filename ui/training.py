@@ -153,8 +153,8 @@ def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -
                 _, queued = hub.slots.counts()
                 st.info(
                     f"Waiting for a free training slot: you are number {waiting} of {queued} in "
-                    f"the queue. This server trains {hub.slots.n} runs at once (all busy); "
-                    "yours starts by itself, keep this tab open.",
+                    f"the queue. This server trains {hub.slots.n} run{'s' * (hub.slots.n > 1)} "
+                    "at once (all busy); yours starts by itself, keep this tab open.",
                     icon=":material/hourglass_top:",
                 )
             if current.done:
@@ -228,6 +228,8 @@ def progress(job: Job) -> None:
     rate = job.steps_per_second()
     if job.done:
         text = f"done: {job.step:,} steps in {job.seconds:.1f} s ({rate:,.0f} steps/s)"
+    elif not rate:
+        text = f"step {job.step:,} / {total:,}"
     else:
         eta = (total - job.step) / rate if rate else float("nan")
         text = f"step {job.step:,} / {total:,} · {rate:,.0f} steps/s · about {eta:,.0f} s left"

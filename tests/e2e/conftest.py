@@ -57,8 +57,11 @@ def fresh_app_url():
     yield from serve()
 
 
-def serve(with_process=False):
-    """Start the app on a free localhost port; yields its URL (and the process), stops it after."""
+def serve(with_process=False, env=None):
+    """Start the app on a free localhost port; yields its URL (and the process), stops it after.
+
+    `env`: extra environment variables for the server (MAKEMORE_SLOTS=1, say).
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -69,7 +72,7 @@ def serve(with_process=False):
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
         ],
         cwd=ROOT,
-        env={**os.environ, "MAKEMORE_OFFLINE": os.environ.get("MAKEMORE_OFFLINE", "1")},
+        env={**os.environ, "MAKEMORE_OFFLINE": os.environ.get("MAKEMORE_OFFLINE", "1"), **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
