@@ -5,7 +5,10 @@ page until it finishes. Reports the p50/p95 latency of interactions (click or
 navigation until the app is idle again), completed runs, errors and the server's peak
 memory. A benchmark, not a test: run it on a quiet machine.
 
-    python scripts/loadtest.py --sessions 20 [--steps 3000] [--json]
+    python scripts/loadtest.py --sessions 20 [--steps 3000] [--same-run] [--json]
+
+Each session trains with a seed of its own (distinct runs, so they queue for training
+slots); --same-run lets them all ask for the same run, which the server trains once.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -73,7 +77,7 @@ async def timed(latencies, page, action):
     latencies.append(time.perf_counter() - t0)
 
 
-async def session(browser, url, steps, latencies, results):
+async def session(browser, url, steps, seed, latencies, results):
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     try:
@@ -81,16 +85,24 @@ async def session(browser, url, steps, latencies, results):
         nav = page.get_by_test_id("stSidebarNav")
         await timed(latencies, page, lambda: nav.get_by_text("Bigram counts").click())
         await timed(latencies, page, lambda: nav.get_by_text("MLP trainer").click())
-        box = page.locator(".st-key-mlp_steps input")
+        box = page.locator(".st-key-steps input")
         await box.fill(str(steps))
         await timed(latencies, page, lambda: box.press("Enter"))
+        if seed is not None:  # a run of its own, not the one everybody else trains
+            seed_box = page.locator(".st-key-seed input")
+            await seed_box.fill(str(seed))
+            await timed(latencies, page, lambda: seed_box.press("Enter"))
         await timed(
             latencies, page, lambda: page.locator(".st-key-mlp-train button:visible").first.click()
         )
         progress = page.get_by_test_id("stProgress")
         deadline = time.perf_counter() + 600
+        waiting = page.get_by_text("Waiting for a free training slot")
+        queued = False
         while "done" not in (await progress.inner_text()) and time.perf_counter() < deadline:
+            queued = queued or await waiting.count() > 0
             await page.wait_for_timeout(500)
+        results["queued"] += queued
         results["completed" if "done" in await progress.inner_text() else "unfinished"] += 1
         if await page.get_by_test_id("stException").count():
             results["errors"] += 1
@@ -102,16 +114,26 @@ async def session(browser, url, steps, latencies, results):
 
 
 async def main_async(args):
-    server = serve(with_process=True)
+    server = serve(with_process=True, env={"MAKEMORE_RUN_CACHE_DIR": tempfile.mkdtemp()})
     url, proc = next(server)
     sampler = Sampler(proc.pid)
     sampler.start()
-    latencies, results = [], {"completed": 0, "unfinished": 0, "errors": 0}
+    latencies, results = [], {"completed": 0, "unfinished": 0, "queued": 0, "errors": 0}
     t0 = time.perf_counter()
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         await asyncio.gather(
-            *(session(browser, url, args.steps, latencies, results) for _ in range(args.sessions))
+            *(
+                session(
+                    browser,
+                    url,
+                    args.steps,
+                    None if args.same_run else 1000 + i,
+                    latencies,
+                    results,
+                )
+                for i in range(args.sessions)
+            )
         )
         await browser.close()
     sampler.running = False
@@ -134,6 +156,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--steps", type=int, default=3000, help="training steps of each session's MLP")
+    ap.add_argument(
+        "--same-run",
+        action="store_true",
+        help="every session trains the same run (shared through the run cache) instead of "
+        "one seed each",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     report = asyncio.run(main_async(args))

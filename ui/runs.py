@@ -17,7 +17,7 @@ from engine import data, runs
 from engine.models import ModelConfig
 from engine.train import Job, TrainConfig
 
-SESSION_RUNS = 12  # runs a session keeps for the compare page (older ones stay in the cache)
+SESSION_RUNS = 8  # runs a session keeps for the compare page (older ones stay in the cache)
 LEASE = 10.0  # seconds a slot waits for its session's next tick before it is freed
 ORIGINS = {
     "cache": "Served from the run cache: this exact run (data, model, seed, steps) was trained "
