@@ -40,7 +40,8 @@ found = compare.entries()
 with_lectures = st.toggle(
     "Show the lectures' loss logs",
     value=True,
-    key="cmp_lectures",
+    key="lectures",
+    bind="query-params",
     help="Part 3's loss log after 200,000 steps and part 5's performance log, on names.txt.",
 )
 rows = compare.table(found, with_lectures)
@@ -70,7 +71,8 @@ chosen = st.multiselect(
     "Runs to overlay",
     labels,
     default=labels[: min(4, len(labels))],
-    key="cmp_curves",
+    key="curves",
+    bind="query-params",
     help="Your newest runs are chosen first.",
 )
 by_label = {e["label"]: e for e in found}

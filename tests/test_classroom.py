@@ -110,10 +110,19 @@ def test_the_compare_page_lists_runs_curves_and_the_lecture_logs():
     assert len(lectures) == 11  # part 3's six runs and part 5's five
     assert lectures["dev"].min() == pytest.approx(1.993)
     # the page's title (AppTest runs pages/ without app.py's titles: the file name)
-    assert at.multiselect(key="cmp_curves").value[0].startswith(("MLP trainer · ", "mlp · "))
+    assert at.multiselect(key="curves").value[0].startswith(("MLP trainer · ", "mlp · "))
     (chart,) = at.get("vega_lite_chart")
     assert json.loads(chart.proto.spec)["mark"]["type"] == "line"
 
     other = page("pages/compare.py")  # another session sees it in the cache
     table = other.dataframe[0].value
     assert job.final["dev"] in set(table[table["from"] == "run cache"]["dev"])
+
+
+def test_the_compare_pages_choices_are_in_the_link():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["lectures"] = "false"
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert at.toggle(key="lectures").value is False
+    assert not at.dataframe or not at.dataframe[0].value["run"].str.startswith("lecture").any()
