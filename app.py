@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import state
+from ui import present, state
 
 st.set_page_config(page_title="makemore playground", page_icon="🔤", layout="wide")
 
@@ -57,4 +57,5 @@ st.sidebar.caption(
     f"Dataset: **{state.md_escape(state.source_label(st.session_state.ds_source))}** · "
     f"{len(ds.words):,} words · V = {ds.vocab_size}"
 )
+present.apply()
 nav.run()

@@ -8,7 +8,7 @@ import streamlit as st
 from engine import backprop
 from engine.train import TrainConfig
 from ui import lesson045 as draw
-from ui import state, training
+from ui import present, state, training
 
 ds = state.dataset()
 splits = state.splits(ds.fingerprint, 3, 1, ds)
@@ -41,6 +41,7 @@ seed = c1.number_input(
     2**53 - 1,
     backprop.LECTURE_SEED,
     key="ninja_seed",
+    bind="query-params",
     help="Seeds the weights and the minibatch (in the notebook's order). Change it for "
     "another network and batch: the table should stay exact.",
 )
@@ -53,6 +54,7 @@ mistake = c2.selectbox(
         else f"d{backprop.MISTAKES[k].tensor}: {backprop.MISTAKES[k].title}"
     ),
     key="ninja_mistake",
+    bind="query-params",
     help="Swap in a plausible wrong line and watch the table catch it.",
 )
 try:
@@ -195,11 +197,20 @@ running statistics, so after training BatchNorm is **calibrated**: its mean and 
 measured once over the whole training set, and the losses below use them.
 """
 )
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = present.settings("ninja_train").columns(4)
 steps = c1.number_input(
-    "steps", 1, 400_000, 200_000, step=10_000, key="ninja_steps", persist_state="session"
+    "steps",
+    1,
+    400_000,
+    200_000,
+    step=10_000,
+    key="ninja_steps",
+    bind="query-params",
+    persist_state="session",
 )
-n_hidden = c2.number_input("n_hidden", 2, 1024, 200, key="ninja_hidden", persist_state="session")
+n_hidden = c2.number_input(
+    "n_hidden", 2, 1024, 200, key="ninja_hidden", bind="query-params", persist_state="session"
+)
 lr = c3.number_input(
     "learning rate (÷10 halfway)",
     1e-4,
@@ -207,10 +218,17 @@ lr = c3.number_input(
     0.1,
     format="%.4f",
     key="ninja_lr",
+    bind="query-params",
     persist_state="session",
 )
 train_seed = c4.number_input(
-    "seed", 0, 2**53 - 1, backprop.LECTURE_SEED, key="ninja_train_seed", persist_state="session"
+    "seed",
+    0,
+    2**53 - 1,
+    backprop.LECTURE_SEED,
+    key="ninja_train_seed",
+    bind="query-params",
+    persist_state="session",
 )
 train_cfg = TrainConfig(
     steps=steps,

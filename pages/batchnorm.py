@@ -65,7 +65,8 @@ neuron = st.slider(
     0,
     N_HIDDEN - 1,
     0,
-    key="bn:neuron",
+    key="neuron",
+    bind="query-params",
     help="Which hidden neuron the batch-vs-running charts below follow.",
 )
 
@@ -187,7 +188,7 @@ three decimals (lecture: 2.0674 / 2.1057 with the running statistics).
 
 st.header("The BatchNorm widget", anchor=False)
 x0 = st.slider(
-    "x0: the first of five inputs", -30.0, 30.0, 0.0, step=0.5, key="bn:x0",
+    "x0: the first of five inputs", -30.0, 30.0, 0.0, step=0.5, key="x0", bind="query-params",
     help="The other four are randn(5) · 5 with the seed 2147483647 + 1, as in the notebook.",
 )  # fmt: skip
 widget = diagnostics.batchnorm_widget(x0)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui import bigram_charts as charts
 from ui import bigram_state as bs
-from ui import state
+from ui import present, state
 
 st.title("Bigram counts")
 st.markdown(
@@ -22,7 +22,7 @@ ds = state.dataset()
 fp, V, itos = ds.fingerprint, ds.vocab_size, ds.itos
 N = bs.counts(fp, 2, ds)
 
-left, right = st.columns([3, 2])
+left, right = present.settings("heat").columns([3, 2])
 mode = left.segmented_control(
     "Colour the cells by",
     charts.MODES,
@@ -96,6 +96,7 @@ first = row_col.selectbox(
     itos,
     format_func=lambda c: f"'{charts.show(c)}'" + ("  (start of a word)" if c == "." else ""),
     key="heat_row",
+    bind="query-params",
 )
 row_col.altair_chart(charts.row_bars(itos, first, P, N), width="stretch", key="bigram_row")
 i = itos.index(first)

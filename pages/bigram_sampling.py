@@ -9,7 +9,7 @@ from engine import ngram
 from engine.sample import sample_words
 from ui import bigram_charts as charts
 from ui import bigram_state as bs
-from ui import state
+from ui import present, state
 
 st.title("Sampling & likelihood")
 st.markdown(
@@ -24,7 +24,7 @@ their logs). Both use the table counted on **all** words, as the lecture does.
 ds = state.dataset()
 fp, itos = ds.fingerprint, ds.itos
 ORDERS = {2: "bigram (1 character of context)", 3: "trigram (2)", 4: "4-gram (3)"}
-left, right = st.columns(2)
+left, right = present.settings("sample").columns(2)
 n = left.segmented_control(
     "Model",
     [o for o in ORDERS if o in bs.orders(ds.vocab_size)],
@@ -32,6 +32,7 @@ n = left.segmented_control(
     required=True,
     format_func=lambda o: ORDERS[o],
     key="sample_n",
+    bind="query-params",
     help="The lecture's model is the bigram. Longer contexts are exercise E01: they fit the "
     "training words better and copy more of them.",
 )
@@ -50,7 +51,7 @@ pad = "." * (n - 1)
 
 def sample_ui():
     """n samples with a seed and a temperature, each marked new or already in the data."""
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = present.settings("sample_draw").columns(3)
     count = c1.number_input("How many samples", 1, 500, 20, key="sample_count", bind="query-params")
     seed = c2.number_input(
         "Seed",

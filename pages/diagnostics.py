@@ -14,7 +14,7 @@ from engine import diagnostics
 from engine.models import TANH_GAIN, DeepConfig
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
-from ui import charts, state, training
+from ui import charts, present, state, training
 from ui import diagnostics_charts as dc
 
 ss = st.session_state
@@ -33,7 +33,8 @@ SCENARIOS = {
     "Learning rate too low (0.001)": (5, 100, TANH_GAIN, False, "tanh", 0.001, 0.1),
     "Learning rate too high (1.0)": (5, 100, TANH_GAIN, False, "tanh", 1.0, 0.1),
 }
-KEYS = ("depth", "width", "gain", "bn", "nonlin", "lr", "last")
+KEYS = ("depth", "width", "gain", "bn", "act", "diag_lr", "last_scale")  # also the URL's names
+DEFAULT = SCENARIOS["Lecture default: BatchNorm, gain 1"]
 GAINS = [0.1, 0.25, 0.5, 0.75, 1.0, 1.25, TANH_GAIN, 2.0, 2.5, 3.0]
 LRS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
 
@@ -43,14 +44,10 @@ def fmt_gain(g):
 
 
 def apply_scenario():
-    name = ss.get("diag:scenario")
+    name = ss.get("diag_scenario")
     if name is not None:
         for key, value in zip(KEYS, SCENARIOS[name], strict=True):
-            ss[f"diag:{key}"] = value
-
-
-def custom():
-    ss["diag:scenario"] = None
+            ss[key] = value
 
 
 st.title("Diagnostics: activations, gradients, updates")
@@ -71,45 +68,49 @@ saved plots and numbers on makemore's names.
 # ---------------------------------------------------------------------------------------
 # the net
 
-ss.setdefault("diag:scenario", next(iter(SCENARIOS)))
-if "diag:depth" not in ss:
-    apply_scenario()
-st.selectbox(
+# Every control is in the URL; the scenario menu shows whichever scenario they match.
+settings = present.settings("diag")
+scenario_slot = settings.empty()
+c1, c2, c3, c4 = settings.columns(4)
+depth = c1.slider("Hidden layers", 1, 10, DEFAULT[0], key="depth", bind="query-params")
+width = c2.select_slider(
+    "Width (neurons per layer)", [10, 25, 50, 100, 200, 300, 400], DEFAULT[1], key="width",
+    bind="query-params",
+)  # fmt: skip
+gain = c3.select_slider(
+    "Gain of the hidden weights", GAINS, DEFAULT[2], key="gain", format_func=fmt_gain,
+    bind="query-params",
+    help="Every hidden Linear weight is randn / √fan_in × gain; 5/3 is Kaiming's for tanh.",
+)  # fmt: skip
+last = c4.select_slider(
+    "Last-layer scale", [0.01, 0.1, 0.3, 1.0], DEFAULT[6], key="last_scale", bind="query-params",
+    help="Multiplies the last BatchNorm's γ (or, without BatchNorm, the last weight).",
+)  # fmt: skip
+c1, c2, c3, c4 = settings.columns(4)
+batchnorm = c1.toggle("BatchNorm", DEFAULT[3], key="bn", bind="query-params")
+nonlin = c2.radio(
+    "Nonlinearity", ["tanh", "linear"], key="act", horizontal=True, bind="query-params",
+    format_func=lambda n: "tanh" if n == "tanh" else "none (linear)",
+)  # fmt: skip
+lr = c3.select_slider(
+    "Learning rate", LRS, DEFAULT[5], key="diag_lr", format_func=lambda v: f"{v:g}",
+    bind="query-params",
+)  # fmt: skip
+steps = c4.number_input(
+    "Steps", 1, 10_000, 1_001, step=100, key="diag_steps", bind="query-params",
+    help="The lecture stops after 1,001 steps (its loop breaks at i >= 1000).",
+)  # fmt: skip
+chosen = (depth, width, gain, batchnorm, nonlin, lr, last)
+ss["diag_scenario"] = next((n for n, v in SCENARIOS.items() if v == chosen), None)
+scenario_slot.selectbox(
     "Scenario",
     list(SCENARIOS),
-    key="diag:scenario",
+    key="diag_scenario",
     on_change=apply_scenario,
     index=None,
     placeholder="Your own settings",
     help="Sets the controls below to one of the lecture's experiments.",
 )
-c1, c2, c3, c4 = st.columns(4)
-depth = c1.slider("Hidden layers", 1, 10, key="diag:depth", on_change=custom)
-width = c2.select_slider(
-    "Width (neurons per layer)", [10, 25, 50, 100, 200, 300, 400], key="diag:width",
-    on_change=custom,
-)  # fmt: skip
-gain = c3.select_slider(
-    "Gain of the hidden weights", GAINS, key="diag:gain", format_func=fmt_gain, on_change=custom,
-    help="Every hidden Linear weight is randn / √fan_in × gain; 5/3 is Kaiming's for tanh.",
-)  # fmt: skip
-last = c4.select_slider(
-    "Last-layer scale", [0.01, 0.1, 0.3, 1.0], key="diag:last", on_change=custom,
-    help="Multiplies the last BatchNorm's γ (or, without BatchNorm, the last weight).",
-)  # fmt: skip
-c1, c2, c3, c4 = st.columns(4)
-batchnorm = c1.toggle("BatchNorm", key="diag:bn", on_change=custom)
-nonlin = c2.radio(
-    "Nonlinearity", ["tanh", "linear"], key="diag:nonlin", horizontal=True, on_change=custom,
-    format_func=lambda n: "tanh" if n == "tanh" else "none (linear)",
-)  # fmt: skip
-lr = c3.select_slider(
-    "Learning rate", LRS, key="diag:lr", format_func=lambda v: f"{v:g}", on_change=custom
-)
-steps = c4.number_input(
-    "Steps", 1, 10_000, 1_001, step=100, key="diag:steps",
-    help="The lecture stops after 1,001 steps (its loop breaks at i >= 1000).",
-)  # fmt: skip
 config = DeepConfig(
     n_hidden=width,
     n_layers=depth,
@@ -261,12 +262,13 @@ Set every weight and bias of the net above to zero (C too, unless you keep it ra
 train, and see which parameters ever receive a gradient.
 """
 )
-c1, c2, c3 = st.columns(3)
-zero_embedding = c1.toggle("Zero the embedding C too", True, key="e01:zero_c")
+c1, c2, c3 = present.settings("diag_e01").columns(3)
+zero_embedding = c1.toggle("Zero the embedding C too", True, key="zero_c", bind="query-params")
 zero_bn = c2.toggle(
-    "Zero BatchNorm's γ and β too", False, key="e01:zero_bn", disabled=not batchnorm
-)
-e01_steps = c3.number_input("Steps", 1, 2_000, 300, step=100, key="e01:steps")
+    "Zero BatchNorm's γ and β too", False, key="zero_bn", bind="query-params",
+    disabled=not batchnorm,
+)  # fmt: skip
+e01_steps = c3.number_input("Steps", 1, 2_000, 300, step=100, key="zero_steps", bind="query-params")
 
 
 def make_zero_run():

@@ -7,7 +7,7 @@ import streamlit as st
 
 from engine import bigram, data, embeddings, likelihood
 from engine.sample import sample_words
-from ui import charts, mlp, state, training
+from ui import charts, mlp, present, state, training
 
 st.title("Embeddings & samples", anchor=False)
 st.markdown(
@@ -19,6 +19,8 @@ model, and how likely it finds any name you type, next to the bigram count model
 """
 )
 ds = state.dataset()
+with st.expander("The MLP's settings (shared with the trainer: change them there and train)"):
+    settings = mlp.settings_ui()
 job = mlp.current_job()
 if job is None or job.step == 0:
     st.info("No MLP has been trained in this session yet. Start one on the trainer page.")
@@ -31,20 +33,33 @@ if training.slot(mlp.KEY)["spec"][0] != ds.fingerprint:
     st.page_link("pages/mlp.py", label="MLP trainer", icon=":material/model_training:")
     st.stop()
 itos = ds.itos
+if tuple(training.slot(mlp.KEY)["spec"][1:3]) != settings:
+    st.caption(
+        "The settings above have changed since this model was trained: train again on the "
+        "trainer page to see their model here."
+    )
 
 st.header("The embedding table C", anchor=False)
 n_embd = job.model.config.n_embd
 view = "dims"
 dims = (0, min(1, n_embd - 1))
 if n_embd > 2:
-    c1, c2, c3 = st.columns([2, 1, 1])
+    c1, c2, c3 = present.settings("embeddings_view").columns([2, 1, 1])
     view = c1.radio(
-        "Show", ["top two principal components", "two chosen dimensions"], horizontal=True
+        "Show",
+        ["top two principal components", "two chosen dimensions"],
+        horizontal=True,
+        key="emb_view",
+        bind="query-params",
     )
     if view == "two chosen dimensions":
         dims = (
-            c2.selectbox("x axis: dimension", range(n_embd), index=0),
-            c3.selectbox("y axis: dimension", range(n_embd), index=1),
+            c2.selectbox(
+                "x axis: dimension", range(n_embd), index=0, key="emb_x", bind="query-params"
+            ),
+            c3.selectbox(
+                "y axis: dimension", range(n_embd), index=1, key="emb_y", bind="query-params"
+            ),
         )
 
 
@@ -115,15 +130,17 @@ def render(job):
 training.live(mlp.KEY, render)
 
 st.header("Sampling", anchor=False)
-c1, c2, c3, c4 = st.columns(4)
-n = c1.number_input("how many", 1, 200, 20)
+c1, c2, c3, c4 = present.settings("embeddings_sampling").columns(4)
+n = c1.number_input("how many", 1, 200, 20, key="emb_n", bind="query-params")
 temperature = c2.slider(
-    "temperature", 0.1, 2.0, 1.0, 0.05, help="Below 1: safer, more common names. Above 1: wilder."
-)
-seed = c3.number_input("seed", 0, 2**53 - 1, 2147483647 + 10)
+    "temperature", 0.1, 2.0, 1.0, 0.05, key="emb_temp", bind="query-params",
+    help="Below 1: safer, more common names. Above 1: wilder.",
+)  # fmt: skip
+seed = c3.number_input("seed", 0, 2**53 - 1, 2147483647 + 10, key="emb_seed", bind="query-params")
 top_k = c4.number_input(
-    "top-k (0 = off)", 0, ds.vocab_size, 0, help="Only draw from the k most likely characters."
-)
+    "top-k (0 = off)", 0, ds.vocab_size, 0, key="emb_top_k", bind="query-params",
+    help="Only draw from the k most likely characters.",
+)  # fmt: skip
 samples = sample_words(
     job.model, itos, n=n, seed=seed, temperature=temperature, top_k=top_k or None
 )
@@ -147,7 +164,7 @@ st.caption(
 )
 
 st.header("Likelihood of a name: MLP vs bigram", anchor=False)
-word = st.text_input("a name", "emma", max_chars=64).strip()
+word = st.text_input("a name", "emma", max_chars=64, key="emb_word", bind="query-params").strip()
 if word:
     P = bigram.probabilities(
         bigram.count_matrix(data.split_words(ds.words)[0], ds.stoi, ds.vocab_size), 1

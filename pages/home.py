@@ -24,6 +24,28 @@ so accents, ñ, spaces, hyphens and apostrophes just work.
 """
 )
 
+with st.expander("Share a run, or put it on a projector", icon=":material/co_present:"):
+    st.markdown(
+        """
+**Every page's address is a link to what you see.** The dataset and every setting (sliders,
+seeds, model and training settings, the open tab) are in the URL, for example
+`/mlp?data=spanish-municipalities&n_embd=2&seed=7`. Put it on the board: every student who
+opens it gets the same dataset, the same settings and, after **Train**, the same numbers.
+Settings at their defaults are left out. An uploaded word list travels as
+`?data=upload:3fa2c1d0`: students on the same server open the teacher's upload (the server
+keeps the 16 most recent ones until it restarts). A link that names an unknown dataset says
+so and keeps yours.
+
+**Presenter mode** for a projector: add `present=1` to any page's link. The sidebar and the
+toolbar disappear and everything is drawn 1.3× larger (`zoom=150` for 1.5×, 100–250).
+`hide=` takes a comma-separated list of what else to hide:
+`settings` (the settings widgets; the link's values still apply), `captions` (the notes
+under the charts) or `text` (every paragraph and caption). Example:
+`/smoothing?smooth_k=10&present=1&hide=settings,captions`. Remove `present=1` to get the
+navigation back.
+"""
+    )
+
 ss = st.session_state
 ds = state.dataset()
 if (why := state.names_available()) is not None:

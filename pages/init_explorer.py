@@ -14,7 +14,7 @@ from engine.models import TANH_GAIN, ConfigError, MLPConfig
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
 from ui import diagnostics_charts as dc
-from ui import state, training
+from ui import present, state, training
 
 ss = st.session_state
 ds = state.dataset()
@@ -50,52 +50,53 @@ you move a slider.
 
 
 def apply_preset():
-    name = ss.get("init:preset")
+    name = ss.get("init_preset")
     if name is None:
         return
     model = PRESETS[name].model
     for key, field in SCALES.items():
-        ss[f"init:{key}"] = getattr(model, field)
-    ss["init:kaiming"] = model.kaiming
+        ss[key] = getattr(model, field)
+    ss["kaiming"] = model.kaiming
 
 
-def custom():
-    ss["init:preset"] = None  # a slider moved: no longer one of the lecture's inits
-
-
-ss.setdefault("init:preset", "part3-original")
-if "init:w1" not in ss:
-    apply_preset()
-
-st.segmented_control(
-    "The lecture's inits, in the order the lecture fixes them",
-    PRESET_NAMES,
-    format_func=lambda n: SHORT[n],
-    key="init:preset",
-    on_change=apply_preset,
-    help="Each sets the four scales below as in the notebook's loss log.",
-)
-c1, c2, c3, c4 = st.columns(4)
+# The scales are in the URL; the preset buttons show whichever preset they match.
+ORIGINAL = PRESETS["part3-original"].model
+settings = present.settings("init")
+preset_slot = settings.empty()
+c1, c2, c3, c4 = settings.columns(4)
 w1_slot = c1.empty()  # the slider is disabled when Kaiming is on, so draw the toggle first
 kaiming = c1.toggle(
     "Kaiming W1",
-    key="init:kaiming",
-    on_change=custom,
+    ORIGINAL.kaiming,
+    key="kaiming",
+    bind="query-params",
     help=f"W1 × gain / √fan_in = (5/3) / √{FAN_IN} = {TANH_GAIN / FAN_IN**0.5:.4f}. "
     "5/3 is the gain that keeps tanh's output std near 1 (PyTorch's calculate_gain('tanh')).",
 )
-w1_slot.slider("W1 scale", 0.0, 2.0, step=0.01, key="init:w1", on_change=custom, disabled=kaiming)
-c2.slider("b1 scale", 0.0, 1.0, step=0.01, key="init:b1", on_change=custom)
-c3.slider("W2 scale", 0.0, 1.0, step=0.01, key="init:w2", on_change=custom)
-c4.slider("b2 scale", 0.0, 1.0, step=0.01, key="init:b2", on_change=custom)
-config = MLPConfig(
-    w1_scale=ss["init:w1"],
-    kaiming=kaiming,
-    b1_scale=ss["init:b1"],
-    w2_scale=ss["init:w2"],
-    b2_scale=ss["init:b2"],
-)
+scales = {
+    key: where.slider(
+        f"{key.replace('w', 'W')} scale",
+        0.0,
+        2.0 if key == "w1" else 1.0,
+        getattr(ORIGINAL, field),
+        step=0.01,
+        key=key,
+        bind="query-params",
+        disabled=key == "w1" and kaiming,
+    )
+    for (key, field), where in zip(SCALES.items(), (w1_slot, c2, c3, c4), strict=True)
+}
+config = MLPConfig(kaiming=kaiming, **{field: scales[key] for key, field in SCALES.items()})
 preset = next((n for n in PRESET_NAMES if PRESETS[n].model == config), None)
+ss["init_preset"] = preset
+preset_slot.segmented_control(
+    "The lecture's inits, in the order the lecture fixes them",
+    PRESET_NAMES,
+    format_func=lambda n: SHORT[n],
+    key="init_preset",
+    on_change=apply_preset,
+    help="Each sets the four scales below as in the notebook's loss log.",
+)
 w1_text = f"(5/3)/√{FAN_IN} = {TANH_GAIN / FAN_IN**0.5:.3f}" if kaiming else f"{config.w1_scale:g}"
 st.caption(
     f"**{PRESETS[preset].title if preset else 'Your own init'}**: W1 × {w1_text}, "
@@ -199,15 +200,18 @@ near the gain whatever the fan-in.
 # fan-in
 
 st.header("Why divide by √fan_in", anchor=False)
-c1, c2, c3 = st.columns(3)
-fan_in = c1.select_slider("fan_in", [1, 3, 10, 30, 100, 300, 1000], value=10, key="init:fan_in")
-scaled = c2.toggle("Scale w by 1/√fan_in", key="init:scaled")
+c1, c2, c3 = present.settings("fan_in").columns(3)
+fan_in = c1.select_slider(
+    "fan_in", [1, 3, 10, 30, 100, 300, 1000], value=10, key="fan_in", bind="query-params"
+)
+scaled = c2.toggle("Scale w by 1/√fan_in", key="fan_scaled", bind="query-params")
 gain = c3.radio(
     "gain",
     [1.0, TANH_GAIN],
     format_func=lambda g: "1" if g == 1 else "5/3 (tanh)",
     horizontal=True,
-    key="init:gain",
+    key="fan_gain",
+    bind="query-params",
 )
 demo = diagnostics.fan_in_demo(fan_in, scaled=scaled, gain=gain)
 m = st.columns(3)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from engine import lr_finder
 from engine.models import ConfigError
-from ui import charts, mlp, state
+from ui import charts, mlp, present, state
 
 st.title("Learning-rate finder", anchor=False)
 st.markdown(
@@ -21,11 +21,17 @@ The sweep uses the model settings of the **MLP trainer** page (context, sizes, i
 )
 ds = state.dataset()
 s = st.session_state
-model_cfg = mlp.saved_model_config()
-c1, c2, c3 = st.columns(3)
-lo, hi = c1.slider("exponent range", -6.0, 1.0, (-3.0, 0.0), 0.5)
-steps = c2.number_input("steps (one per rate)", 10, 5000, 1000, 100)
-batch_size = c3.number_input("batch size", 2, 1024, 32)
+with st.expander("The model (shared with the MLP trainer)"):
+    model_cfg = mlp.model_ui()
+with present.settings("lr_finder"):
+    c1, c2, c3 = st.columns(3)
+    lo, hi = c1.slider(
+        "exponent range", -6.0, 1.0, (-3.0, 0.0), 0.5, key="lrf_range", bind="query-params"
+    )
+    steps = c2.number_input(
+        "steps (one per rate)", 10, 5000, 1000, 100, key="lrf_steps", bind="query-params"
+    )
+    batch_size = c3.number_input("batch size", 2, 1024, 32, key="lrf_batch", bind="query-params")
 
 if st.button("Run the sweep", icon=":material/search:", type="primary"):
     bar = st.progress(0.0, text="sweeping…")
@@ -69,7 +75,7 @@ c1.metric(
 c1.button(
     f"Use {sweep.suggested_lr:.3g} in the MLP trainer",
     icon=":material/check:",
-    on_click=lambda: s.update(mlp_lr=float(f"{sweep.suggested_lr:.3g}")),
+    on_click=lambda: s.update(lr=float(f"{sweep.suggested_lr:.3g}")),
 )
 c2.markdown(
     "The valley is a rule of thumb, not an answer: the lecture chose 0.1, just before the "

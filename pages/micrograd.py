@@ -8,7 +8,7 @@ import streamlit as st
 from engine import expression as ex
 from engine import micrograd as mg
 from ui import lesson045 as draw
-from ui import state, training
+from ui import present, state, training
 
 state.init()  # this page needs no dataset, but a first visit by deep link needs the router
 ss = st.session_state
@@ -36,11 +36,13 @@ example = st.selectbox(
     choices,
     format_func=lambda k: "your own expression" if k == OWN else mg.EXAMPLES[k].title,
     key="mg_example",
+    bind="query-params",
     persist_state="session",
 )
 bug = st.toggle(
     "The lecture's bug: `=` instead of `+=` in backward",
     key="mg_bug",
+    bind="query-params",
     persist_state="session",
     help="The first version assigned each gradient instead of adding it, so a Value used "
     "twice kept only the last path's gradient. Compare a.grad with torch's below.",
@@ -53,6 +55,7 @@ def own_expression():
         "Expression",
         value="tanh(a*b + c) - a**2/b",
         key="mg_text",
+        bind="query-params",
         persist_state="session",
         max_chars=ex.MAX_LENGTH,
         help="Numbers, variable names, + - * / ** (with a number as exponent), unary minus, "
@@ -67,7 +70,12 @@ def own_expression():
     cols = st.columns(max(4, len(expr.names)))
     env = {
         name: cols[i].number_input(
-            name, value=defaults.get(name, 1.0), step=0.5, format="%.4f", key=f"mg_var_{name}"
+            name,
+            value=defaults.get(name, 1.0),
+            step=0.5,
+            format="%.4f",
+            key=f"mg_var_{name}",
+            bind="query-params",
         )
         for i, name in enumerate(expr.names)
     }
@@ -178,13 +186,16 @@ forward pass, zero the grads, `loss.backward()`, then nudge every parameter by
 −learning rate × grad. The lecture ran 20 steps with learning rate 0.1.
 """
 )
-c1, c2, c3 = st.columns(3)
-steps = c1.number_input("steps", 1, 2000, 20, key="mg_steps", persist_state="session")
+c1, c2, c3 = present.settings("mg_train").columns(3)
+steps = c1.number_input(
+    "steps", 1, 2000, 20, key="mg_steps", bind="query-params", persist_state="session"
+)
 lr = c2.select_slider(
     "learning rate",
     [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0],
     value=0.1,
     key="mg_lr",
+    bind="query-params",
     persist_state="session",
 )
 seed = c3.number_input(
@@ -193,6 +204,7 @@ seed = c3.number_input(
     2**31 - 1,
     1337,
     key="mg_seed",
+    bind="query-params",
     persist_state="session",
     help="The lecture's weights came from Python's unseeded random module; here "
     "random.Random(seed) draws them, so a seed gives the same net every time.",
@@ -202,12 +214,14 @@ slow = c1.toggle(
     "slow motion: one step per tick",
     value=True,
     key="mg_slow",
+    bind="query-params",
     help="About three steps a second, to watch it happen. Off: as fast as it goes.",
 )
 forget = c2.toggle(
     "forget to zero the grads (the lecture's other bug)",
     value=False,
     key="mg_forget",
+    bind="query-params",
     persist_state="session",
     help="Without p.grad = 0 before backward, every step adds to the old gradients.",
 )
@@ -270,7 +284,12 @@ and by the symmetric difference (f(x + h) − f(x − h)) / 2h.
 """
 )
 exponent = st.select_slider(
-    "step h", list(range(-1, -13, -1)), value=-6, format_func=lambda k: f"1e{k}", key="mg_h"
+    "step h",
+    list(range(-1, -13, -1)),
+    value=-6,
+    format_func=lambda k: f"1e{k}",
+    key="mg_h",
+    bind="query-params",
 )
 h = 10.0**exponent
 point = mg.EXERCISE_POINT

@@ -143,7 +143,7 @@ the dev loss with and without.
 st.button(
     "Use the near-uniform init",
     icon=":material/balance:",
-    on_click=lambda: st.session_state.update(mlp_init=mlp.NEAR_UNIFORM),
+    on_click=lambda: st.session_state.update(init=mlp.NEAR_UNIFORM),
 )
 if runs:
     st.dataframe(pd.DataFrame(runs), hide_index=True, width="stretch")

@@ -8,7 +8,7 @@ import torch
 from engine import ngram
 from ui import bigram_charts as charts
 from ui import bigram_state as bs
-from ui import state, training
+from ui import present, state, training
 
 st.title("Neural bigram")
 st.markdown(
@@ -30,7 +30,8 @@ part of the loss can only approach the count model's NLL, never beat it.
 
 ds = state.dataset()
 fp, V, itos = ds.fingerprint, ds.vocab_size, ds.itos
-c1, c2, c3, c4 = st.columns(4)
+settings = present.settings("nb")
+c1, c2, c3, c4 = settings.columns(4)
 lr = c1.number_input(
     "Learning rate", 0.1, 200.0, 50.0, 5.0, key="nb_lr", bind="query-params",
     help="The lecture uses 50: the full-batch gradient of this convex loss is small and smooth.",
@@ -56,17 +57,19 @@ method = c4.selectbox(
         "onehot": "one_hot(xs) @ W, as the lecture",
     }.get,
     key="nb_method",
+    bind="query-params",
     help="Three ways to compute the very same loss and gradient. The lecture's one-hot "
     "matmul touches all 228,146 examples (~90 ms a step on names); grouping the examples "
     "by bigram needs only the V×V counts (~0.1 ms). The curves are identical.",
 )
 
-k = st.select_slider(
+k = settings.select_slider(
     "Compare with the count table smoothed by k",
     bs.KS,
     value=1.0,
     format_func=bs.format_k,
     key="nb_k",
+    bind="query-params",
     help="Only for the comparison below; it does not change the training.",
 )
 P_counts = bs.probabilities(fp, 2, k, ds)

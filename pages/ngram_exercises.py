@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from engine import ngram
 from ui import bigram_charts as charts
 from ui import bigram_state as bs
-from ui import state
+from ui import present, state
 
 st.title("Exercises: n-grams, splits, tuning, two equivalences")
 st.markdown(
@@ -30,7 +30,7 @@ def shown(value: float, digits: int = 4) -> str:
 
 
 def k_slider(key: str, label: str = "Smoothing k") -> float:
-    return st.select_slider(
+    return present.settings(key).select_slider(
         label, bs.KS, value=1.0, format_func=bs.format_k, key=key, bind="query-params"
     )
 
@@ -93,13 +93,14 @@ computed under the same convention.
         "non-zero cells. The NLL falls as n grows: a longer context predicts better, "
         "but on the words it was counted on. E02 checks whether that holds for new words."
     )
-    n1 = st.segmented_control(
+    n1 = present.settings("e01_n").segmented_control(
         "Look inside the n-gram table",
         [n for n in orders() if n >= 2],
         default=min(3, orders()[-1]),
         required=True,
         format_func=lambda n: MODEL_NAMES.get(n, f"{n}-gram"),
         key="e01_n",
+        bind="query-params",
     )
     word = bs.example_word(ds)
     P = bs.probabilities(fp, n1, k1, ds)
@@ -174,13 +175,14 @@ on test. Dev is for choosing; test stays untouched until the end, so that its nu
 honest estimate for new words. Choosing k by looking at test would make test just another dev.
 """
     )
-    n3 = st.segmented_control(
+    n3 = present.settings("e03_n").segmented_control(
         "Model",
         [n for n in orders() if n >= 2],
         default=min(3, orders()[-1]),
         required=True,
         format_func=lambda n: MODEL_NAMES.get(n, f"{n}-gram"),
         key="e03_n",
+        bind="query-params",
     )
     curves = bs.curves(fp, n3, ds)
     best = curves.best_k
@@ -293,7 +295,7 @@ so large logits cannot overflow; it is one fused operation, faster and lighter o
 its backward pass is simpler. Scale the logits up and see the manual version break.
 """
     )
-    scale = st.select_slider(
+    scale = present.settings("e05_scale").select_slider(
         "Multiply the logits by",
         (1, 2, 5, 10, 20, 50, 100, 200),
         value=1,

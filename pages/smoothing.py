@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import bigram_charts as charts
 from ui import bigram_state as bs
-from ui import state
+from ui import present, state
 
 st.title("Smoothing")
 st.markdown(
@@ -22,7 +22,7 @@ splits, so you can see what `k` does to words the model has never seen.
 
 ds = state.dataset()
 fp, V = ds.fingerprint, ds.vocab_size
-k = st.select_slider(
+k = present.settings("smooth").select_slider(
     "Smoothing k (log scale: 0, then 0.001 … 1000)",
     bs.KS,
     value=1.0,
@@ -105,6 +105,7 @@ mode = st.segmented_control(
     default="log-probabilities",
     required=True,
     key="smooth_show",
+    bind="query-params",
 )
 N = bs.counts(fp, 2, ds, "train")
 P = bs.probabilities(fp, 2, k, ds, "train")

@@ -10,22 +10,14 @@ from engine.presets import PRESETS
 from engine.sample import sample_words
 from engine.train import TrainConfig
 from ui import lesson045 as draw
-from ui import state, training
+from ui import present, state, training
 from ui.runs import open_job
 
 ss = st.session_state
 ds = state.dataset()
 PRESET = PRESETS["part5-wavenet"]
 KEY = "wavenet"
-WIDGETS = {  # session key -> the lecture's value
-    "wn_block": PRESET.model.block_size,
-    "wn_embd": PRESET.model.n_embd,
-    "wn_hidden": PRESET.model.n_hidden,
-    "wn_hier": PRESET.model.hierarchical,
-    "wn_bnfix": PRESET.model.bn_over_time,
-}
-for k, v in WIDGETS.items():
-    ss.setdefault(k, v)
+BLOCKS = [2, 3, 4, 8, 16]
 
 
 def load(config: WaveNetConfig):
@@ -52,29 +44,51 @@ parameters) reaches **train 1.7690 / dev 1.9937**; the defaults below are that r
 """
 )
 
-c1, c2, c3 = st.columns(3)
+# the lecture's values are the defaults, which links leave out
+settings = present.settings("wavenet")
+c1, c2, c3 = settings.columns(3)
 block = c1.selectbox(
     "block_size (context length)",
-    [2, 3, 4, 8, 16],
+    BLOCKS,
+    BLOCKS.index(PRESET.model.block_size),
     key="wn_block",
+    bind="query-params",
     persist_state="session",
     help="The hierarchical net fuses pairs, so it needs a power of two.",
 )
-n_embd = c2.slider("n_embd (embedding dimensions)", 1, 64, key="wn_embd", persist_state="session")
-n_hidden = c3.slider(
-    "n_hidden (neurons per level)", 1, 512, key="wn_hidden", persist_state="session"
+n_embd = c2.slider(
+    "n_embd (embedding dimensions)",
+    1,
+    64,
+    PRESET.model.n_embd,
+    key="wn_embd",
+    bind="query-params",
+    persist_state="session",
 )
-c1, c2, c3 = st.columns(3)
+n_hidden = c3.slider(
+    "n_hidden (neurons per level)",
+    1,
+    512,
+    PRESET.model.n_hidden,
+    key="wn_hidden",
+    bind="query-params",
+    persist_state="session",
+)
+c1, c2, c3 = settings.columns(3)
 hierarchical = c1.toggle(
     "hierarchical (fuse pairs)",
+    PRESET.model.hierarchical,
     key="wn_hier",
+    bind="query-params",
     persist_state="session",
     help="FlattenConsecutive(2) levels. Off: the flat net, all block_size embeddings "
     "concatenated at once.",
 )
 bn_fix = c2.toggle(
     "BatchNorm statistics over dims (0, 1)",
+    PRESET.model.bn_over_time,
     key="wn_bnfix",
+    bind="query-params",
     persist_state="session",
     disabled=not hierarchical,
     help="Off: the lecture's bug, statistics over dim 0 only for 3-D input. Only the "
@@ -179,20 +193,27 @@ else:
 
 # ---------------------------------------------------------------------------------------
 st.header("Train", anchor=False)
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = present.settings("wavenet_train").columns(4)
 steps = c1.number_input(
-    "steps", 1, 400_000, PRESET.train.steps, step=10_000, key="wn_steps", persist_state="session"
+    "steps",
+    1,
+    400_000,
+    PRESET.train.steps,
+    step=10_000,
+    key="wn_steps",
+    bind="query-params",
+    persist_state="session",
 )
 lr = c2.number_input(
-    "learning rate", 1e-4, 10.0, PRESET.train.lr, format="%.4f", key="wn_lr",
+    "learning rate", 1e-4, 10.0, PRESET.train.lr, format="%.4f", key="wn_lr", bind="query-params",
     persist_state="session",
 )  # fmt: skip
 decay = c3.number_input(
-    "÷10 from step", 0, 400_000, PRESET.train.lr_decay_step, step=10_000, key="wn_decay",
+    "÷10 from step", 0, 400_000, PRESET.train.lr_decay_step, step=10_000, key="wn_decay", bind="query-params",
     persist_state="session",
 )  # fmt: skip
 seed = c4.number_input(
-    "seed", 0, 2**53 - 1, PRESET.train.seed, key="wn_seed", persist_state="session",
+    "seed", 0, 2**53 - 1, PRESET.train.seed, key="wn_seed", bind="query-params", persist_state="session",
     help="The lecture's torch.manual_seed(42): it draws the weights and the minibatches.",
 )  # fmt: skip
 train_cfg = TrainConfig(
@@ -285,6 +306,7 @@ pick = c1.selectbox(
     range(len(wavenet.PERFORMANCE_LOG)),
     format_func=lambda i: wavenet.PERFORMANCE_LOG[i].title,
     key="wn_pick",
+    bind="query-params",
 )
 c2.button(
     "Load its settings",
@@ -303,9 +325,9 @@ if job is None:
     st.info("Train the net (even briefly) to sample names from it.")
 else:
     c1, c2 = st.columns(2)
-    n = c1.number_input("how many", 1, 200, 20, key="wn_n")
+    n = c1.number_input("how many", 1, 200, 20, key="wn_n", bind="query-params")
     sample_seed = c2.number_input(
-        "seed", 0, 2**53 - 1, 2147483647 + 10, key="wn_sample_seed",
+        "seed", 0, 2**53 - 1, 2147483647 + 10, key="wn_sample_seed", bind="query-params",
         help="The lecture sampled unseeded; a seed makes the names repeatable.",
     )  # fmt: skip
     names = sample_words(job.model, ds.itos, n=n, seed=sample_seed)

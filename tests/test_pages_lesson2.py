@@ -28,7 +28,7 @@ def specs(at):
 
 
 def train_tiny(at, steps=300):
-    at.number_input(key="mlp_steps").set_value(steps).run()
+    at.number_input(key="steps").set_value(steps).run()
     at.button(key="mlp:train").click().run()
     for _ in range(20):
         if at.session_state["training:mlp"]["job"].done:
@@ -40,19 +40,19 @@ def train_tiny(at, steps=300):
 def test_trainer_defaults_are_the_lectures():
     at = page("pages/mlp.py")
     assert not at.exception
-    assert at.slider(key="mlp_block_size").value == 3
-    assert at.slider(key="mlp_n_embd").value == 10
-    assert at.slider(key="mlp_n_hidden").value == 200
-    assert at.number_input(key="mlp_steps").value == 200_000
-    assert at.number_input(key="mlp_lr").value == 0.1
-    assert at.number_input(key="mlp_decay").value == 100_000
+    assert at.slider(key="block").value == 3
+    assert at.slider(key="n_embd").value == 10
+    assert at.slider(key="n_hidden").value == 200
+    assert at.number_input(key="steps").value == 200_000
+    assert at.number_input(key="lr").value == 0.1
+    assert at.number_input(key="decay").value == 100_000
     assert "11,897 parameters" in at.caption[0].value
     assert at.button(key="mlp:stop").disabled
 
 
 def test_train_grows_the_history_stop_stops_and_resume_resumes():
     at = page("pages/mlp.py")
-    at.number_input(key="mlp_steps").set_value(20_000).run()
+    at.number_input(key="steps").set_value(20_000).run()
     at.button(key="mlp:train").click().run()
     job = at.session_state["training:mlp"]["job"]
     first = job.step
@@ -100,7 +100,7 @@ def test_loss_curve_has_the_uniform_reference_and_embedding_scatter():
 def test_near_uniform_init_button_starts_near_ln_v():
     at = page("pages/mlp.py")
     at.button[4].click().run()  # "Use the near-uniform init"
-    assert at.selectbox(key="mlp_init").value == mlp.NEAR_UNIFORM
+    assert at.selectbox(key="init").value == mlp.NEAR_UNIFORM
     job = train_tiny(at, steps=1)
     assert abs(10 ** job.lossi[0] - math.log(27)) < 0.1
 
@@ -114,7 +114,7 @@ def test_lr_finder_suggests_a_rate_and_applies_it():
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "rule"]
     at.button[1].click().run()
     at.switch_page("pages/mlp.py").run()
-    assert at.number_input(key="mlp_lr").value == lr
+    assert at.number_input(key="lr").value == lr
 
 
 def test_embeddings_page_samples_and_inspects_the_trained_model():

@@ -112,22 +112,22 @@ def test_init_page_opens_on_the_original_init_with_the_lectures_loss():
 @pytest.mark.parametrize("name", ["part3-fix-softmax", "part3-fix-tanh", "part3-kaiming"])
 def test_each_preset_gives_its_step0_loss(name):
     at = page(INIT)
-    at.segmented_control(key="init:preset").set_value(name).run()
+    at.segmented_control(key="init_preset").set_value(name).run()
     assert metrics(at)["Initial loss"] == f"{PRESETS[name].step0_loss:.4f}"
-    assert at.toggle(key="init:kaiming").value == (name == "part3-kaiming")
-    assert at.slider(key="init:w1").disabled == (name == "part3-kaiming")
+    assert at.toggle(key="kaiming").value == (name == "part3-kaiming")
+    assert at.slider(key="w1").disabled == (name == "part3-kaiming")
 
 
 def test_sliders_make_a_custom_init_whose_numbers_are_the_engines():
     at = page(INIT)
-    at.slider(key="init:w2").set_value(0.0).run()
-    at.slider(key="init:b2").set_value(0.0).run()
-    assert at.segmented_control(key="init:preset").value is None
+    at.slider(key="w2").set_value(0.0).run()
+    at.slider(key="b2").set_value(0.0).run()
+    assert at.segmented_control(key="init_preset").value is None
     assert "Your own init" in at.caption[0].value
     # zero output weights and bias: every logit is 0, exactly the uniform baseline
     V = at.session_state.dataset.vocab_size
     assert metrics(at)["Initial loss"] == f"{math.log(V):.4f}"
-    at.slider(key="init:w1").set_value(2.0).run()  # the extreme: almost everything saturated
+    at.slider(key="w1").set_value(2.0).run()  # the extreme: almost everything saturated
     config = MLPConfig(w1_scale=2.0, w2_scale=0.0, b2_scale=0.0)
     report = D.explore_init(config, splits(at), V)
     assert metrics(at)["Saturated |h| > 0.99"] == f"{report.saturated_fraction:.1%}"
@@ -154,11 +154,11 @@ def test_init_charts_are_histograms_and_the_black_white_saturation_image():
 
 def test_fan_in_demo_shows_the_engines_stds():
     at = page(INIT)
-    at.select_slider(key="init:fan_in").set_value(1000).run()
+    at.select_slider(key="fan_in").set_value(1000).run()
     demo = D.fan_in_demo(1000)
     assert metrics(at)["std of y = x @ w"] == f"{demo.y_std:.3f}"
-    at.toggle(key="init:scaled").set_value(True).run()
-    at.radio(key="init:gain").set_value(5 / 3).run()
+    at.toggle(key="fan_scaled").set_value(True).run()
+    at.radio(key="fan_gain").set_value(5 / 3).run()
     demo = D.fan_in_demo(1000, scaled=True, gain=5 / 3)
     assert metrics(at)["std of y = x @ w"] == f"{demo.y_std:.3f}"
     assert metrics(at)["expected std of y"] == "1.667"
@@ -166,7 +166,7 @@ def test_fan_in_demo_shows_the_engines_stds():
 
 def test_train_both_trains_the_chosen_init_next_to_the_original():
     at = page(INIT, dataset=SMALL)
-    at.segmented_control(key="init:preset").set_value("part3-kaiming").run()
+    at.segmented_control(key="init_preset").set_value("part3-kaiming").run()
     at.select_slider(key="init:steps").set_value(1000).run()
     race = train(at, "init")
     assert list(race.jobs) == ["Kaiming", "original"]
@@ -199,7 +199,7 @@ def test_batchnorm_page_trains_both_calibrates_and_folds():
     assert {m["type"] for m, _ in marks(mean_chart)} == {"line"}
     assert race.trace.steps[0] == 0
     assert len(race.trace.steps) == 1000  # every step of a 1,000-step run
-    at.slider(key="bn:neuron").set_value(199).run()
+    at.slider(key="neuron").set_value(199).run()
     assert not at.exception
 
     at.button(key="bn:calibrate").click().run()
@@ -222,7 +222,7 @@ def test_batchnorm_page_trains_both_calibrates_and_folds():
 @pytest.mark.parametrize("x0", [-30.0, 0.0, 30.0])
 def test_batchnorm_widget_shows_the_batch_mean_and_std(x0):
     at = page(BN)
-    at.slider(key="bn:x0").set_value(x0).run()
+    at.slider(key="x0").set_value(x0).run()
     w = D.batchnorm_widget(x0)
     assert metrics(at)["batch mean μ"] == f"{w.mu:.2f}"
     assert metrics(at)["batch std σ"] == f"{w.std:.2f}"
@@ -273,18 +273,18 @@ def test_lecture_default_reproduces_the_notebooks_printouts():
 
 def test_scenarios_set_the_controls_and_the_extremes_render():
     at = page(DIAG, dataset=SMALL)
-    at.selectbox(key="diag:scenario").select("Fully linear (no tanh)").run()
-    assert at.radio(key="diag:nonlin").value == "linear"
-    assert at.toggle(key="diag:bn").value is False
-    at.selectbox(key="diag:scenario").select("Learning rate too low (0.001)").run()
-    assert at.select_slider(key="diag:lr").value == 0.001
+    at.selectbox(key="diag_scenario").select("Fully linear (no tanh)").run()
+    assert at.radio(key="act").value == "linear"
+    assert at.toggle(key="bn").value is False
+    at.selectbox(key="diag_scenario").select("Learning rate too low (0.001)").run()
+    assert at.select_slider(key="diag_lr").value == 0.001
     # the extremes: 10 layers of 400, gain 3, no BatchNorm, a handful of steps
-    at.slider(key="diag:depth").set_value(10)
-    at.select_slider(key="diag:width").set_value(400)
-    at.select_slider(key="diag:gain").set_value(3.0)
-    at.toggle(key="diag:bn").set_value(False)
-    at.number_input(key="diag:steps").set_value(3).run()
-    assert at.selectbox(key="diag:scenario").value is None  # now "your own settings"
+    at.slider(key="depth").set_value(10)
+    at.select_slider(key="width").set_value(400)
+    at.select_slider(key="gain").set_value(3.0)
+    at.toggle(key="bn").set_value(False)
+    at.number_input(key="diag_steps").set_value(3).run()
+    assert at.selectbox(key="diag_scenario").value is None  # now "your own settings"
     job = train(at, "diag")
     d = job.diagnostics
     assert len(d.activations) == 10
@@ -302,11 +302,11 @@ def test_scenarios_set_the_controls_and_the_extremes_render():
 
 def test_a_diverging_run_says_so_instead_of_crashing():
     at = page(DIAG)
-    at.select_slider(key="diag:lr").set_value(3.0)
-    at.toggle(key="diag:bn").set_value(False)
-    at.select_slider(key="diag:gain").set_value(3.0)
-    at.select_slider(key="diag:last").set_value(1.0)
-    at.number_input(key="diag:steps").set_value(60).run()
+    at.select_slider(key="diag_lr").set_value(3.0)
+    at.toggle(key="bn").set_value(False)
+    at.select_slider(key="gain").set_value(3.0)
+    at.select_slider(key="last_scale").set_value(1.0)
+    at.number_input(key="diag_steps").set_value(60).run()
     job = train(at, "diag")
     assert job.done
     if not math.isfinite(job.lossi[-1]):
@@ -315,8 +315,8 @@ def test_a_diverging_run_says_so_instead_of_crashing():
 
 def test_zero_init_exercise_shows_only_the_output_bias_learning():
     at = page(DIAG)
-    at.slider(key="diag:depth").set_value(2).run()
-    at.number_input(key="e01:steps").set_value(20).run()
+    at.slider(key="depth").set_value(2).run()
+    at.number_input(key="zero_steps").set_value(20).run()
     run = train(at, "e01")
     report = D.zero_init_experiment(run.config, splits(at), 27, steps=20)
     table = at.dataframe[-1].value.sort_values("param")
@@ -343,7 +343,7 @@ def test_every_page_works_on_spanish_municipalities():
     at.switch_page(BN).run()
     assert not at.exception
     at.switch_page(DIAG).run()
-    at.number_input(key="diag:steps").set_value(5).run()
+    at.number_input(key="diag_steps").set_value(5).run()
     job = train(at, "diag")
     assert job.model.layers[-2].weight.shape[1] == 45
     assert not at.exception

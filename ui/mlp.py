@@ -15,7 +15,7 @@ import torch
 from engine import data, ngram
 from engine.models import MLPConfig
 from engine.train import Job, TrainConfig
-from ui import runs, state, training
+from ui import present, runs, state, training
 
 KEY = "mlp"
 INITS = {
@@ -39,109 +39,117 @@ LIMITS = {"block_size": 16, "n_embd": 64, "n_hidden": 1024, "batch_size": 4096, 
 
 
 def _w(fn, label, key, **kw):
-    return fn(label, key=f"mlp_{key}", persist_state="session", **kw)
+    """A settings widget: kept across page switches and bound to the URL (?n_embd=2&seed=7)."""
+    return fn(label, key=key, bind="query-params", persist_state="session", **kw)
 
 
-def settings_ui() -> tuple[MLPConfig, TrainConfig]:
-    """The MLP's knobs with the lecture's defaults; returns the configs they describe."""
-    c1, c2, c3, c4 = st.columns(4)
-    block_size = _w(
-        c1.slider,
-        "block_size (context length)",
-        "block_size",
-        min_value=1,
-        max_value=LIMITS["block_size"],
-        value=3,
-    )
-    n_embd = _w(
-        c2.slider,
-        "n_embd (embedding dimensions)",
-        "n_embd",
-        min_value=1,
-        max_value=LIMITS["n_embd"],
-        value=10,
-    )
-    n_hidden = _w(
-        c3.slider,
-        "n_hidden (tanh neurons)",
-        "n_hidden",
-        min_value=1,
-        max_value=LIMITS["n_hidden"],
-        value=200,
-    )
-    batch_size = _w(
-        c4.number_input,
-        "batch size",
-        "batch_size",
-        min_value=1,
-        max_value=LIMITS["batch_size"],
-        value=32,
-    )
-    c1, c2, c3, c4 = st.columns(4)
-    steps = _w(
-        c1.number_input,
-        "steps",
-        "steps",
-        min_value=1,
-        max_value=LIMITS["steps"],
-        value=200_000,
-        step=1000,
-    )
-    lr = _w(
-        c2.number_input,
-        "learning rate",
-        "lr",
-        min_value=1e-4,
-        max_value=10.0,
-        value=0.1,
-        format="%.4f",
-        help="Try the learning-rate finder page.",
-    )
-    decay = _w(
-        c3.number_input,
-        "decay at step",
-        "decay",
-        min_value=0,
-        max_value=LIMITS["steps"],
-        value=100_000,
-        step=1000,
-        help="From this step on the learning rate is the one on the right.",
-    )
-    lr_after = _w(
-        c4.number_input,
-        "learning rate after",
-        "lr_after",
-        min_value=1e-5,
-        max_value=10.0,
-        value=0.01,
-        format="%.4f",
-    )
-    c1, c2, c3 = st.columns([2, 1, 1])
-    init = _w(
-        c1.selectbox,
-        "initialisation",
-        "init",
-        options=list(INITS),
-        help="How the weights are scaled at the start (lecture 4 explores why).",
-    )
-    seed = _w(
-        c2.number_input,
-        "seed",
-        "seed",
-        min_value=0,
-        max_value=2**53 - 1,
-        value=2147483647,
-        help="Seeds the initial weights and the minibatches: the same seed gives the same run.",
-    )
-    direct = _w(
-        c3.toggle,
-        "direct connections (E03)",
-        "direct",
-        value=False,
-        help="Bengio et al. 2003: also connect the embeddings straight to the logits.",
-    )
-    model = MLPConfig(block_size, n_embd, n_hidden, direct=direct, **INITS[init])
-    train = TrainConfig(
+def model_ui() -> MLPConfig:
+    """The model's knobs with the lecture's defaults (the trainer and the finder share them)."""
+    with present.settings("mlp_model"):
+        c1, c2, c3 = st.columns(3)
+        block_size = _w(
+            c1.slider,
+            "block_size (context length)",
+            "block",
+            min_value=1,
+            max_value=LIMITS["block_size"],
+            value=3,
+        )
+        n_embd = _w(
+            c2.slider,
+            "n_embd (embedding dimensions)",
+            "n_embd",
+            min_value=1,
+            max_value=LIMITS["n_embd"],
+            value=10,
+        )
+        n_hidden = _w(
+            c3.slider,
+            "n_hidden (tanh neurons)",
+            "n_hidden",
+            min_value=1,
+            max_value=LIMITS["n_hidden"],
+            value=200,
+        )
+        c1, c2 = st.columns([2, 1])
+        init = _w(
+            c1.selectbox,
+            "initialisation",
+            "init",
+            options=list(INITS),
+            help="How the weights are scaled at the start (lecture 4 explores why).",
+        )
+        direct = _w(
+            c2.toggle,
+            "direct connections (E03)",
+            "direct",
+            value=False,
+            help="Bengio et al. 2003: also connect the embeddings straight to the logits.",
+        )
+    return MLPConfig(block_size, n_embd, n_hidden, direct=direct, **INITS[init])
+
+
+def train_ui() -> TrainConfig:
+    """The training knobs with the lecture's defaults."""
+    with present.settings("mlp_train"):
+        c1, c2, c3 = st.columns(3)
+        batch_size = _w(
+            c1.number_input,
+            "batch size",
+            "batch",
+            min_value=1,
+            max_value=LIMITS["batch_size"],
+            value=32,
+        )
+        steps = _w(
+            c2.number_input,
+            "steps",
+            "steps",
+            min_value=1,
+            max_value=LIMITS["steps"],
+            value=200_000,
+            step=1000,
+        )
+        seed = _w(
+            c3.number_input,
+            "seed",
+            "seed",
+            min_value=0,
+            max_value=2**53 - 1,
+            value=2147483647,
+            help="Seeds the initial weights and the minibatches: the same seed gives the same run.",
+        )
+        c1, c2, c3 = st.columns(3)
+        lr = _w(
+            c1.number_input,
+            "learning rate",
+            "lr",
+            min_value=1e-4,
+            max_value=10.0,
+            value=0.1,
+            format="%.4f",
+            help="Try the learning-rate finder page.",
+        )
+        decay = _w(
+            c2.number_input,
+            "decay at step",
+            "decay",
+            min_value=0,
+            max_value=LIMITS["steps"],
+            value=100_000,
+            step=1000,
+            help="From this step on the learning rate is the one on the right.",
+        )
+        lr_after = _w(
+            c3.number_input,
+            "learning rate after",
+            "lr_after",
+            min_value=1e-5,
+            max_value=10.0,
+            value=0.01,
+            format="%.4f",
+        )
+    return TrainConfig(
         steps=steps,
         batch_size=batch_size,
         lr=lr,
@@ -150,18 +158,22 @@ def settings_ui() -> tuple[MLPConfig, TrainConfig]:
         seed=seed,
         eval_every=max(steps // 20, 100),
     )
-    return model, train
+
+
+def settings_ui() -> tuple[MLPConfig, TrainConfig]:
+    """The MLP's knobs with the lecture's defaults; returns the configs they describe."""
+    return model_ui(), train_ui()
 
 
 def saved_model_config() -> MLPConfig:
     """The model the trainer page's settings describe, read without drawing its widgets."""
     s = st.session_state
     return MLPConfig(
-        s.get("mlp_block_size", 3),
-        s.get("mlp_n_embd", 10),
-        s.get("mlp_n_hidden", 200),
-        direct=s.get("mlp_direct", False),
-        **INITS[s.get("mlp_init", next(iter(INITS)))],
+        s.get("block", 3),
+        s.get("n_embd", 10),
+        s.get("n_hidden", 200),
+        direct=s.get("direct", False),
+        **INITS[s.get("init", next(iter(INITS)))],
     )
 
 

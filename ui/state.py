@@ -7,11 +7,17 @@ st.session_state and is seen by nobody else.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import streamlit as st
 
 from engine import data, wordfile
 
 UPLOAD_PREFIX = "upload:"
+DATA_PARAM, NORM_PARAM = "data", "norm"  # the dataset in every page's URL
+NORM_FLAGS = {"lower": "lowercase", "strip": "strip_accents", "split": "split_bilingual"}
+LINK_ID = 8  # hex digits of an upload's fingerprint in a link: ?data=upload:3fa2c1d0
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the dataset…")
@@ -45,6 +51,40 @@ def uploaded_dataset(
 def splits(fingerprint: str, block_size: int, shuffles: int, _ds: data.Dataset) -> data.Splits:
     """Train/dev/test tensors, keyed by the dataset's fingerprint (shared, read-only)."""
     return data.make_splits(_ds, block_size, shuffles)
+
+
+class UploadStore:
+    """The most recent uploads anyone switched to on this server, by fingerprint, so that a
+    link with ?data=upload:<fingerprint> opens the teacher's upload for the whole class.
+
+    Bounded (the oldest is forgotten first) and thread-safe: every session shares it.
+    """
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self._items: OrderedDict[str, tuple[str, bytes, int | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, fingerprint: str, name: str, content: bytes, column: int | None) -> None:
+        with self._lock:
+            self._items[fingerprint] = (name, content, column)
+            self._items.move_to_end(fingerprint)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def find(self, prefix: str) -> tuple[str, bytes, int | None] | None:
+        """The one upload whose fingerprint starts with prefix (at least 6 hex digits)."""
+        with self._lock:
+            found = [v for fp, v in self._items.items() if fp.startswith(prefix)]
+        return found[0] if len(prefix) >= 6 and len(found) == 1 else None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@st.cache_resource
+def upload_store() -> UploadStore:
+    return UploadStore()
 
 
 def default_source() -> str:
@@ -88,11 +128,122 @@ def init() -> None:
         source = default_source()
         ss.ds_source, ss.ds_norm = source, data.BUILTINS[source].normalization
         ss.dataset = load(source, ss.ds_norm)
+    sync_url()
 
 
 def dataset() -> data.Dataset:
     init()
     return st.session_state.dataset
+
+
+# ---------------------------------------------------------------------------------------
+# the dataset in the URL: ?data=spanish-municipalities&norm=lower,strip
+
+
+def default_norm(source: str) -> data.Normalization:
+    return data.BUILTINS[source].normalization if source in data.BUILTINS else data.Normalization()
+
+
+def upload_fingerprint(name: str) -> str:
+    """An upload of this session as the link names it; registers it in the shared store."""
+    content, column = st.session_state.uploads[name]
+    fingerprint = uploaded_dataset(content, name, data.Normalization(), column).fingerprint
+    upload_store().put(fingerprint, name, content, column)
+    return fingerprint
+
+
+def url_params() -> dict[str, str | None]:
+    """The session's dataset as query parameters; None for a default, which stays out of the URL."""
+    ss = st.session_state
+    source, norm = ss.ds_source, ss.ds_norm
+    if source.startswith(UPLOAD_PREFIX):
+        try:
+            value = UPLOAD_PREFIX + upload_fingerprint(source.removeprefix(UPLOAD_PREFIX))[:LINK_ID]
+        except data.DatasetError:  # not readable without its normalisation: no link to it
+            value = None
+    else:
+        value = None if source == default_source() else source
+    flags = [flag for flag, field in NORM_FLAGS.items() if getattr(norm, field)]
+    return {
+        DATA_PARAM: value,
+        NORM_PARAM: None if norm == default_norm(source) else ",".join(flags) or "none",
+    }
+
+
+def parse_norm(text: str) -> data.Normalization:
+    """'lower,strip' -> Normalization(lowercase=True, strip_accents=True); 'none': all off."""
+    words = {w.strip() for w in text.lower().split(",") if w.strip()}
+    unknown = words - set(NORM_FLAGS) - {"none"}
+    if unknown or not words:
+        raise data.DatasetError(
+            f"Unknown normalisation '{text}': use some of {', '.join(NORM_FLAGS)} "
+            "separated by commas, or none."
+        )
+    return data.Normalization(**{field: flag in words for flag, field in NORM_FLAGS.items()})
+
+
+def source_from_url(value: str) -> str:
+    """A dataset link value -> a source for load(); an upload is fetched from the server's store."""
+    value = value.strip()
+    if value.lower().startswith(UPLOAD_PREFIX):
+        prefix = value[len(UPLOAD_PREFIX) :].lower()
+        found = upload_store().find(prefix)
+        if found is None:
+            raise data.DatasetError(
+                f"This server has no upload '{prefix}' (it keeps the {upload_store().size} most "
+                "recent ones, and forgets them when it restarts): ask for the file and upload it "
+                "on Home."
+            )
+        name, content, column = found
+        st.session_state.uploads[name] = (content, column)
+        return UPLOAD_PREFIX + name
+    key = value.lower().replace("_", "-")
+    if key not in data.BUILTINS:
+        raise data.DatasetError(
+            f"Unknown dataset '{value}'. Choose one of: {', '.join(data.BUILTINS)}."
+        )
+    return key
+
+
+def open_link(value: str | None, norm_text: str | None) -> str | None:
+    """Switch to the dataset a link names; on failure keep the current one and say why."""
+    try:
+        source = default_source() if value is None else source_from_url(value)
+        norm = default_norm(source) if norm_text is None else parse_norm(norm_text)
+    except data.DatasetError as e:
+        return str(e)
+    ss = st.session_state
+    if (source, norm) == (ss.ds_source, ss.ds_norm):
+        return None
+    return select(source, norm)
+
+
+def sync_url() -> None:
+    """Keep the dataset and the URL in step, once per run, on every page.
+
+    A URL that changed since this session last wrote it is a link being opened (or the
+    browser's back button): switch to its dataset. Otherwise the session is in charge and
+    the URL follows it, so every page's address is a link to the same dataset. A missing
+    parameter never switches anything (page switches may drop it).
+    """
+    ss, qp = st.session_state, st.query_params
+    url = (qp.get(DATA_PARAM), qp.get(NORM_PARAM))
+    opened = url != (None, None) and url != ss.get("_ds_url")
+    if opened and (why := open_link(*url)) is not None:
+        current = md_escape(source_label(ss.ds_source))
+        st.error(
+            f"The link's dataset could not be opened: {md_escape(why)}\n\n"
+            f"You are still working on **{current}**.",
+            icon=":material/link_off:",
+        )
+    want = url_params()
+    for key, value in want.items():
+        if value is None:
+            if key in qp:
+                del qp[key]
+        elif qp.get(key) != value:
+            qp[key] = value
+    ss._ds_url = (want[DATA_PARAM], want[NORM_PARAM])
 
 
 def select(source: str, norm: data.Normalization) -> str | None:

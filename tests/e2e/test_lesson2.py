@@ -12,7 +12,7 @@ def test_train_a_small_mlp_stop_and_look_at_it(page, app_url):
     wait_idle(page)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "mlp-idle")
-    steps = page.locator(".st-key-mlp_steps input")
+    steps = page.locator(".st-key-steps input")
     steps.fill("30000")
     steps.press("Enter")
     wait_idle(page)

@@ -35,23 +35,23 @@ def test_init_explorer_defaults_presets_and_extremes(page, app_url):
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(5)
     screenshot(page, "lesson3-init")
 
-    key(page, "init:preset").get_by_role("radio", name="Kaiming").click()
+    key(page, "init_preset").get_by_role("radio", name="Kaiming").click()
     wait_idle(page)
     expect(page.get_by_test_id("stMetric").first).to_contain_text("3.3")
     no_errors(page)
 
     # the extremes: W1 × 2 (everything saturated), fan_in 1000 unscaled
-    key(page, "init:kaiming").locator("label").click()  # Kaiming off: the W1 slider again
+    key(page, "kaiming").locator("label").click()  # Kaiming off: the W1 slider again
     wait_idle(page)
-    slide(page, "init:w1", "End")
-    slide(page, "init:fan_in", "End")
+    slide(page, "w1", "End")
+    slide(page, "fan_in", "End")
     no_errors(page)
     screenshot(page, "lesson3-init-extreme")
 
 
 def test_init_explorer_trains_both(page, app_url):
     open_page(page, app_url, "init_explorer")
-    key(page, "init:preset").get_by_role("radio", name="Fix tanh").click()
+    key(page, "init_preset").get_by_role("radio", name="Fix tanh").click()
     wait_idle(page)
     slide(page, "init:steps", "Home")  # 1,000 steps
     key(page, "init:train").get_by_role("button").click()
@@ -65,7 +65,7 @@ def test_init_explorer_trains_both(page, app_url):
 def test_batchnorm_page_trains_calibrates_and_extremes(page, app_url):
     open_page(page, app_url, "batchnorm")
     screenshot(page, "lesson3-batchnorm")
-    slide(page, "bn:x0", "End")  # x0 = 30: the other four outputs bunch up
+    slide(page, "x0", "End")  # x0 = 30: the other four outputs bunch up
     no_errors(page)
     slide(page, "bn:steps", "Home")
     key(page, "bn:train").get_by_role("button").click()
@@ -75,7 +75,7 @@ def test_batchnorm_page_trains_calibrates_and_extremes(page, app_url):
     wait_idle(page)
     # the race's table, running against calibrated, and the folded W'
     expect(page.get_by_test_id("stDataFrame")).to_have_count(3)
-    slide(page, "bn:neuron", "End")
+    slide(page, "neuron", "End")
     no_errors(page)
     screenshot(page, "lesson3-batchnorm-trained")
 
@@ -108,12 +108,12 @@ def test_diagnostics_trains_live_stops_and_resumes(page, app_url):
 
 def test_diagnostics_at_the_extremes(page, app_url):
     open_page(page, app_url, "diagnostics")
-    slide(page, "diag:depth", "End")  # 10 layers
-    slide(page, "diag:width", "End")  # 400 wide
-    slide(page, "diag:gain", "End")  # gain 3
-    key(page, "diag:bn").locator("label").click()  # BatchNorm off
+    slide(page, "depth", "End")  # 10 layers
+    slide(page, "width", "End")  # 400 wide
+    slide(page, "gain", "End")  # gain 3
+    key(page, "bn").locator("label").click()  # BatchNorm off
     wait_idle(page)
-    steps = key(page, "diag:steps").locator("input")
+    steps = key(page, "diag_steps").locator("input")
     steps.fill("30")
     steps.press("Enter")
     wait_idle(page)
@@ -123,8 +123,8 @@ def test_diagnostics_at_the_extremes(page, app_url):
     no_errors(page)
     screenshot(page, "lesson3-diagnostics-extreme")
 
-    key(page, "e01:steps").locator("input").fill("50")
-    key(page, "e01:steps").locator("input").press("Enter")
+    key(page, "zero_steps").locator("input").fill("50")
+    key(page, "zero_steps").locator("input").press("Enter")
     wait_idle(page)
     key(page, "e01:train").get_by_role("button").click()
     expect(page.get_by_text("parameters that learn", exact=True)).to_be_visible(timeout=120_000)

@@ -1,0 +1,347 @@
+"""Shareable links: every page's settings and the dataset round-trip through the URL.
+
+AppTest has no address bar: the browser writes a bound widget's value into the URL
+itself. So a link is made here the way Streamlit's backend writes one (each bound
+widget's wire value, formatted by Streamlit's own _coerce_value_for_query_url), then
+opened in a fresh session, which must show the same values.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.state.query_params import _coerce_value_for_query_url
+from streamlit.testing.v1 import AppTest
+
+from engine.models import TANH_GAIN
+from ui import mlp, present, state
+
+ROOT = Path(__file__).resolve().parents[1]
+UNBOUND = {  # widgets deliberately left out of the URL
+    "home_source",  # the dataset travels as ?data=…&norm=…
+    "home_lower",
+    "home_strip",
+    "home_split",
+    "diag_scenario",  # shows whichever scenario the bound controls match
+    "init_preset",  # likewise for the init presets
+    "init:steps",  # training.lecture_steps_ui (ui/training.py) has no bind yet
+    "bn:steps",
+}
+
+
+def walk(node):
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from walk(child)
+
+
+def widgets(at) -> dict:
+    """Every keyed input widget on the page, by key (buttons and uploads excluded)."""
+    found = {}
+    for node in walk(at._tree):
+        key = getattr(node, "key", None)
+        kind = type(node).__name__
+        if key and hasattr(node, "_widget_state") and kind not in {"Button", "FileUploader"}:
+            found[key] = node
+    return found
+
+
+def link(at) -> dict[str, str | list[str]]:
+    """The query parameters of a link to this page as it is now (bound widgets + dataset)."""
+    params = {}
+    for node in widgets(at).values():
+        name = getattr(node.proto, "query_param_key", "")
+        if not name:
+            continue
+        wire = node._widget_state
+        kind = wire.WhichOneof("value")
+        value = getattr(wire, kind)
+        params[name] = _coerce_value_for_query_url(
+            list(value.data) if hasattr(value, "data") else value, kind
+        )
+    params |= {k: at.query_params[k] for k in (state.DATA_PARAM, state.NORM_PARAM)
+               if k in at.query_params}  # fmt: skip
+    return params
+
+
+def open_link(path: str, **params) -> AppTest:
+    """A fresh session following a link to `path` with these query parameters."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def value(node):
+    return node.value
+
+
+# page -> {widget key: a value other than the default}
+CHANGES = {
+    "pages/bigram_counts.py": {"heat_show": "probabilities", "heat_k": 10.0, "heat_row": "e"},
+    "pages/smoothing.py": {"smooth_k": 0.0, "smooth_show": "probabilities"},
+    "pages/bigram_sampling.py": {
+        "sample_n": 3,
+        "sample_k": 0.1,
+        "sample_count": 7,
+        "sample_seed": 42,
+        "sample_temp": 0.5,
+    },
+    "pages/neural_bigram.py": {
+        "nb_lr": 10.0,
+        "nb_steps": 100,
+        "nb_reg": 0.1,
+        "nb_method": "index",
+        "nb_k": 0.1,
+    },
+    "pages/ngram_exercises.py": {"e01_k": 0.1, "e01_n": 2},
+    "pages/mlp.py": {
+        "block": 4,
+        "n_embd": 2,
+        "n_hidden": 50,
+        "batch": 64,
+        "steps": 5000,
+        "lr": 0.05,
+        "decay": 2000,
+        "lr_after": 0.005,
+        "init": mlp.NEAR_UNIFORM,
+        "seed": 7,
+        "direct": True,
+    },
+    "pages/lr_finder.py": {
+        "lrf_range": (-4.0, 0.5),
+        "lrf_steps": 200,
+        "lrf_batch": 64,
+        "n_embd": 2,
+        "init": mlp.NEAR_UNIFORM,
+    },
+    "pages/embeddings.py": {"n_embd": 2, "seed": 7, "steps": 3000},
+    "pages/init_explorer.py": {
+        "w2": 0.5,
+        "b2": 0.0,
+        "kaiming": True,
+        "fan_in": 100,
+        "fan_scaled": True,
+        "fan_gain": TANH_GAIN,
+    },
+    "pages/batchnorm.py": {"neuron": 7, "x0": 3.5},
+    "pages/diagnostics.py": {
+        "depth": 3,
+        "width": 50,
+        "gain": TANH_GAIN,
+        "last_scale": 1.0,
+        "bn": False,
+        "act": "linear",
+        "diag_lr": 0.01,
+        "diag_steps": 50,
+        "zero_c": False,
+        "zero_steps": 100,
+    },
+    "pages/micrograd.py": {
+        "mg_bug": True,
+        "mg_steps": 50,
+        "mg_lr": 0.05,
+        "mg_seed": 7,
+        "mg_slow": False,
+        "mg_forget": True,
+        "mg_h": -3,
+    },
+    "pages/backprop.py": {
+        "ninja_seed": 7,
+        "ninja_mistake": "bessel",
+        "ninja_steps": 1000,
+        "ninja_hidden": 32,
+        "ninja_lr": 0.05,
+        "ninja_train_seed": 3,
+    },
+    "pages/wavenet.py": {
+        "wn_block": 4,
+        "wn_embd": 8,
+        "wn_hidden": 16,
+        "wn_bnfix": False,
+        "wn_steps": 1000,
+        "wn_lr": 0.05,
+        "wn_decay": 500,
+        "wn_seed": 3,
+        "wn_pick": 2,
+    },
+}
+
+
+def same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9)
+    return a == b or (isinstance(a, tuple | list) and list(a) == list(b))
+
+
+@pytest.mark.parametrize("path", sorted(CHANGES))
+def test_every_setting_of_the_page_survives_a_link(path):
+    at = open_link(path, data="spanish-municipalities")
+    shown = widgets(at)
+    unbound = {k for k, w in shown.items() if not getattr(w.proto, "query_param_key", "")}
+    assert unbound <= UNBOUND | {k for k in unbound if k.startswith("mg_step:")}, unbound
+    for key, new in CHANGES[path].items():
+        shown[key].set_value(new)
+    at.run()
+    assert not at.exception, at.exception
+    shared = link(at)
+    assert shared[state.DATA_PARAM] == "spanish-municipalities"
+    assert set(CHANGES[path]) <= set(shared)
+
+    classmate = open_link(path, **shared)
+    theirs = widgets(classmate)
+    for key, new in CHANGES[path].items():
+        assert same(value(theirs[key]), new), (key, value(theirs[key]), new)
+    assert classmate.session_state.dataset.name == "spanish-municipalities"
+    assert link(classmate) == shared  # and their link is the teacher's
+
+
+def test_a_hand_written_link_to_the_trainer():
+    at = open_link("pages/mlp.py", data="spanish_municipalities", n_embd="2", seed="7")
+    shown = widgets(at)
+    assert (shown["n_embd"].value, shown["seed"].value, shown["n_hidden"].value) == (2, 7, 200)
+    assert at.session_state.dataset.vocab_size == 45
+    assert at.query_params[state.DATA_PARAM] == "spanish-municipalities"  # normalised spelling
+
+
+def test_the_mlp_settings_travel_between_its_three_pages():
+    at = open_link("pages/lr_finder.py", n_embd="2", block="5")
+    for path in ("pages/mlp.py", "pages/embeddings.py"):
+        at.switch_page(path).run()
+        shown = widgets(at)
+        assert (shown["n_embd"].value, shown["block"].value) == (2, 5), path
+
+
+def test_bad_values_in_a_link_are_dropped_without_a_stack_trace():
+    at = open_link(
+        "pages/mlp.py", n_embd="999", seed="-3", init="nonsense", block="x", direct="maybe"
+    )
+    shown = widgets(at)
+    assert shown["n_embd"].value == 10
+    assert shown["init"].value == next(iter(mlp.INITS))
+    assert shown["block"].value == 3
+    assert not at.exception
+
+
+def test_buttons_that_change_settings_update_the_link():
+    at = open_link("pages/mlp.py")
+    next(b for b in at.button if "near-uniform" in b.label).click().run()
+    assert at.query_params["init"] == mlp.NEAR_UNIFORM
+    at = open_link("pages/diagnostics.py")
+    at.selectbox(key="diag_scenario").select("Fully linear (no tanh)").run()
+    assert "act" in at.query_params
+    assert "bn" in at.query_params
+    assert at.selectbox(key="diag_scenario").value == "Fully linear (no tanh)"
+
+
+def test_a_link_to_custom_diagnostics_shows_your_own_settings():
+    at = open_link("pages/diagnostics.py", depth="3")
+    assert at.slider(key="depth").value == 3
+    assert at.selectbox(key="diag_scenario").value is None
+    at = open_link("pages/init_explorer.py", kaiming="true", b1="0.01", w2="0.01", b2="0")
+    assert at.segmented_control(key="init_preset").value == "part3-kaiming"
+
+
+# ---------------------------------------------------------------------------------------
+# the dataset
+
+
+@pytest.mark.parametrize("path", ["pages/home.py", "pages/smoothing.py", "pages/micrograd.py"])
+def test_a_link_opens_its_dataset_on_any_page(path):
+    at = open_link(path, data="spanish-municipalities", norm="lower,strip")
+    ds = at.session_state.dataset
+    assert ds.name == "spanish-municipalities"
+    assert at.session_state.ds_norm == state.parse_norm("lower,strip")
+    assert "á" not in ds.chars
+    assert at.query_params[state.NORM_PARAM] == "lower,strip"
+
+
+@pytest.mark.parametrize(
+    ("params", "why"),
+    [
+        ({"data": "klingon-names"}, "Unknown dataset"),
+        ({"data": "names", "norm": "shout"}, "Unknown normalisation"),
+        ({"data": "upload:deadbeef"}, "no upload 'deadbeef'"),
+    ],
+)
+def test_a_bad_dataset_link_explains_and_keeps_the_dataset(params, why):
+    at = open_link("pages/smoothing.py")
+    before = at.session_state.dataset.name
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception
+    assert any(why in e.value and "still working on" in e.value for e in at.error), at.error
+    assert at.session_state.dataset.name == before
+    assert state.DATA_PARAM not in at.query_params  # the URL shows the dataset in use
+    at.switch_page("pages/smoothing.py").run()
+    assert not at.exception
+
+
+def test_changing_the_dataset_updates_the_link_of_every_page():
+    at = open_link("pages/home.py")
+    at.selectbox[0].select("spanish-municipalities").run()
+    assert at.query_params[state.DATA_PARAM] == "spanish-municipalities"
+    assert state.NORM_PARAM not in at.query_params  # its default normalisation
+    at.toggle(key="home_strip").set_value(True).run()
+    assert at.query_params[state.NORM_PARAM] == "lower,strip,split"
+    for path in ("pages/bigram_counts.py", "pages/micrograd.py", "pages/wavenet.py"):
+        at.switch_page(path).run()
+        assert at.query_params[state.DATA_PARAM] == "spanish-municipalities", path
+    at.switch_page("pages/home.py").run()
+    at.selectbox[0].select(state.default_source()).run()
+    assert state.DATA_PARAM not in at.query_params
+    assert state.NORM_PARAM not in at.query_params
+
+
+def test_an_uploaded_dataset_is_shared_by_link_on_the_same_server():
+    teacher = open_link("pages/home.py")
+    teacher.file_uploader[0].upload("pueblos.txt", "Ávila\nPeñíscola\nA Coruña\nLugo\n".encode(),
+                                    "text/plain").run()  # fmt: skip
+    next(b for b in teacher.button if b.label.startswith("Switch to")).click().run()
+    shared = teacher.query_params[state.DATA_PARAM]
+    assert shared.startswith("upload:")
+    assert len(shared) == len("upload:") + state.LINK_ID
+    student = open_link("pages/bigram_counts.py", data=shared)
+    assert student.session_state.dataset.name == "pueblos.txt"
+    assert student.session_state.dataset.words == teacher.session_state.dataset.words
+
+
+def test_the_upload_store_is_bounded():
+    store = state.UploadStore(size=2)
+    for fp in ("aaaaaaaa11", "bbbbbbbb22", "cccccccc33"):
+        store.put(fp, fp, b"x", None)
+    assert len(store) == 2
+    assert store.find("aaaaaaaa") is None  # the oldest went first
+    assert store.find("bbbbbbbb") == ("bbbbbbbb22", b"x", None)
+    assert store.find("b") is None  # too short to name one upload
+
+
+# ---------------------------------------------------------------------------------------
+# presenter mode
+
+
+def test_presenter_mode_injects_its_style_and_hides_the_chosen_groups():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(present="1", hide="settings,captions,bogus", zoom="150")
+    at.run()
+    assert not at.exception
+    (style,) = at.get("html")
+    css = style.proto.body
+    assert 'stSidebar"]' in css
+    assert "zoom: 1.5" in css
+    assert f"st-key-{present.SETTINGS_PREFIX}" in css
+    assert "stCaptionContainer" in css
+    assert not any("Share this page" in c.value for c in at.sidebar.caption)
+
+
+def test_without_presenter_mode_the_sidebar_explains_sharing():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.get("html")
+    assert any("Share this page" in c.value for c in at.sidebar.caption)
