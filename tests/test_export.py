@@ -1,0 +1,331 @@
+"""Export and import of runs (engine.export): files, weights-only import, standalone script.
+
+Every run here is a few hundred steps of a small model on the bundled census names, so
+the whole file takes seconds; the standalone scripts run as subprocesses.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import io
+import json
+import os
+import pickle
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from engine import data, export, models, runs
+from engine.models import ConfigError, DeepConfig, MLPConfig, WaveNetConfig
+from engine.sample import sample_words
+from engine.train import Job, TrainConfig
+
+CENSUS = data.load_builtin(data.DEFAULT_OFFLINE)
+STEP = TrainConfig(steps=200, eval_every=50, lr_decay_step=100)
+
+CASES = {  # name: (model, training, shuffles)
+    "mlp": (
+        MLPConfig(n_hidden=32, w1_scale=0.2, b1_scale=0.01, w2_scale=0.01, b2_scale=0.0),
+        STEP,
+        4,  # lecture 3's split
+    ),
+    "mlp-bn-kaiming": (
+        MLPConfig(n_hidden=32, kaiming=True, w2_scale=0.01, b2_scale=0.0, batchnorm=True),
+        TrainConfig(steps=200, eval_every=50, lr_decay_step=100, batch_seed=42),
+        1,
+    ),
+    "deep": (
+        DeepConfig(n_hidden=32, n_layers=3, gain=5 / 3),
+        TrainConfig(steps=200, eval_every=0, lr_decay_step=100),
+        1,
+    ),
+    "wavenet": (
+        WaveNetConfig(block_size=8, n_embd=8, n_hidden=24),
+        TrainConfig(steps=200, eval_every=100, seed=42),
+        1,
+    ),
+    "adamw-cosine": (
+        MLPConfig(block_size=4, n_embd=8, n_hidden=48, kaiming=True, b1_scale=0.01, direct=True),
+        TrainConfig(
+            steps=200,
+            batch_size=64,
+            lr=3e-3,
+            lr_after=1e-4,
+            optimizer="adamw",
+            weight_decay=0.01,
+            schedule="cosine",
+            warmup=20,
+            eval_every=100,
+        ),
+        1,
+    ),
+}
+PLAIN = {"hashlib", "math", "random", "sys", "torch", "torch.nn.functional"}
+
+
+@functools.cache
+def splits(block_size: int, shuffles: int) -> data.Splits:
+    return data.make_splits(CENSUS, block_size, shuffles)
+
+
+@functools.cache
+def trained(name: str) -> Job:
+    config, train, shuffles = CASES[name]
+    job = Job(config, train, splits(config.block_size, shuffles), CENSUS.vocab_size)
+    job.run()
+    return job
+
+
+def record_of(name: str) -> runs.Record:
+    return runs.snapshot(trained(name), CENSUS)
+
+
+def restore_refuses_trained_batchnorm() -> bool:
+    """Model.load_state_dict wants (C,) running statistics; trained ones are (1, C)."""
+    g = torch.Generator().manual_seed(0)
+    config = DeepConfig(n_embd=2, n_hidden=4, n_layers=1)
+    model = models.build(config, 5, g)
+    model(torch.zeros((4, 3), dtype=torch.long))
+    try:
+        models.build(config, 5, g).load_state_dict(model.state_dict())
+    except ConfigError:
+        return True
+    return False
+
+
+RESTORE_BUG = pytest.mark.xfail(
+    restore_refuses_trained_batchnorm(),
+    reason="models.Model.load_state_dict refuses trained BatchNorm1d running stats of shape "
+    "(1, C) (engine.export.load_model works around it; engine.runs.restore does not)",
+    raises=ConfigError,
+    strict=True,
+)
+
+
+# --- export -> import ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["mlp", "mlp-bn-kaiming", pytest.param("wavenet", marks=RESTORE_BUG)]
+)
+def test_export_then_import_gives_identical_losses(name):
+    job = trained(name)
+    raw = export.model_bytes(runs.snapshot(job, CENSUS))
+    record = export.check(runs.Record.from_bytes(raw))
+    again = runs.restore(record, job.splits)
+    for split in ("train", "dev", "test"):
+        assert again.evaluate(split) == job.evaluate(split) == job.final[split]
+    assert again.final == job.final
+    assert again.evals == job.evals
+    assert again.step == job.step == 200
+
+
+@pytest.mark.parametrize("name", ["mlp", "mlp-bn-kaiming", "deep", "wavenet"])
+def test_the_imported_model_is_the_trained_one(name):
+    """export.load_model (samples, import checks) gives the trained weights, bit for bit."""
+    job = trained(name)
+    model = export.load_model(runs.Record.from_bytes(export.model_bytes(record_of(name))))
+    model.eval()
+    with torch.no_grad():
+        for split in ("train", "dev", "test"):
+            X, Y = job.splits.split(split)
+            assert model(X, Y)[1].item() == job.final[split]
+
+
+class Anything:
+    """Any object: a weights-only load refuses to build it."""
+
+
+def test_bad_files_are_refused():
+    record = record_of("mlp")
+    wrong_weights = runs.Record(
+        record.meta, record_of("mlp-bn-kaiming").state, record.lossi
+    ).to_bytes()
+    no_vocabulary = runs.Record(
+        {k: v for k, v in record.meta.items() if k != "itos"}, record.state, record.lossi
+    ).to_bytes()
+    huge = dict(record.meta, model={**record.meta["model"], "n_hidden": 10**6})
+    huge_model = runs.Record(huge, record.state, record.lossi).to_bytes()
+    strings = dict(record.meta, train={**record.meta["train"], "steps": "many"})
+    bad_types = runs.Record(strings, record.state, record.lossi).to_bytes()
+    other = io.BytesIO()
+    torch.save({"weight": torch.zeros(3), "bias": torch.ones(2)}, other)
+    an_object = io.BytesIO()
+    torch.save({"format": runs.FORMAT, "meta": Anything()}, an_object)
+    for raw in [
+        b"",
+        b"not a model at all",
+        pickle.dumps(Anything()),
+        an_object.getvalue(),
+        other.getvalue(),
+        wrong_weights,
+        no_vocabulary,
+        huge_model,
+        bad_types,
+    ]:
+        with pytest.raises(ConfigError):
+            export.check(runs.Record.from_bytes(raw))
+
+
+EXECUTED: list[str] = []
+
+
+def ran(message: str) -> None:
+    EXECUTED.append(message)
+
+
+class Payload:
+    """A pickle that calls ran() when it is unpickled."""
+
+    def __reduce__(self):
+        return (ran, ("the pickle ran code",))
+
+
+def test_importing_never_runs_code_from_the_file():
+    as_torch_file = io.BytesIO()
+    torch.save({"format": runs.FORMAT, "meta": Payload()}, as_torch_file)
+    for raw in (pickle.dumps({"format": runs.FORMAT, "meta": Payload()}), as_torch_file.getvalue()):
+        with pytest.raises(ConfigError):
+            runs.Record.from_bytes(raw)
+    assert EXECUTED == []
+    pickle.loads(pickle.dumps(Payload()))  # the payload does run when unpickled
+    assert EXECUTED == ["the pickle ran code"]
+
+
+# --- the files ---------------------------------------------------------------------------
+
+
+def test_losses_csv_has_one_row_per_step_and_the_evaluations():
+    job = trained("mlp")
+    table = pd.read_csv(io.StringIO(export.losses_csv(record_of("mlp"))))
+    assert list(table.columns) == list(export.CSV_COLUMNS)
+    assert len(table) == job.step == 200
+    assert table["step"].tolist() == list(range(1, 201))
+    assert table["log10_loss"].tolist() == pytest.approx(job.lossi, abs=1e-6)
+    assert table["loss"].tolist() == pytest.approx([10**x for x in job.lossi], rel=1e-6)
+    evaluated = table.dropna(subset=["eval_dev"])
+    assert evaluated["step"].tolist() == [e["step"] for e in job.evals] == [50, 100, 150, 200]
+    assert evaluated["eval_dev"].tolist() == [e["dev"] for e in job.evals]
+    assert table["eval_train"].iloc[-1] == job.final["train"]
+
+
+def test_config_json_says_what_was_trained_and_what_it_reached():
+    job = trained("adamw-cosine")
+    doc = json.loads(export.config_json(record_of("adamw-cosine")))
+    assert doc["dataset"]["name"] == CENSUS.name
+    assert doc["dataset"]["fingerprint"] == CENSUS.fingerprint
+    assert doc["dataset"]["shuffles"] == 1
+    assert doc["model"]["kind"] == "mlp"
+    assert doc["model"]["direct"] is True
+    assert doc["train"]["optimizer"] == "adamw"
+    assert doc["final"] == job.final
+    assert doc["params"] == job.model.num_params()
+    assert doc["steps"] == 200
+
+
+def test_samples_text_are_the_engines_samples():
+    job = trained("wavenet")
+    lines = export.samples_text(record_of("wavenet"), n=10, seed=7).splitlines()
+    assert lines[0].startswith("# 10 samples")
+    assert "manual_seed(7)" in lines[1]
+    assert lines[2:] == sample_words(job.model, CENSUS.itos, n=10, seed=7)
+
+
+@pytest.mark.parametrize("key", ["us-census-1990", "spanish-municipalities"])
+def test_words_text_is_the_dataset(key):
+    ds = data.load_builtin(key)
+    again = data.from_text(export.words_text(ds), "words.txt", data.Normalization(lowercase=False))
+    assert again.words == ds.words
+    assert again.fingerprint == ds.fingerprint
+
+
+def test_filenames():
+    names = export.filenames(record_of("mlp"), "MLP run #3 (kaiming)")
+    assert names == {
+        "model": "mlp-run-3-kaiming.pt",
+        "config": "mlp-run-3-kaiming.json",
+        "losses": "mlp-run-3-kaiming-losses.csv",
+        "samples": "mlp-run-3-kaiming-samples.txt",
+        "words": "us-census-1990-words.txt",
+        "script": "train_mlp_run_3_kaiming.py",
+    }
+
+
+# --- the standalone script -----------------------------------------------------------------
+
+
+def imported_modules(source: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        MLPConfig(),
+        MLPConfig(kaiming=True, batchnorm=True, direct=True),
+        DeepConfig(batchnorm=False, nonlinearity="linear", gain=5 / 3),
+        DeepConfig(),
+        WaveNetConfig(),
+        WaveNetConfig(block_size=4, hierarchical=False),
+        WaveNetConfig(bn_over_time=False),
+    ],
+    ids=repr,
+)
+def test_the_script_is_plain_pytorch_for_every_family(config):
+    """Untrained and never run here: it compiles, imports only torch and the stdlib."""
+    train = TrainConfig(steps=10, optimizer="adamw", schedule="cosine", warmup=2)
+    job = Job(config, train, splits(config.block_size, 1), CENSUS.vocab_size)
+    source = export.standalone_script(runs.snapshot(job, CENSUS))
+    compile(source, "train.py", "exec")
+    assert imported_modules(source) <= PLAIN
+    assert "engine" not in source.replace("engine's", "")
+    assert "stopped after 0 of 10 steps" in source
+
+
+def run_script(tmp_path, source: str, words: str):
+    (tmp_path / "words.txt").write_text(words, encoding="utf-8")
+    (tmp_path / "train.py").write_text(source, encoding="utf-8")
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "train.py", "words.txt"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_standalone_script_reproduces_the_run(tmp_path, name):
+    job, record = trained(name), record_of(name)
+    done = run_script(tmp_path, export.standalone_script(record), export.words_text(CENSUS))
+    assert "warning" not in done.stderr
+    printed = dict(re.findall(r"^(train|dev|test) (\S+)$", done.stdout, re.MULTILINE))
+    for split in ("train", "dev", "test"):
+        assert float(printed[split]) == pytest.approx(job.final[split], abs=1e-4)
+    samples = done.stdout.splitlines()[-export.SAMPLE_COUNT :]
+    expected = export.samples_text(record).splitlines()[2:]
+    assert sum(a == b for a, b in zip(samples, expected, strict=True)) >= 18
+
+
+def test_the_script_warns_about_another_word_list(tmp_path):
+    source = export.standalone_script(record_of("mlp")).replace(
+        "max_steps = 200\n", "max_steps = 1\n"
+    )
+    words = "".join(w + "\n" for w in CENSUS.words[:-1])
+    done = run_script(tmp_path, source, words)
+    assert "is not the word list this run was trained on" in done.stderr

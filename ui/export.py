@@ -1,0 +1,151 @@
+"""Export and import on a page: download buttons for a run's files, and a model uploader.
+
+The files themselves come from engine.export; this module only lays them out. Every
+download is generated when its button is clicked (a callable, on_click="ignore"), so
+rendering the buttons costs nothing and clicking one does not rerun the page.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine import export, runs
+from engine.data import Dataset
+from engine.models import ConfigError
+from engine.train import Job
+
+MAX_UPLOAD_MB = 32  # the biggest model a server allows (2M parameters) takes about 8 MB
+
+
+def downloads(job: Job, dataset: Dataset, label: str, key: str | None = None) -> None:
+    """Download buttons for the run `job` on `dataset`, with file names taken from `label`.
+
+    Call it for a finished or stopped run (not in the middle of a training tick): the files
+    describe the run as it is when the page renders.
+    """
+    key = key or f"export:{export.slug(label)}"
+    record = runs.snapshot(job, dataset)
+    names = export.filenames(record, label)
+    script_caption = (
+        f"a standalone PyTorch script that retrains this run and prints its losses: "
+        f"`python {names['script']} {names['words']}`"
+    )
+    items = [
+        (
+            "model",
+            "Model",
+            ":material/deployed_code:",
+            lambda: export.model_bytes(record),
+            "application/octet-stream",
+            "weights, config and loss history in one weights-only torch file "
+            "(`torch.load(..., weights_only=True)`); import it again to compare",
+        ),
+        (
+            "config",
+            "Config",
+            ":material/data_object:",
+            lambda: export.config_json(record),
+            "application/json",
+            "dataset, model and training settings, final losses, parameters, steps, seconds",
+        ),
+        (
+            "losses",
+            "Loss history",
+            ":material/show_chart:",
+            lambda: export.losses_csv(record),
+            "text/csv",
+            "one row per step: the minibatch loss (log10 and plain) and, every so often, "
+            "the train/dev evaluation",
+        ),
+        (
+            "samples",
+            "Samples",
+            ":material/text_snippet:",
+            lambda: export.samples_text(record),
+            "text/plain",
+            f"{export.SAMPLE_COUNT} words drawn with seed {export.SAMPLE_SEED}, temperature 1",
+        ),
+        (
+            "words",
+            "Word list",
+            ":material/list:",
+            lambda: export.words_text(dataset),
+            "text/plain",
+            f"the {len(dataset.words):,} words after normalisation, one per line: "
+            "the script's input",
+        ),
+        (
+            "script",
+            "PyTorch script",
+            ":material/code:",
+            lambda: export.standalone_script(record, names["words"], names["script"]),
+            "text/x-python",
+            script_caption,
+        ),
+    ]
+    if job.final is None:
+        st.caption(
+            f"This run stopped after {job.step:,} of {job.train_config.steps:,} steps: the "
+            "files describe it as it is now, the script trains all the steps."
+        )
+    for i, (name, title, icon, make, mime, caption) in enumerate(items):
+        if i % 3 == 0:
+            columns = st.columns(3)  # rows of three, so each row's captions line up
+        with columns[i % 3]:
+            st.download_button(
+                title,
+                data=make,
+                file_name=names[name],
+                mime=mime,
+                key=f"{key}:{name}",
+                icon=icon,
+                on_click="ignore",
+                width="stretch",
+            )
+            st.caption(f"`{names[name]}` · {caption}")
+
+
+def read_model(raw: bytes) -> runs.Record:
+    """An exported model file as a Record; ConfigError for anything else (never unpickled)."""
+    if len(raw) > MAX_UPLOAD_MB * 2**20:
+        raise ConfigError(f"This file is larger than {MAX_UPLOAD_MB} MB: not a playground model.")
+    return export.check(runs.Record.from_bytes(raw))
+
+
+def describe(record: runs.Record) -> str:
+    """One line about an imported run: family, data, steps, losses."""
+    meta = record.meta
+    final = meta["final"]
+    losses = f", dev {final['dev']:.4f}" if final else " (stopped early)"
+    return (
+        f"{export.FAMILIES[meta['model']['kind']]} with {meta['params']:,} parameters, trained "
+        f"{meta['steps']:,} steps on {meta['dataset']}{losses}"
+    )
+
+
+def import_ui(key: str = "import") -> runs.Record | None:
+    """A file uploader for a model exported by downloads(); the Record, or None.
+
+    Anything that is not a playground model file (another torch file, a pickle, garbage)
+    is refused with an st.error; nothing in it is ever unpickled.
+    """
+    upload = st.file_uploader(
+        "Import a model exported from makemore playground (.pt)",
+        type=["pt"],
+        key=f"{key}:file",
+        help="The **Model** download of a run: weights, config and loss history. "
+        "It is read with torch.load(weights_only=True): tensors and numbers only, no code.",
+    )
+    if upload is None:
+        return None
+    try:
+        record = read_model(upload.getvalue())
+    except ConfigError as e:
+        st.error(
+            f"**{upload.name}** cannot be imported. {e} Export a model with the "
+            "**Model** button under a run, then upload that file.",
+            icon=":material/error:",
+        )
+        return None
+    st.caption(f"Imported **{upload.name}**: {describe(record)}.")
+    return record
