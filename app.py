@@ -49,6 +49,9 @@ nav = st.navigation(
         "Lesson 5 · WaveNet": [
             st.Page("pages/wavenet.py", title="WaveNet", icon=":material/graphic_eq:"),
         ],
+        "Classroom": [
+            st.Page("pages/compare.py", title="Compare runs", icon=":material/stacked_line_chart:"),
+        ],
     },
     expanded=True,
 )
