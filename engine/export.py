@@ -25,7 +25,6 @@ import torch
 
 from engine import models
 from engine.data import MAX_VOCAB, Dataset
-from engine.layers import BatchNorm1d
 from engine.models import ConfigError, DeepConfig, MLPConfig, WaveNetConfig
 from engine.runs import FORMAT, Record
 from engine.sample import sample_words
@@ -121,15 +120,6 @@ def losses_csv(record: Record) -> str:
 def load_model(record: Record) -> models.Model:
     """The record's model with its trained weights (on the CPU)."""
     model = models.build(record.config, len(record.meta["itos"]), torch.Generator())
-    # Trained BatchNorm running statistics have the batch statistics' shape, (1, C) or, with
-    # the lecture's over-time bug, (1, T, C); a fresh model's are (C,): give it the saved shapes.
-    for i, layer in enumerate(models.walk(model.layers)):
-        if isinstance(layer, BatchNorm1d):
-            for name in ("running_mean", "running_var"):
-                saved = record.state.get(f"{i}.{name}")
-                fresh = getattr(layer, name)
-                if saved is not None and saved.ndim <= 3 and saved.shape[-1:] == fresh.shape[-1:]:
-                    setattr(layer, name, torch.empty(saved.shape, dtype=fresh.dtype))
     return model.load_state_dict(record.state)
 
 

@@ -141,12 +141,19 @@ class Model:
         }
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> Model:
-        """Copy the tensors of state_dict() into this model, which must have the same shapes."""
+        """Copy the tensors of state_dict() into this model, which must have the same shapes.
+
+        BatchNorm's running statistics take the batch statistics' shape once trained, (1, C)
+        or (1, T, C), where a fresh model has (C,): those are taken as saved.
+        """
         mine = self.state_dict()
         if mine.keys() != state.keys():
             raise ConfigError("These weights belong to a different architecture.")
         for name, t in state.items():
-            if t.shape != mine[name].shape:
+            running = name.endswith(("running_mean", "running_var"))
+            if t.shape != mine[name].shape and not (
+                running and t.ndim <= 3 and t.shape[-1:] == mine[name].shape[-1:]
+            ):
                 raise ConfigError(
                     f"Weight {name} has shape {tuple(t.shape)}, not {tuple(mine[name].shape)}."
                 )
@@ -154,7 +161,11 @@ class Model:
             for i, layer in enumerate(walk(self.layers)):
                 for name, t in vars(layer).items():
                     if isinstance(t, torch.Tensor) and name != "out":
-                        t.copy_(state[f"{i}.{name}"])
+                        saved = state[f"{i}.{name}"]
+                        if saved.shape == t.shape:
+                            t.copy_(saved)
+                        else:  # a running statistic
+                            setattr(layer, name, saved.to(t.device, t.dtype, copy=True))
         return self
 
     def num_params(self) -> int:

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import torch
 
-from engine import data, export, models, runs
+from engine import data, export, runs
 from engine.models import ConfigError, DeepConfig, MLPConfig, WaveNetConfig
 from engine.sample import sample_words
 from engine.train import Job, TrainConfig
@@ -85,34 +85,10 @@ def record_of(name: str) -> runs.Record:
     return runs.snapshot(trained(name), CENSUS)
 
 
-def restore_refuses_trained_batchnorm() -> bool:
-    """Model.load_state_dict wants (C,) running statistics; trained ones are (1, C)."""
-    g = torch.Generator().manual_seed(0)
-    config = DeepConfig(n_embd=2, n_hidden=4, n_layers=1)
-    model = models.build(config, 5, g)
-    model(torch.zeros((4, 3), dtype=torch.long))
-    try:
-        models.build(config, 5, g).load_state_dict(model.state_dict())
-    except ConfigError:
-        return True
-    return False
-
-
-RESTORE_BUG = pytest.mark.xfail(
-    restore_refuses_trained_batchnorm(),
-    reason="models.Model.load_state_dict refuses trained BatchNorm1d running stats of shape "
-    "(1, C) (engine.export.load_model works around it; engine.runs.restore does not)",
-    raises=ConfigError,
-    strict=True,
-)
-
-
 # --- export -> import ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "name", ["mlp", "mlp-bn-kaiming", pytest.param("wavenet", marks=RESTORE_BUG)]
-)
+@pytest.mark.parametrize("name", ["mlp", "mlp-bn-kaiming", "deep", "wavenet"])
 def test_export_then_import_gives_identical_losses(name):
     job = trained(name)
     raw = export.model_bytes(runs.snapshot(job, CENSUS))
