@@ -47,7 +47,7 @@ would cancel it anyway, and β does its job.
 # side by side
 
 st.header("With and without BatchNorm", anchor=False)
-steps = training.lecture_steps_ui("bn:steps")
+steps = training.lecture_steps_ui("bn_steps")
 tc = TrainConfig(steps=steps, lr_decay_step=steps // 2, eval_every=0)
 
 

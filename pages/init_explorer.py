@@ -244,7 +244,7 @@ for tanh**, because tanh squashes and the gain makes up for it (Kaiming He et al
 # train both
 
 st.header("Train both: your init against the original", anchor=False)
-steps = training.lecture_steps_ui("init:steps")
+steps = training.lecture_steps_ui("init_steps")
 st.caption(
     "Batch 32, learning rate 0.1, then 0.01 for the second half, the lecture's seeds. "
     "Both nets train step for step, so their curves always cover the same steps."

@@ -167,7 +167,7 @@ def test_fan_in_demo_shows_the_engines_stds():
 def test_train_both_trains_the_chosen_init_next_to_the_original():
     at = page(INIT, dataset=SMALL)
     at.segmented_control(key="init_preset").set_value("part3-kaiming").run()
-    at.select_slider(key="init:steps").set_value(1000).run()
+    at.select_slider(key="init_steps").set_value(1000).run()
     race = train(at, "init")
     assert list(race.jobs) == ["Kaiming", "original"]
     assert all(job.step == 1000 and job.final for job in race.jobs.values())
@@ -188,7 +188,7 @@ def test_train_both_trains_the_chosen_init_next_to_the_original():
 
 def test_batchnorm_page_trains_both_calibrates_and_folds():
     at = page(BN, dataset=SMALL)
-    at.select_slider(key="bn:steps").set_value(1000).run()
+    at.select_slider(key="bn_steps").set_value(1000).run()
     race = train(at, "bn")
     bn_job = race.jobs["with BatchNorm"]
     table = at.dataframe[0].value.set_index("run")

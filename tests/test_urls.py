@@ -26,8 +26,6 @@ UNBOUND = {  # widgets deliberately left out of the URL
     "home_split",
     "diag_scenario",  # shows whichever scenario the bound controls match
     "init_preset",  # likewise for the init presets
-    "init:steps",  # training.lecture_steps_ui (ui/training.py) has no bind yet
-    "bn:steps",
 }
 
 

@@ -177,6 +177,7 @@ def lecture_steps_ui(key: str) -> int:
         value=200_000,
         format_func=lambda n: f"{n:,}",
         key=key,
+        bind="query-params",
         help="The lecture trains 200,000 steps, learning rate 0.1 then 0.01 for the second half.",
     )
 

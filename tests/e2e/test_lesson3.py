@@ -53,7 +53,7 @@ def test_init_explorer_trains_both(page, app_url):
     open_page(page, app_url, "init_explorer")
     key(page, "init_preset").get_by_role("radio", name="Fix tanh").click()
     wait_idle(page)
-    slide(page, "init:steps", "Home")  # 1,000 steps
+    slide(page, "init_steps", "Home")  # 1,000 steps
     key(page, "init:train").get_by_role("button").click()
     expect(page.get_by_test_id("stProgress")).to_contain_text("done", timeout=60_000)
     wait_idle(page)
@@ -67,7 +67,7 @@ def test_batchnorm_page_trains_calibrates_and_extremes(page, app_url):
     screenshot(page, "lesson3-batchnorm")
     slide(page, "x0", "End")  # x0 = 30: the other four outputs bunch up
     no_errors(page)
-    slide(page, "bn:steps", "Home")
+    slide(page, "bn_steps", "Home")
     key(page, "bn:train").get_by_role("button").click()
     expect(page.get_by_test_id("stProgress")).to_contain_text("done", timeout=90_000)
     wait_idle(page)
