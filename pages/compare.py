@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import compare, runs, state
+from ui import compare, export, runs, state
 
 state.init()
 hub = runs.hub()
@@ -35,6 +35,36 @@ c3.metric(
     help="The least recently used runs are dropped when the cache outgrows "
     "MAKEMORE_RUN_CACHE_MB (default 512 MB).",
 )
+
+with st.expander("Import a model", icon=":material/upload:"):
+    st.markdown(
+        "Upload a **Model** file exported here (by you, a classmate or the teacher) to "
+        "compare it with your runs. When the dataset it was trained on is open, it is "
+        "evaluated again on all three splits: the losses must be the ones it was saved with."
+    )
+    if (upload := export.import_ui()) is not None:
+        compare.imported()[upload.key] = upload
+        ds = state.dataset()
+        if upload.meta["fingerprint"] == ds.fingerprint:
+            again = compare.reevaluate(upload.key, ds.fingerprint, upload, ds)
+            saved = upload.meta["final"] or {}
+            st.dataframe(
+                {
+                    "split": list(again),
+                    "saved with the model": [saved.get(s) for s in again],
+                    "evaluated now": list(again.values()),
+                },
+                hide_index=True,
+                column_config={
+                    c: st.column_config.NumberColumn(format="%.6f")
+                    for c in ("saved with the model", "evaluated now")
+                },
+            )
+        else:
+            st.caption(
+                f"It was trained on **{state.md_escape(upload.meta['dataset'])}**, not on the "
+                "open dataset: open that one on Home to evaluate it again."
+            )
 
 found = compare.entries()
 with_lectures = st.toggle(
@@ -84,3 +114,16 @@ st.caption(
     "log10 of the minibatch loss, averaged over equal buckets of steps (at most 1,000 "
     "points per run), as the lectures plot it. Runs of different lengths share the step axis."
 )
+
+st.header("Export a run", anchor=False)
+st.markdown(
+    "Take a run home: its weights, its settings, its loss history, samples, and a "
+    "PyTorch script of its own that retrains it from the word list and prints the same "
+    "losses, without this playground."
+)
+pick = st.selectbox("Run to export", labels, key="export_run")
+entry = by_label[pick]
+if (chosen_record := compare.record(entry)) is None:
+    st.warning("This run has just left the cache (the least recently used go first).")
+else:
+    export.downloads(chosen_record, entry["label"].split(" · #")[0], state.dataset())

@@ -126,3 +126,21 @@ def test_the_compare_pages_choices_are_in_the_link():
     at.switch_page("pages/compare.py").run()
     assert at.toggle(key="lectures").value is False
     assert not at.dataframe or not at.dataframe[0].value["run"].str.startswith("lecture").any()
+
+
+def test_a_model_exported_then_imported_gives_identical_losses():
+    at = mlp_page(steps=150, n_hidden=25)
+    job = train(at)
+    exported = runs.snapshot(job, at.session_state["dataset"]).to_bytes()
+
+    other = page("pages/compare.py")  # someone else imports the file
+    other.file_uploader(key="import:file").upload("my-mlp.pt", exported, "application/octet-stream")
+    other.run()
+    assert not other.exception
+    check = other.dataframe[0].value
+    assert list(check["split"]) == ["train", "dev", "test"]
+    assert list(check["evaluated now"]) == [job.final[s] for s in ("train", "dev", "test")]
+    assert list(check["saved with the model"]) == list(check["evaluated now"])
+    table = other.dataframe[1].value
+    assert table[table["from"] == "imported"]["dev"].tolist() == [job.final["dev"]]
+    assert next(b.proto.label for b in other.get("download_button")) == "Model"

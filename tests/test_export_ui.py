@@ -31,9 +31,10 @@ def trained_job(steps: int = 40) -> Job:
 
 
 def downloads_page(job, dataset, label):
+    from engine import runs
     from ui.export import downloads
 
-    downloads(job, dataset, label)
+    downloads(runs.snapshot(job, dataset), label, dataset)
 
 
 def import_page():

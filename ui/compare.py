@@ -15,6 +15,7 @@ from engine import diagnostics, models, runs, wavenet
 from engine.presets import PRESETS
 from engine.train import TrainConfig
 from ui import runs as shared
+from ui import state
 from ui.charts import bucket_means
 
 FAMILIES = {"mlp": "MLP", "deep": "deep MLP", "wavenet": "WaveNet"}
@@ -56,7 +57,7 @@ def entries() -> list[dict]:
     for key, item in reversed(shared.session_runs().items()):
         meta = runs.describe(item["job"], item["dataset"])
         found.append(
-            {"label": item["label"], "from": "this session", "meta": meta, "job": item["job"]}
+            {"from": "this session", "meta": meta, **item}
         )
         seen.add(key)
     for key, record in imported().items():
@@ -84,6 +85,22 @@ def lossi(entry: dict) -> list[float]:
         return entry["job"].lossi
     record = entry.get("record") or shared.hub().cache.get(entry["meta"]["key"])
     return record.lossi.tolist() if record is not None else []
+
+
+def record(entry: dict) -> runs.Record | None:
+    """The entry as a Record, for its downloads (a cached run is read from the cache)."""
+    if "job" in entry:
+        return runs.snapshot(entry["job"], entry["dataset"])
+    return entry.get("record") or shared.hub().cache.get(entry["meta"]["key"])
+
+
+@st.cache_data(max_entries=16, show_spinner="Evaluating the imported model on all three splits…")
+def reevaluate(key: str, fingerprint: str, _record: runs.Record, _ds) -> dict[str, float]:
+    """An imported model's train/dev/test loss on the open dataset (its own, same fingerprint)."""
+    _, block_size, shuffles = _record.meta["splits"].rsplit(":", 2)
+    splits = state.splits(fingerprint, int(block_size), int(shuffles), _ds)
+    job = runs.restore(_record, splits)
+    return {split: job.evaluate(split) for split in ("train", "dev", "test")}
 
 
 def lecture_row(title: str, lecture: str, config, train: TrainConfig, losses) -> dict:

@@ -12,19 +12,20 @@ import streamlit as st
 from engine import export, runs
 from engine.data import Dataset
 from engine.models import ConfigError
-from engine.train import Job
 
 MAX_UPLOAD_MB = 32  # the biggest model a server allows (2M parameters) takes about 8 MB
 
 
-def downloads(job: Job, dataset: Dataset, label: str, key: str | None = None) -> None:
-    """Download buttons for the run `job` on `dataset`, with file names taken from `label`.
-
-    Call it for a finished or stopped run (not in the middle of a training tick): the files
-    describe the run as it is when the page renders.
+def downloads(
+    record: runs.Record, label: str, dataset: Dataset | None = None, key: str | None = None
+) -> None:
+    """Download buttons for a run (runs.snapshot of a finished or stopped Job, a cached or an
+    imported record), with file names taken from `label`. The word list needs the run's
+    dataset: without it (another dataset is open) that button is left out and says why.
     """
     key = key or f"export:{export.slug(label)}"
-    record = runs.snapshot(job, dataset)
+    if dataset is not None and dataset.fingerprint != record.meta["fingerprint"]:
+        dataset = None
     names = export.filenames(record, label)
     script_caption = (
         f"a standalone PyTorch script that retrains this run and prints its losses: "
@@ -73,7 +74,9 @@ def downloads(job: Job, dataset: Dataset, label: str, key: str | None = None) ->
             "text/plain",
             f"the {len(dataset.words):,} words after normalisation, one per line: "
             "the script's input",
-        ),
+        )
+        if dataset is not None
+        else None,
         (
             "script",
             "PyTorch script",
@@ -83,12 +86,17 @@ def downloads(job: Job, dataset: Dataset, label: str, key: str | None = None) ->
             script_caption,
         ),
     ]
-    if job.final is None:
+    if record.meta["final"] is None:
         st.caption(
-            f"This run stopped after {job.step:,} of {job.train_config.steps:,} steps: the "
-            "files describe it as it is now, the script trains all the steps."
+            f"This run stopped after {record.meta['steps']:,} of {record.meta['train']['steps']:,}"
+            " steps: the files describe it as it is now, the script trains all the steps."
         )
-    for i, (name, title, icon, make, mime, caption) in enumerate(items):
+    if dataset is None:
+        st.caption(
+            f"Its word list is the dataset **{record.meta['dataset']}**: open that dataset "
+            "(same normalisation) to download it for the script."
+        )
+    for i, (name, title, icon, make, mime, caption) in enumerate(filter(None, items)):
         if i % 3 == 0:
             columns = st.columns(3)  # rows of three, so each row's captions line up
         with columns[i % 3]:
