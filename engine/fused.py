@@ -1,52 +1,179 @@
 """A faster training step: forward and backward written out by hand, no autograd.
 
 Lecture 5 (makemore part 4, "backprop ninja") derives every gradient of these networks
-by hand. Used for training, that saves autograd's bookkeeping: each layer's backward is
-one short expression (BatchNorm and cross-entropy in a single formula each), and the
-update is one fused call. The gradients are the same functions autograd computes; only
-their floating-point rounding differs. Any model built from the lecture layers below is
-supported; anything else trains through autograd.
+by hand. Used for training, that saves autograd's bookkeeping, and lets each layer use
+the cheapest torch call that computes the same function:
+
+- BatchNorm is torch's own batch norm kernel (one call forward, one backward) instead of
+  the lecture's mean/var/normalise chain (torch.var alone costs ~60-100 us on CPU): the
+  lecture's unbiased-variance BatchNorm, gamma * (x - mean) / sqrt(var_unbiased + eps) +
+  beta, is exactly torch's biased-variance one with weight gamma * sqrt((n-1)/n) and eps
+  * (n-1)/n (std flavour: eps = 0). The input is first centred on its first example, so
+  that the kernel's plain float32 sums stay as accurate as torch.mean's where |mean| >>
+  std; the running statistics get the lecture's (1 - m) * running + m * batch (lerp).
+- tanh stays torch.tanh, although torch's CPU sigmoid is several times faster than its
+  tanh: 2 sigmoid(2x) - 1 (or sigmoid(2x) - sigmoid(-2x)) rounds saturated units
+  differently, and the saturated part-3 MLP ("original init") then drifts from the
+  lecture's numbers by more than 0.002.
+- The cross-entropy gradient (softmax - one_hot) is scaled once by -lr/B, so that every
+  parameter update is a plain in-place add: W.addmm_(x.T, dout) for the weights, one
+  index_add_ for the embedding rows, one _foreach_add_ for the small vectors.
+
+The gradients are the same functions autograd computes; only their floating-point
+rounding differs (tests/test_fused.py holds them to float tolerance). Any model built
+from the lecture layers below is supported; anything else trains through autograd.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
 
 from engine.layers import BatchNorm1d, Embedding, FlattenConsecutive, Identity, Linear, Tanh
 
-# --- forward: same arithmetic as engine.layers, keeping what the backward needs ------------
+_bn_backward = torch.ops.aten.native_batch_norm_backward.default
+_tanh_backward = torch.ops.aten.tanh_backward.default
+_MASK = [True, True, True]
+_cache: dict = {}  # small constant tensors, by device and value
+
+
+def _scalar(device, value: float) -> torch.Tensor:
+    """A 0-dim tensor: torch multiplies by it without converting a Python number each call."""
+    key = (device, value)
+    t = _cache.get(key)
+    if t is None:
+        if len(_cache) > 1000:  # a cosine schedule makes a new -lr/B every step
+            _cache.clear()
+        t = _cache[key] = torch.tensor(value, device=device)
+    return t
+
+
+def _column(device, n: int, value: float) -> torch.Tensor:
+    key = (device, n, value)
+    t = _cache.get(key)
+    if t is None:
+        t = _cache[key] = torch.full((n, 1), value, device=device)
+    return t
+
+
+def _t(layer):
+    """The layer's weight, transposed (a view, so it follows in-place updates)."""
+    W = layer.weight
+    cached = getattr(layer, "_fused_wt", None)
+    if cached is None or cached[0] is not W:
+        cached = layer._fused_wt = (W, W.t())
+    return cached[1]
+
+
+# --- where the gradients go: into the parameters (SGD) or into a list (optimizers) -------
+
+
+class _Update:
+    """Plain SGD: the incoming gradients are already scaled by -lr, so p += grad."""
+
+    __slots__ = ("deltas", "params")
+
+    def __init__(self):
+        self.params, self.deltas = [], []
+
+    def mm(self, W, a, b):  # W += a @ b
+        W.addmm_(a, b)
+
+    def add(self, p, g):
+        self.params.append(p)
+        self.deltas.append(g)
+
+    def rows(self, C, idx, d):  # C[idx] += d, summing repeated rows
+        C.index_add_(0, idx, d)
+
+    def finish(self):
+        if self.params:
+            torch._foreach_add_(self.params, self.deltas)
+
+
+class _Collect:
+    """The gradients themselves, [(param, grad)], for a torch optimizer or a test."""
+
+    __slots__ = ("grads",)
+
+    def __init__(self):
+        self.grads = []
+
+    def mm(self, W, a, b):
+        self.grads.append((W, torch.mm(a, b)))
+
+    def add(self, p, g):
+        self.grads.append((p, g))
+
+    def rows(self, C, idx, d):
+        self.grads.append((C, torch.zeros_like(C).index_add_(0, idx, d)))
+
+    def finish(self):
+        pass
+
+
+# --- forward: same function as engine.layers, keeping what the backward needs ------------
 
 
 def _embedding(layer, idx):
-    return layer.weight[idx], idx
+    W = layer.weight
+    flat = idx.reshape(-1)
+    return W.index_select(0, flat).view(*idx.shape, W.shape[1]), flat
 
 
 def _flatten(layer, x):
     B, T, C = x.shape
-    out = x.view(B, T // layer.n, C * layer.n)
-    return (out.squeeze(1) if out.shape[1] == 1 else out), x.shape
+    if layer.n == T:  # the lecture squeezes a length-1 time dimension away
+        return x.view(B, C * T), x.shape
+    return x.view(B, T // layer.n, C * layer.n), x.shape
 
 
 def _linear(layer, x):
-    out = x @ layer.weight if layer.bias is None else torch.matmul(x, layer.weight).add_(layer.bias)
-    return out, x
+    W, b = layer.weight, layer.bias
+    x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
+    out = torch.mm(x2, W) if b is None else torch.addmm(b, x2, W)
+    if x.dim() != 2:
+        out = out.view(*x.shape[:-1], W.shape[1])
+    return out, x2
 
 
 def _batchnorm(bn, x):
-    dims = (0, 1) if x.ndim == 3 and bn.over_time else 0
-    n = x.numel() // x.shape[-1] if dims == (0, 1) else x.shape[0]
-    if bn.flavour == "std":
-        spread, mean = torch.std_mean(x, dims, keepdim=True)
-        inv = 1.0 / spread
-    else:
-        spread, mean = torch.var_mean(x, dims, keepdim=True)
-        inv = torch.rsqrt(spread + bn.eps)
-    xhat = (x - mean) * inv
+    shape = x.shape
+    if x.dim() == 2:
+        x2, stat = x, (1, shape[1])
+    elif bn.over_time:  # statistics over batch and time: one per channel
+        x2, stat = x.reshape(-1, shape[2]), (1, 1, shape[2])
+    else:  # the lecture's bug: statistics over the batch only, one per position and channel
+        x2, stat = x.reshape(shape[0], -1), (1, shape[1], shape[2])
+    n, dev = x2.shape[0], x.device
+    c = math.sqrt((n - 1) / n)  # biased -> unbiased spread
+    std = bn.flavour == "std"  # no eps; the running statistic is the (unbiased) std
+    eps = 0.0 if std else bn.eps * (n - 1) / n
+    gamma, beta = bn.gamma, bn.beta
+    if gamma.numel() != x2.shape[1]:  # gamma shared by every position of the buggy layout
+        gamma, beta = gamma.reshape(-1).repeat(shape[1]), beta.reshape(-1).repeat(shape[1])
+    w = torch.mul(gamma, _scalar(dev, c)).view(-1)  # torch's weight: the lecture's gamma c
+    # torch's kernel sums in plain float32: centred on one example first, its statistics
+    # are as accurate as torch.mean and torch.var even where |mean| >> std
+    origin = x2[0]
+    xc = x2 - origin
+    out, mean, invstd = torch.native_batch_norm(xc, w, beta.view(-1), None, None, True, 0.0, eps)
+    rm, rv = bn.running_mean, bn.running_var
+    if rm.shape != stat:  # the first step broadcasts the initial running statistics
+        target = torch.broadcast_shapes(rm.shape, stat)
+        rm, rv = rm.expand(target), rv.expand(target)
+    if std:
+        spread = torch.mul(invstd, _scalar(dev, c)).reciprocal_()  # unbiased std
+    else:  # unbiased variance: (1 / invstd^2 - eps') n / (n - 1)
+        spread = torch.add(_scalar(dev, -bn.eps), invstd.pow(-2), alpha=n / (n - 1))
     m = bn.momentum
-    bn.running_mean = (1 - m) * bn.running_mean + m * mean
-    bn.running_var = (1 - m) * bn.running_var + m * spread
-    return bn.gamma * xhat + bn.beta, (xhat, inv, dims, n)
+    bn.running_mean = torch.lerp(rm, torch.add(mean, origin).view(rm.shape), m)
+    bn.running_var = torch.lerp(rv, spread.view(rv.shape), m)
+    if x.dim() != 2:
+        out = out.view(shape)
+    return out, (xc, w, mean, invstd, eps, _scalar(dev, c))
 
 
 def _tanh(layer, x):
@@ -58,44 +185,44 @@ def _identity(layer, x):
     return x, None
 
 
-# --- backward: dL/d(input) from dL/d(output); parameter gradients go into `grads` --------
+# --- backward: dL/d(input) from dL/d(output); parameter gradients go into `sink` ---------
 
 
-def _embedding_back(layer, idx, dout, grads):
-    grads.append((layer.weight, (idx.reshape(-1), dout.reshape(-1, layer.weight.shape[1]))))
+def _embedding_back(layer, flat, dout, sink):
+    sink.rows(layer.weight, flat, dout.reshape(-1, layer.weight.shape[1]))
 
 
-def _flatten_back(layer, shape, dout, grads):
+def _flatten_back(layer, shape, dout, sink):
     return dout.reshape(shape)
 
 
-def _linear_back(layer, x, dout, grads):
-    fan_in, fan_out = layer.weight.shape
-    grads.append((layer.weight, x.reshape(-1, fan_in).T @ dout.reshape(-1, fan_out)))
+def _linear_back(layer, x2, dout, sink):
+    W = layer.weight
+    d2 = dout if dout.dim() == 2 else dout.reshape(-1, W.shape[1])
+    dx = torch.mm(d2, _t(layer))  # before W changes
+    sink.mm(W, x2.t(), d2)
     if layer.bias is not None:
-        grads.append((layer.bias, dout.reshape(-1, fan_out).sum(0)))
-    return dout @ layer.weight.T
+        sink.add(layer.bias, d2.sum(0))
+    return dx if dout.dim() == 2 else dx.view(*dout.shape[:-1], W.shape[0])
 
 
-def _batchnorm_back(bn, cache, dout, grads):
-    xhat, inv, dims, n = cache
-    C = dout.shape[-1]  # gamma and beta are shared by every position of a 3-D input
-    grads.append((bn.gamma, (dout * xhat).reshape(-1, C).sum(0).view_as(bn.gamma)))
-    grads.append((bn.beta, dout.reshape(-1, C).sum(0).view_as(bn.beta)))
-    dxhat = bn.gamma * dout
-    # d/dx of (x - mean) / sqrt(unbiased var (+ eps)), in one expression (lecture 5, exercise 3)
-    return inv * (
-        dxhat
-        - dxhat.mean(dims, keepdim=True)
-        - xhat * (dxhat * xhat).sum(dims, keepdim=True) / (n - 1)
-    )
+def _batchnorm_back(bn, cache, dout, sink):
+    x2, w, mean, invstd, eps, c = cache
+    d2 = dout if dout.dim() == 2 else dout.reshape(x2.shape)
+    dx, dw, db = _bn_backward(d2, x2, w, None, None, mean, invstd, True, eps, _MASK)
+    C = bn.gamma.numel()
+    if dw.numel() != C:  # the buggy layout: gamma and beta shared by every position
+        dw, db = dw.view(-1, C).sum(0), db.view(-1, C).sum(0)
+    sink.add(bn.gamma, dw.mul_(c).view(bn.gamma.shape))
+    sink.add(bn.beta, db.view(bn.beta.shape))
+    return dx if dout.dim() == 2 else dx.view(dout.shape)
 
 
-def _tanh_back(layer, out, dout, grads):
-    return dout * (1.0 - out * out)
+def _tanh_back(layer, out, dout, sink):
+    return _tanh_backward(dout, out)
 
 
-def _identity_back(layer, cache, dout, grads):
+def _identity_back(layer, cache, dout, sink):
     return dout
 
 
@@ -117,44 +244,43 @@ def supports(model) -> bool:
 
 
 @torch.no_grad()
-def backward(model, Xb, Yb):
-    """Forward and backward by hand: (loss, [(param, grad)], (C, idx, demb)).
-
-    The embedding's gradient stays sparse: the rows idx of C receive demb.
-    """
+def _step(model, Xb, Yb, sink, scale):
+    """Forward, cross-entropy, and backward into `sink` with dlogits scaled by `scale`."""
     caches, x = [], Xb
     for layer in model.layers:
         x, cache = RULES[type(layer)][0](layer, x)
         layer.out = x  # as the lecture layers do, for whoever inspects activations
         caches.append(cache)
     n = Xb.shape[0]
-    logprobs = F.log_softmax(x, 1)  # x: the logits, (B, V)
-    rows = torch.arange(n, device=Xb.device)
-    loss = -logprobs[rows, Yb].mean()
-    dx = logprobs.exp_()  # cross-entropy backward in one expression (lecture 5, exercise 2)
-    dx[rows, Yb] -= 1
-    dx /= n
-    grads = []
+    logprobs = torch.log_softmax(x, 1)  # x: the logits, (B, V)
+    loss = F.nll_loss(logprobs, Yb)
+    # cross-entropy backward in one expression (lecture 5, exercise 2): softmax - one_hot
+    dx = logprobs.exp_().scatter_add_(1, Yb.view(-1, 1), _column(Xb.device, n, -1.0))
+    if scale is None:
+        dx.div_(n)
+    else:
+        dx.mul_(_scalar(Xb.device, scale))
     for layer, cache in zip(reversed(model.layers), reversed(caches), strict=True):
-        dx = RULES[type(layer)][1](layer, cache, dx, grads)
-    (C, (idx, demb)), dense = grads[-1], grads[:-1]
-    return loss, dense, (C, idx, demb)
-
-
-@torch.no_grad()
-def sgd_step(model, Xb, Yb, lr: float) -> torch.Tensor:
-    """One step of the lecture loop (forward, backward, p.data += -lr * grad); returns the loss."""
-    loss, dense, (C, idx, demb) = backward(model, Xb, Yb)
-    torch._foreach_add_([p for p, _ in dense], [g for _, g in dense], alpha=-lr)
-    C.index_add_(0, idx, demb, alpha=-lr)
+        dx = RULES[type(layer)][1](layer, cache, dx, sink)
+    sink.finish()
     return loss
 
 
-@torch.no_grad()
+def sgd_step(model, Xb, Yb, lr: float) -> torch.Tensor:
+    """One step of the lecture loop (forward, backward, p.data += -lr * grad); returns the loss."""
+    return _step(model, Xb, Yb, _Update(), -lr / Xb.shape[0])
+
+
+def gradients(model, Xb, Yb):
+    """(loss, [(param, grad)]): the minibatch loss and the gradient of every parameter."""
+    sink = _Collect()
+    loss = _step(model, Xb, Yb, sink, None)
+    return loss, sink.grads
+
+
 def set_grads(model, Xb, Yb) -> torch.Tensor:
     """Fill every parameter's .grad by hand (for a torch optimizer); returns the loss."""
-    loss, dense, (C, idx, demb) = backward(model, Xb, Yb)
-    for p, g in dense:
+    loss, grads = gradients(model, Xb, Yb)
+    for p, g in grads:
         p.grad = g
-    C.grad = torch.zeros_like(C).index_add_(0, idx, demb)
     return loss

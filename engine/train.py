@@ -69,6 +69,13 @@ def validate(train: TrainConfig, n_train: int) -> None:
         raise ConfigError("schedule must be 'step' or 'cosine'.")
 
 
+def _log10(x: float) -> float:
+    """math.log10 with torch's answers where it would raise: -inf at 0, nan below."""
+    if x > 0 or math.isnan(x):
+        return math.log10(x)
+    return -math.inf if x == 0 else math.nan
+
+
 class Run:
     """What every training run keeps: the step, the time, the loss history, the evaluations.
 
@@ -108,14 +115,16 @@ class Run:
         cfg = self.train_config
         Xtr, Ytr = self.splits.Xtr, self.splits.Ytr
         ix = torch.randint(0, Xtr.shape[0], (cfg.batch_size,), generator=self.batch_generator)
-        ix = ix.to(self.device)
-        loss = self.update(Xtr[ix], Ytr[ix], cfg.lr_at(self.step))
-        self.lossi.append(loss.log10().item())
+        if self.device != "cpu":
+            ix = ix.to(self.device)
+        loss = self.update(Xtr.index_select(0, ix), Ytr.index_select(0, ix), cfg.lr_at(self.step))
+        value = loss.item()  # one sync per step; the log10 in double precision, in Python
+        self.lossi.append(_log10(value))
         self.step += 1
         self.seconds += time.perf_counter() - t0
         if cfg.eval_every and self.step % cfg.eval_every == 0 and not self.done:
             self.evals.append({"step": self.step, **self.estimate()})
-        return loss.item()
+        return value
 
     def train_for(self, seconds: float) -> int:
         """Train until the time budget is spent or the run is done; returns the steps taken."""
@@ -170,8 +179,14 @@ class Job(Run):
         )
         self.optimizer = None
         if train.optimizer == "adamw":
+            # fused: one kernel for every parameter's update (CPU and CUDA), about twice as
+            # fast as the default per-parameter loop on these small tensors
             self.optimizer = torch.optim.AdamW(
-                self.params, lr=train.lr, betas=(0.9, 0.99), weight_decay=train.weight_decay
+                self.params,
+                lr=train.lr,
+                betas=(0.9, 0.99),
+                weight_decay=train.weight_decay,
+                fused=device.startswith(("cpu", "cuda")) or None,
             )
         self.record_stats = record_stats
         # the hand-written backward of engine.fused is faster; statistics need autograd's .grad

@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from ui import charts
 
 
@@ -36,3 +38,74 @@ def test_embedding_scatter_draws_labelled_dots():
     spec = charts.embedding_scatter(pts, "x", "y").to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["circle", "text"]
     assert spec["layer"][1]["encoding"]["text"]["field"] == "label"
+
+
+# --- bucket means kept incrementally --------------------------------------------------
+
+
+def reference_bucket_means(values, max_points=1000):
+    """The former pandas groupby, computed from scratch."""
+    import pandas as pd
+
+    n = len(values)
+    size = max(1, -(-n // max_points))
+    s = pd.Series(values, dtype="float64")
+    means = s.groupby(s.index // size).mean()
+    return list(means.index * size + (size - 1) / 2), list(means.values)
+
+
+def test_incremental_bucket_means_equal_a_full_recomputation_as_the_list_grows():
+    import random
+
+    rng = random.Random(0)
+    lossi: list[float] = []
+    for chunk in [1, 7, 500, 993, 1, 2500, 40, 6000, 3, 12_000]:  # crosses many bucket sizes
+        lossi.extend(rng.uniform(0.1, 1.5) for _ in range(chunk))
+        for max_points in (1000, 400, 7):
+            df = charts.bucket_means(lossi, max_points=max_points)
+            steps, means = reference_bucket_means(lossi, max_points)
+            assert list(df["step"]) == steps
+            assert df["value"].tolist() == pytest.approx(means, rel=1e-12, abs=1e-12)
+
+
+def test_bucket_means_notice_a_list_that_was_rewritten():
+    lossi = [1.0] * 3000
+    assert charts.bucket_means(lossi)["value"].tolist() == pytest.approx([1.0] * 1000)
+    lossi[:] = [2.0] * 3500  # not an append: the cached sums no longer apply
+    assert charts.bucket_means(lossi)["value"].tolist() == pytest.approx([2.0] * 875)
+    assert charts.bucket_means((0.5, 1.5))["value"].tolist() == [0.5, 1.5]  # any sequence
+
+
+def test_block_means_are_the_lectures_view_mean():
+    import torch
+
+    lossi = [float(i % 13) / 7 for i in range(5_321)]
+    df = charts.block_means(lossi, 1000)
+    expected = torch.tensor(lossi[:5000], dtype=torch.float64).view(-1, 1000).mean(1)
+    assert df["value"].tolist() == pytest.approx(expected.tolist(), rel=1e-12)
+    assert df["step"].tolist() == [500, 1500, 2500, 3500, 4500]
+    assert len(charts.block_means(lossi[:999], 1000)) == 0
+
+
+def test_loss_curve_spec_is_the_loss_curve_with_its_data_named():
+    import json
+
+    lossi = [math.log10(3.0 - i / 5000) for i in range(4000)]
+    evals = [{"step": 2000, "train": 2.5, "dev": 2.6}]
+    refs = {"uniform guess, ln V": math.log(27)}
+    chart = charts.loss_curve(lossi, evals, refs)
+    spec = charts.loss_curve_spec(lossi, evals, refs)
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "line", "rule"]
+    assert [layer["data"]["name"] for layer in spec["layer"]] == [
+        charts.CURVE,
+        charts.EVALS,
+        charts.REFS,
+    ]
+    for i, name in enumerate((charts.CURVE, charts.EVALS, charts.REFS)):
+        ours, theirs = spec["datasets"][name], layer_data(chart, i)
+        assert ours.to_dict("list") == theirs.to_dict("list")
+    # the cached template stays free of any call's data
+    again = charts.loss_curve_spec([0.5] * 10, (), None)
+    assert len(again["datasets"][charts.CURVE]) == 10
+    assert len(again["datasets"][charts.EVALS]) == 0
+    json.dumps({k: v for k, v in spec.items() if k != "datasets"})  # plain JSON otherwise

@@ -1,9 +1,11 @@
 """The hand-written backward of engine.fused against autograd, for every model family."""
 
+import math
+
 import pytest
 import torch
 
-from engine import data, fused, models
+from engine import data, fused, models, train
 from engine.models import DeepConfig, MLPConfig, WaveNetConfig
 from engine.train import Job, TrainConfig
 
@@ -89,3 +91,40 @@ def test_models_and_splits_move_between_devices():
     job = Job(MLPConfig(), TrainConfig(steps=3), splits, WORDS.vocab_size, device="cpu")
     job.run()
     assert job.final["dev"] > 0
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_gradients_for_an_optimizer_equal_autograd(name):
+    config = CONFIGS[name]
+    splits = data.make_splits(WORDS, config.block_size)
+    build = lambda: models.build(config, WORDS.vocab_size, torch.Generator().manual_seed(7))  # noqa: E731
+    ref, ours = build(), build()
+    ix = torch.randint(0, len(splits.Ytr), (24,), generator=torch.Generator().manual_seed(3))
+    _, loss = ref(splits.Xtr[ix], splits.Ytr[ix])
+    loss.backward()
+    fused_loss, grads = fused.gradients(ours, splits.Xtr[ix], splits.Ytr[ix])
+    assert fused_loss.item() == pytest.approx(loss.item(), abs=1e-6)
+    by_param = {id(p): g for p, g in grads}
+    assert len(by_param) == len(ours.parameters())
+    for p, q in zip(ours.parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(by_param[id(p)], q.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_adamw_jobs_train_alike_with_and_without_the_fused_step():
+    splits = data.make_splits(WORDS, 8)
+    cfg = WaveNetConfig(n_embd=8, n_hidden=32)
+    tc = TrainConfig(steps=200, batch_size=16, lr=3e-3, optimizer="adamw", schedule="cosine")
+    a = Job(cfg, tc, splits, WORDS.vocab_size, fused=False)
+    b = Job(cfg, tc, splits, WORDS.vocab_size)
+    assert b.fused
+    a.run(), b.run()
+    assert b.final["dev"] == pytest.approx(a.final["dev"], abs=2e-3)
+
+
+def test_the_loss_history_is_the_log10_of_each_steps_loss():
+    splits = data.make_splits(WORDS, 3)
+    job = Job(MLPConfig(), TrainConfig(steps=5), splits, WORDS.vocab_size)
+    losses = [job.train_step() for _ in range(5)]
+    assert job.lossi == pytest.approx([math.log10(v) for v in losses], abs=1e-12)
+    assert train._log10(0.0) == -math.inf
+    assert math.isnan(train._log10(math.nan))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from collections import Counter
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 
@@ -43,59 +46,171 @@ def char_frequencies(words, itos) -> alt.Chart:
     )
 
 
-def bucket_means(values, max_points: int = 1000) -> pd.DataFrame:
-    """Average consecutive values in equal buckets (the lecture's view(-1, 1000).mean(1))."""
+# --- loss histories: bucket means kept incrementally, one chart template -----------------
+#
+# The live pages redraw the loss curve several times a second while a job's lossi grows
+# by a few hundred floats per tick. Recomputing the means over a 200,000-step history and
+# rebuilding (and validating) the Altair chart every tick cost more than the training
+# chunk itself; prefix sums kept per list, and a template built once, make a tick cost
+# a few milliseconds whatever the history's length.
+
+
+class _PrefixSums:
+    """Running sums of one growing list: sums[i] = sum(values[:i]), in float64."""
+
+    __slots__ = ("last", "n", "sums", "values")
+
+    def __init__(self, values: list):
+        self.values, self.n, self.last = values, 0, None  # the list itself: its id stays ours
+        self.sums = np.zeros(1024, dtype=np.float64)
+
+    def matches(self, values) -> bool:
+        n = self.n
+        return len(values) >= n and (n == 0 or values[n - 1] == self.last)
+
+    def update(self) -> np.ndarray:
+        values, n = self.values, self.n
+        new = len(values) - n
+        if new:
+            if len(values) + 1 > len(self.sums):  # grow geometrically
+                grown = np.empty(2 * (len(values) + 1), dtype=np.float64)
+                grown[: n + 1] = self.sums[: n + 1]
+                self.sums = grown
+            part = np.fromiter(values[n:], dtype=np.float64, count=new)
+            np.cumsum(part, out=self.sums[n + 1 : n + 1 + new])
+            self.sums[n + 1 : n + 1 + new] += self.sums[n]
+            self.n, self.last = len(values), values[-1]
+        return self.sums[: self.n + 1]
+
+
+_SUMS: dict[int, _PrefixSums] = {}  # by id(list); entries hold their list, so ids stay unique
+_SUMS_MAX = 32
+
+
+def prefix_sums(values) -> np.ndarray:
+    """[0, v0, v0 + v1, ...] as float64; cached for lists that only grow (a job's lossi), so
+    each call sums only what was appended since the last one."""
+    if not isinstance(values, list):
+        return np.concatenate(([0.0], np.cumsum(np.asarray(values, dtype=np.float64))))
+    entry = _SUMS.get(id(values))
+    if entry is None or entry.values is not values or not entry.matches(values):
+        if len(_SUMS) >= _SUMS_MAX:  # forget lists nobody else holds any more, then the oldest
+            for key in [k for k, e in _SUMS.items() if sys.getrefcount(e.values) <= 2]:
+                del _SUMS[key]
+            while len(_SUMS) >= _SUMS_MAX:
+                del _SUMS[next(iter(_SUMS))]
+        entry = _SUMS[id(values)] = _PrefixSums(values)
+    return entry.update()
+
+
+def bucket_arrays(values, max_points: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """(step, mean) of consecutive equal buckets of `values`, at most max_points of them
+    (the lecture's view(-1, 1000).mean(1)); the last bucket may be shorter."""
     n = len(values)
     size = max(1, -(-n // max_points))
-    s = pd.Series(values, dtype="float64")
-    means = s.groupby(s.index // size).mean()
-    return pd.DataFrame({"step": means.index * size + (size - 1) / 2, "value": means.values})
+    if size == 1:
+        return np.arange(n, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    sums = prefix_sums(values)
+    starts = np.arange(0, n, size)
+    ends = np.minimum(starts + size, n)
+    means = (sums[ends] - sums[starts]) / (ends - starts)
+    return starts + (size - 1) / 2, means
 
 
-def loss_curve(lossi, evals=(), references=None, height=320) -> alt.Chart:
-    """log10 of the minibatch loss per step (bucket means for long runs), periodic train/dev
-    evaluations as points, and horizontal reference lines {label: loss}."""
-    curve = bucket_means(lossi).assign(series="minibatch loss")
-    layers = []
-    if len(curve):
-        layers.append(
-            alt.Chart(curve)
-            .mark_line(strokeWidth=1.5)
-            .encode(
-                x=alt.X("step:Q", title="step"),
-                y=alt.Y("value:Q", title="log10(loss)").scale(zero=False),
-                color=alt.Color("series:N", title=None),
-                tooltip=[
-                    alt.Tooltip("step:Q", format=",.0f"),
-                    alt.Tooltip("value:Q", format=".4f"),
-                ],
-            )
-        )
+def bucket_means(values, max_points: int = 1000) -> pd.DataFrame:
+    """Average consecutive values in equal buckets (the lecture's view(-1, 1000).mean(1))."""
+    step, value = bucket_arrays(values, max_points)
+    return pd.DataFrame({"step": step, "value": value})
+
+
+def block_means(values, size: int) -> pd.DataFrame:
+    """Means of each whole block of `size` values (a partial last block is left out), at the
+    block's centre: plot(torch.tensor(lossi).view(-1, size).mean(1))."""
+    whole = len(values) // size
+    if whole == 0:
+        return pd.DataFrame({"step": np.zeros(0), "value": np.zeros(0)})
+    sums = prefix_sums(values)
+    ends = np.arange(1, whole + 1) * size
+    return pd.DataFrame({"step": ends - size / 2, "value": (sums[ends] - sums[ends - size]) / size})
+
+
+CURVE, EVALS, REFS = "loss_curve", "loss_evals", "loss_refs"  # the template's datasets
+
+
+def _loss_frames(lossi, evals=(), references=None) -> dict[str, pd.DataFrame]:
+    step, value = bucket_arrays(lossi)
+    curve = pd.DataFrame({"step": step, "value": value, "series": "minibatch loss"})
     points = pd.DataFrame(
         [
             {"step": e["step"], "series": f"{split} (evaluated)", "value": math.log10(e[split])}
             for e in evals
             for split in ("train", "dev")
-        ]
+        ],
+        columns=["step", "series", "value"],
     )
-    if len(points):
-        layers.append(
-            alt.Chart(points)
-            .mark_line(point=True, strokeDash=[4, 2])
-            .encode(x="step:Q", y="value:Q", color="series:N", tooltip=["series", "step", "value"])
-        )
     refs = pd.DataFrame(
-        [{"series": label, "value": math.log10(v)} for label, v in (references or {}).items()]
+        [{"series": label, "value": math.log10(v)} for label, v in (references or {}).items()],
+        columns=["series", "value"],
     )
-    if len(refs):
-        layers.append(
-            alt.Chart(refs)
-            .mark_rule(strokeDash=[6, 4], strokeWidth=1)
-            .encode(y="value:Q", color="series:N", tooltip=["series", "value"])
-        )
+    return {CURVE: curve, EVALS: points, REFS: refs}
+
+
+def _loss_layers(curve, points, refs) -> list:
+    return [
+        alt.Chart(curve)
+        .mark_line(strokeWidth=1.5)
+        .encode(
+            x=alt.X("step:Q", title="step"),
+            y=alt.Y("value:Q", title="log10(loss)").scale(zero=False),
+            color=alt.Color("series:N", title=None),
+            tooltip=[
+                alt.Tooltip("step:Q", format=",.0f"),
+                alt.Tooltip("value:Q", format=".4f"),
+            ],
+        ),
+        alt.Chart(points)
+        .mark_line(point=True, strokeDash=[4, 2])
+        .encode(
+            x="step:Q",
+            y="value:Q",
+            color="series:N",
+            tooltip=["series:N", "step:Q", "value:Q"],
+        ),
+        alt.Chart(refs)
+        .mark_rule(strokeDash=[6, 4], strokeWidth=1)
+        .encode(y="value:Q", color="series:N", tooltip=["series:N", "value:Q"]),
+    ]
+
+
+def loss_curve(lossi, evals=(), references=None, height=320) -> alt.Chart:
+    """log10 of the minibatch loss per step (bucket means for long runs), periodic train/dev
+    evaluations as points, and horizontal reference lines {label: loss}."""
+    frames = _loss_frames(lossi, evals, references)
+    layers = [
+        layer
+        for layer, df in zip(_loss_layers(*frames.values()), frames.values(), strict=True)
+        if len(df)
+    ]
     if not layers:
         return alt.Chart(pd.DataFrame({"step": [], "value": []})).mark_line()
     return alt.layer(*layers).properties(height=height).interactive(bind_y=False)
+
+
+@functools.lru_cache(maxsize=8)
+def _loss_template(height: int) -> dict:
+    layers = _loss_layers(alt.NamedData(CURVE), alt.NamedData(EVALS), alt.NamedData(REFS))
+    spec = alt.layer(*layers).properties(height=height).interactive(bind_y=False).to_dict()
+    spec.pop("config", None)  # Altair's default view size; Streamlit sizes the chart
+    return spec
+
+
+def loss_curve_spec(lossi, evals=(), references=None, height=320) -> dict:
+    """loss_curve as a Vega-Lite spec for st.vega_lite_chart: the chart's structure is built
+    and validated once, each call only computes its data (new bucket means only for what
+    was appended since the last call). What a live page should redraw every tick."""
+    spec = dict(_loss_template(height))
+    spec["datasets"] = _loss_frames(lossi, evals, references)
+    return spec
 
 
 KIND_COLORS = {"vowel": "#e45756", "consonant": "#4c78a8", "end": "#222222", "other": "#54a24b"}

@@ -1,0 +1,77 @@
+"""The benchmark's plumbing on a tiny dataset: what it reports, not how fast (no timings)."""
+
+import pytest
+
+from engine import bench, data
+
+WORDS = data.from_text(
+    "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia"] * 40), "t"
+)
+
+
+def test_throughput_alternates_the_loops_and_reports_ratios(monkeypatch):
+    monkeypatch.setattr(bench, "THROUGHPUT", {"part2-mlp": 3, "part5-wavenet": 2})
+    rows = bench.throughput(WORDS, repeats=2)
+    assert [r["preset"] for r in rows] == ["part2-mlp", "part5-wavenet"]
+    for r in rows:
+        assert r["plain_steps_s"] > 0
+        assert r["engine_steps_s"] > 0
+        assert len(r["ratio_each_round"]) == 2
+        assert r["ratio"] == pytest.approx(r["engine_steps_s"] / r["plain_steps_s"], rel=0.05)
+
+
+def test_chart_ticks_measure_both_ways_of_drawing():
+    out = bench.chart_ticks(WORDS, steps=40, chunk=0.005, repeats=1)
+    assert set(out) == {
+        "chart_tick_ms",
+        "chart_tick_altair_ms",
+        "chart_tick_history_steps",
+        "chunked_overhead_pct",
+        "chunked_tick_share_pct",
+        "chunked_overhead_altair_pct",
+        "chunked_tick_share_altair_pct",
+    }
+    assert out["chart_tick_history_steps"] > 200_000
+    assert out["chart_tick_ms"] > 0
+    assert out["chunked_tick_share_pct"] > 0
+
+
+def test_render_prints_readable_tables():
+    report = {
+        "machine": "test machine",
+        "throughput": [
+            {
+                "preset": "part2-mlp",
+                "plain_steps_s": 3000,
+                "engine_steps_s": 6600,
+                "ratio": 2.2,
+                "ratio_each_round": [2.1, 2.2],
+            }
+        ],
+        "latencies": {"chart_tick_ms": 2.5, "chunked_overhead_pct": 1.5, "new_key": 7},
+        "time_to_quality": [
+            {
+                "recipe": "fast-mlp",
+                "target_dev": 2.106,
+                "seconds": 2.2,
+                "steps": 2220,
+                "dev": 2.1,
+                "threads": 2,
+            },
+            {
+                "recipe": "part5-wavenet",
+                "target_dev": 1.994,
+                "seconds": None,
+                "steps": 200_000,
+                "dev": 1.995,
+                "threads": 1,
+            },
+        ],
+    }
+    text = bench.render(report)
+    assert "part2-mlp" in text
+    assert "2.20x" in text
+    assert "6,600" in text
+    assert "loss chart tick, template + incremental means" in text
+    assert "new_key" in text
+    assert "never" in text
