@@ -213,8 +213,11 @@ def _batchnorm_back(bn, cache, dout, sink):
     C = bn.gamma.numel()
     if dw.numel() != C:  # the buggy layout: gamma and beta shared by every position
         dw, db = dw.view(-1, C).sum(0), db.view(-1, C).sum(0)
-    sink.add(bn.gamma, dw.mul_(c).view(bn.gamma.shape))
-    sink.add(bn.beta, db.view(bn.beta.shape))
+    dw.mul_(c)
+    if bn.gamma.dim() != 1:  # the part-3 MLP's (1, C) gamma and beta
+        dw, db = dw.view(bn.gamma.shape), db.view(bn.beta.shape)
+    sink.add(bn.gamma, dw)
+    sink.add(bn.beta, db)
     return dx if dout.dim() == 2 else dx.view(dout.shape)
 
 

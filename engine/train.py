@@ -186,7 +186,7 @@ class Job(Run):
                 lr=train.lr,
                 betas=(0.9, 0.99),
                 weight_decay=train.weight_decay,
-                fused=device.startswith(("cpu", "cuda")) or None,
+                fused=str(device).startswith(("cpu", "cuda")) or None,
             )
         self.record_stats = record_stats
         # the hand-written backward of engine.fused is faster; statistics need autograd's .grad

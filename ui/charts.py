@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+import threading
 from collections import Counter
 
 import altair as alt
@@ -85,6 +86,7 @@ class _PrefixSums:
 
 _SUMS: dict[int, _PrefixSums] = {}  # by id(list); entries hold their list, so ids stay unique
 _SUMS_MAX = 32
+_SUMS_LOCK = threading.Lock()  # sessions run in threads, and a shared run's list is one list
 
 
 def prefix_sums(values) -> np.ndarray:
@@ -92,6 +94,11 @@ def prefix_sums(values) -> np.ndarray:
     each call sums only what was appended since the last one."""
     if not isinstance(values, list):
         return np.concatenate(([0.0], np.cumsum(np.asarray(values, dtype=np.float64))))
+    with _SUMS_LOCK:
+        return _cached_sums(values)
+
+
+def _cached_sums(values: list) -> np.ndarray:
     entry = _SUMS.get(id(values))
     if entry is None or entry.values is not values or not entry.matches(values):
         if len(_SUMS) >= _SUMS_MAX:  # forget lists nobody else holds any more, then the oldest
@@ -100,7 +107,7 @@ def prefix_sums(values) -> np.ndarray:
             while len(_SUMS) >= _SUMS_MAX:
                 del _SUMS[next(iter(_SUMS))]
         entry = _SUMS[id(values)] = _PrefixSums(values)
-    return entry.update()
+    return entry.update()  # a view: what it covers is never written again
 
 
 def bucket_arrays(values, max_points: int = 1000) -> tuple[np.ndarray, np.ndarray]:
