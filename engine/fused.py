@@ -115,118 +115,148 @@ class _Collect:
 
 
 # --- forward: same function as engine.layers, keeping what the backward needs ------------
+#
+# Activations flow as 2-D (rows, features) tensors, rows = B * T for T positions per
+# example; each layer's .out gets the lecture's shape, (B, T, features) or (B, features).
+# Every rule: (layer, x2, B, T) -> (y2, T after, .out, cache).
 
 
-def _embedding(layer, idx):
-    W = layer.weight
+def _shaped(y2, B, T):
+    return y2 if T == 1 else y2.view(B, T, y2.shape[1])
+
+
+def _embedding(layer, idx, B, T):
     flat = idx.reshape(-1)
-    return W.index_select(0, flat).view(*idx.shape, W.shape[1]), flat
+    y2 = layer.weight.index_select(0, flat)
+    return y2, T, y2.view(B, T, y2.shape[1]), flat
 
 
-def _flatten(layer, x):
-    B, T, C = x.shape
-    if layer.n == T:  # the lecture squeezes a length-1 time dimension away
-        return x.view(B, C * T), x.shape
-    return x.view(B, T // layer.n, C * layer.n), x.shape
+def _flatten(layer, x2, B, T):
+    T2 = T // layer.n  # the lecture squeezes a length-1 time dimension away
+    y2 = x2.view(B * T2, x2.shape[1] * layer.n)
+    return y2, T2, _shaped(y2, B, T2), x2.shape
 
 
-def _linear(layer, x):
+def _linear(layer, x2, B, T):
     W, b = layer.weight, layer.bias
-    x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
-    out = torch.mm(x2, W) if b is None else torch.addmm(b, x2, W)
-    if x.dim() != 2:
-        out = out.view(*x.shape[:-1], W.shape[1])
-    return out, x2
+    y2 = torch.mm(x2, W) if b is None else torch.addmm(b, x2, W)
+    return y2, T, _shaped(y2, B, T), x2
 
 
-def _batchnorm(bn, x):
-    shape = x.shape
-    if x.dim() == 2:
-        x2, stat = x, (1, shape[1])
-    elif bn.over_time:  # statistics over batch and time: one per channel
-        x2, stat = x.reshape(-1, shape[2]), (1, 1, shape[2])
-    else:  # the lecture's bug: statistics over the batch only, one per position and channel
-        x2, stat = x.reshape(shape[0], -1), (1, shape[1], shape[2])
-    n, dev = x2.shape[0], x.device
-    c = math.sqrt((n - 1) / n)  # biased -> unbiased spread
-    std = bn.flavour == "std"  # no eps; the running statistic is the (unbiased) std
-    eps = 0.0 if std else bn.eps * (n - 1) / n
+def _bn_constants(bn, x2, B, T):
+    """What a BatchNorm step needs besides the data, for one batch layout (cached)."""
+    key = (B, T, x2.shape[1], x2.device)
+    consts = bn.__dict__.setdefault("_fused_consts", {}).get(key)
+    if consts is None:
+        C = x2.shape[1]
+        buggy = T != 1 and not bn.over_time
+        if T == 1:
+            stat = (1, C)
+        elif not buggy:  # statistics over batch and time: one per channel
+            stat = (1, 1, C)
+        else:  # the lecture's bug: statistics over the batch only, per position and channel
+            stat = (1, T, C)
+        n = B if buggy else B * T
+        c = math.sqrt((n - 1) / n)  # biased -> unbiased spread
+        std = bn.flavour == "std"  # no eps; the running statistic is the (unbiased) std
+        eps = 0.0 if std else bn.eps * (n - 1) / n
+        dev = x2.device
+        consts = bn._fused_consts[key] = (
+            stat,
+            buggy,
+            std,
+            eps,
+            _scalar(dev, c),
+            _scalar(dev, -bn.eps),
+            n / (n - 1),
+        )
+    return consts
+
+
+def _batchnorm(bn, x2, B, T):
+    stat, buggy, std, eps, c_t, neg_eps, k = _bn_constants(bn, x2, B, T)
+    C = x2.shape[1]
+    if buggy:  # rows of whole examples
+        x2 = x2.view(B, T * C)
     gamma, beta = bn.gamma, bn.beta
     if gamma.numel() != x2.shape[1]:  # gamma shared by every position of the buggy layout
-        gamma, beta = gamma.reshape(-1).repeat(shape[1]), beta.reshape(-1).repeat(shape[1])
-    w = torch.mul(gamma, _scalar(dev, c)).view(-1)  # torch's weight: the lecture's gamma c
+        gamma, beta = gamma.reshape(-1).repeat(T), beta.reshape(-1).repeat(T)
+    w = torch.mul(gamma, c_t)  # torch's weight: the lecture's gamma c
+    if w.dim() != 1:
+        w, beta = w.view(-1), beta.view(-1)
     # torch's kernel sums in plain float32: centred on one example first, its statistics
     # are as accurate as torch.mean and torch.var even where |mean| >> std
     origin = x2[0]
     xc = x2 - origin
-    out, mean, invstd = torch.native_batch_norm(xc, w, beta.view(-1), None, None, True, 0.0, eps)
+    out, mean, invstd = torch.native_batch_norm(xc, w, beta, None, None, True, 0.0, eps)
     rm, rv = bn.running_mean, bn.running_var
     if rm.shape != stat:  # the first step broadcasts the initial running statistics
         target = torch.broadcast_shapes(rm.shape, stat)
         rm, rv = rm.expand(target), rv.expand(target)
     if std:
-        spread = torch.mul(invstd, _scalar(dev, c)).reciprocal_()  # unbiased std
+        spread = torch.mul(invstd, c_t).reciprocal_()  # unbiased std
     else:  # unbiased variance: (1 / invstd^2 - eps') n / (n - 1)
-        spread = torch.add(_scalar(dev, -bn.eps), invstd.pow(-2), alpha=n / (n - 1))
+        spread = torch.add(neg_eps, invstd.pow(-2), alpha=k)
     m = bn.momentum
     bn.running_mean = torch.lerp(rm, torch.add(mean, origin).view(rm.shape), m)
     bn.running_var = torch.lerp(rv, spread.view(rv.shape), m)
-    if x.dim() != 2:
-        out = out.view(shape)
-    return out, (xc, w, mean, invstd, eps, _scalar(dev, c))
+    if buggy:  # back to rows of single positions
+        out = out.view(B * T, C)
+    return out, T, _shaped(out, B, T), (xc, w, mean, invstd, eps, c_t, B, T)
 
 
-def _tanh(layer, x):
-    out = torch.tanh(x)
-    return out, out
+def _tanh(layer, x2, B, T):
+    y2 = torch.tanh(x2)
+    return y2, T, _shaped(y2, B, T), y2
 
 
-def _identity(layer, x):
-    return x, None
+def _identity(layer, x2, B, T):
+    return x2, T, _shaped(x2, B, T), None
 
 
-# --- backward: dL/d(input) from dL/d(output); parameter gradients go into `sink` ---------
+# --- backward: dL/d(input) from dL/d(output), both 2-D; parameter gradients go to `sink` --
 
 
-def _embedding_back(layer, flat, dout, sink):
-    sink.rows(layer.weight, flat, dout.reshape(-1, layer.weight.shape[1]))
+def _embedding_back(layer, flat, d2, sink):
+    sink.rows(layer.weight, flat, d2)
 
 
-def _flatten_back(layer, shape, dout, sink):
-    return dout.reshape(shape)
+def _flatten_back(layer, shape, d2, sink):
+    return d2.reshape(shape)
 
 
-def _linear_back(layer, x2, dout, sink):
+def _linear_back(layer, x2, d2, sink):
     W = layer.weight
-    d2 = dout if dout.dim() == 2 else dout.reshape(-1, W.shape[1])
     dx = torch.mm(d2, _t(layer))  # before W changes
     sink.mm(W, x2.t(), d2)
     if layer.bias is not None:
         sink.add(layer.bias, d2.sum(0))
-    return dx if dout.dim() == 2 else dx.view(*dout.shape[:-1], W.shape[0])
+    return dx
 
 
-def _batchnorm_back(bn, cache, dout, sink):
-    x2, w, mean, invstd, eps, c = cache
-    d2 = dout if dout.dim() == 2 else dout.reshape(x2.shape)
-    dx, dw, db = _bn_backward(d2, x2, w, None, None, mean, invstd, True, eps, _MASK)
+def _batchnorm_back(bn, cache, d2, sink):
+    xc, w, mean, invstd, eps, c, B, T = cache
+    buggy = xc.shape[0] != d2.shape[0]
+    if buggy:
+        d2 = d2.view(xc.shape)
+    dx, dw, db = _bn_backward(d2, xc, w, None, None, mean, invstd, True, eps, _MASK)
     C = bn.gamma.numel()
-    if dw.numel() != C:  # the buggy layout: gamma and beta shared by every position
-        dw, db = dw.view(-1, C).sum(0), db.view(-1, C).sum(0)
+    if buggy:  # gamma and beta shared by every position
+        dw, db, dx = dw.view(-1, C).sum(0), db.view(-1, C).sum(0), dx.view(B * T, C)
     dw.mul_(c)
     if bn.gamma.dim() != 1:  # the part-3 MLP's (1, C) gamma and beta
         dw, db = dw.view(bn.gamma.shape), db.view(bn.beta.shape)
     sink.add(bn.gamma, dw)
     sink.add(bn.beta, db)
-    return dx if dout.dim() == 2 else dx.view(dout.shape)
+    return dx
 
 
-def _tanh_back(layer, out, dout, sink):
-    return _tanh_backward(dout, out)
+def _tanh_back(layer, y2, d2, sink):
+    return _tanh_backward(d2, y2)
 
 
-def _identity_back(layer, cache, dout, sink):
-    return dout
+def _identity_back(layer, cache, d2, sink):
+    return d2
 
 
 RULES = {
@@ -246,25 +276,43 @@ def supports(model) -> bool:
     )
 
 
-@torch.no_grad()
+def _plan(model):
+    """[(layer, forward, backward)] for the model's layers, looked up once per model."""
+    layers = model.layers
+    cached = model.__dict__.get("_fused_plan")
+    if cached is None or cached[0] is not layers or len(cached[1]) != len(layers):
+        cached = (layers, [(layer, *RULES[type(layer)]) for layer in layers])
+        model._fused_plan = cached
+    return cached[1]
+
+
 def _step(model, Xb, Yb, sink, scale):
     """Forward, cross-entropy, and backward into `sink` with dlogits scaled by `scale`."""
+    grad_enabled = torch.is_grad_enabled()
+    torch._C._set_grad_enabled(False)  # torch.no_grad(), without its context manager's cost
+    try:
+        return _step_no_grad(model, Xb, Yb, sink, scale)
+    finally:
+        torch._C._set_grad_enabled(grad_enabled)
+
+
+def _step_no_grad(model, Xb, Yb, sink, scale):
+    plan = _plan(model)
+    B, T = Xb.shape
     caches, x = [], Xb
-    for layer in model.layers:
-        x, cache = RULES[type(layer)][0](layer, x)
-        layer.out = x  # as the lecture layers do, for whoever inspects activations
+    for layer, forward, _ in plan:
+        x, T, layer.out, cache = forward(layer, x, B, T)
         caches.append(cache)
-    n = Xb.shape[0]
     logprobs = torch.log_softmax(x, 1)  # x: the logits, (B, V)
     loss = F.nll_loss(logprobs, Yb)
     # cross-entropy backward in one expression (lecture 5, exercise 2): softmax - one_hot
-    dx = logprobs.exp_().scatter_add_(1, Yb.view(-1, 1), _column(Xb.device, n, -1.0))
+    dx = logprobs.exp_().scatter_add_(1, Yb.view(-1, 1), _column(Xb.device, B, -1.0))
     if scale is None:
-        dx.div_(n)
+        dx.div_(B)
     else:
         dx.mul_(_scalar(Xb.device, scale))
-    for layer, cache in zip(reversed(model.layers), reversed(caches), strict=True):
-        dx = RULES[type(layer)][1](layer, cache, dx, sink)
+    for (layer, _, backward), cache in zip(reversed(plan), reversed(caches), strict=True):
+        dx = backward(layer, cache, dx, sink)
     sink.finish()
     return loss
 
