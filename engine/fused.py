@@ -126,7 +126,7 @@ def _shaped(y2, B, T):
 
 
 def _embedding(layer, idx, B, T):
-    flat = idx.reshape(-1)
+    flat = idx.view(-1) if idx.is_contiguous() else idx.reshape(-1)
     y2 = layer.weight.index_select(0, flat)
     return y2, T, y2.view(B, T, y2.shape[1]), flat
 
@@ -222,7 +222,7 @@ def _embedding_back(layer, flat, d2, sink):
 
 
 def _flatten_back(layer, shape, d2, sink):
-    return d2.reshape(shape)
+    return d2.view(shape)  # d2: always a fresh, contiguous gradient
 
 
 def _linear_back(layer, x2, d2, sink):
