@@ -66,8 +66,9 @@ def render(job):
     )
     st.caption(
         "Blue: log10 of the minibatch loss, averaged over buckets of steps (each minibatch is a "
-        "noisy estimate). Dashed lines with points: train and dev loss evaluated on whole splits. "
-        "Horizontal rules: the loss of a uniform guess (ln V) and of the bigram count model on dev. "
+        "noisy estimate). Orange and red dashed lines with points: train and dev loss evaluated "
+        "every so often and on the whole splits at the end. Horizontal dashed rules (the legend's "
+        "references): the loss of a uniform guess (ln V) and of the bigram count model on dev. "
         "The drop halfway is the learning-rate decay."
     )
     C = job.model.layers[0].weight

@@ -162,14 +162,28 @@ def _loss_frames(lossi, evals=(), references=None) -> dict[str, pd.DataFrame]:
     return {CURVE: curve, EVALS: points, REFS: refs}
 
 
+SERIES_COLORS = {
+    "minibatch loss": "#4c78a8",
+    "train (evaluated)": "#f58518",
+    "dev (evaluated)": "#e45756",
+}
+REFERENCE_COLORS = ["#54a24b", "#9d755d", "#b279a2", "#72b7b2"]  # none of the series' colours
+
+
 def _loss_layers(curve, points, refs) -> list:
+    """Blue curve, orange/red evaluations, references in colours of their own. The colour
+    scales are independent (the references' labels vary); the series' one is spelled out so
+    the curve's legend covers the evaluations too."""
+    series = alt.Color("series:N", title=None).scale(
+        domain=list(SERIES_COLORS), range=list(SERIES_COLORS.values())
+    )
     return [
         alt.Chart(curve)
         .mark_line(strokeWidth=1.5)
         .encode(
             x=alt.X("step:Q", title="step"),
             y=alt.Y("value:Q", title="log10(loss)").scale(zero=False),
-            color=alt.Color("series:N", title=None),
+            color=series,
             tooltip=[
                 alt.Tooltip("step:Q", format=",.0f"),
                 alt.Tooltip("value:Q", format=".4f"),
@@ -180,12 +194,16 @@ def _loss_layers(curve, points, refs) -> list:
         .encode(
             x="step:Q",
             y="value:Q",
-            color="series:N",
+            color=series.legend(None),
             tooltip=["series:N", "step:Q", "value:Q"],
         ),
         alt.Chart(refs)
-        .mark_rule(strokeDash=[6, 4], strokeWidth=1)
-        .encode(y="value:Q", color="series:N", tooltip=["series:N", "value:Q"]),
+        .mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
+        .encode(
+            y="value:Q",
+            color=alt.Color("series:N", title="references").scale(range=REFERENCE_COLORS),
+            tooltip=["series:N", "value:Q"],
+        ),
     ]
 
 
@@ -200,13 +218,24 @@ def loss_curve(lossi, evals=(), references=None, height=320) -> alt.Chart:
     ]
     if not layers:
         return alt.Chart(pd.DataFrame({"step": [], "value": []})).mark_line()
-    return alt.layer(*layers).properties(height=height).interactive(bind_y=False)
+    return (
+        alt.layer(*layers)
+        .resolve_scale(color="independent")
+        .properties(height=height)
+        .interactive(bind_y=False)
+    )
 
 
 @functools.lru_cache(maxsize=8)
 def _loss_template(height: int) -> dict:
     layers = _loss_layers(alt.NamedData(CURVE), alt.NamedData(EVALS), alt.NamedData(REFS))
-    spec = alt.layer(*layers).properties(height=height).interactive(bind_y=False).to_dict()
+    spec = (
+        alt.layer(*layers)
+        .resolve_scale(color="independent")
+        .properties(height=height)
+        .interactive(bind_y=False)
+        .to_dict()
+    )
     spec.pop("config", None)  # Altair's default view size; Streamlit sizes the chart
     return spec
 
