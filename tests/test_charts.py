@@ -109,3 +109,19 @@ def test_loss_curve_spec_is_the_loss_curve_with_its_data_named():
     assert len(again["datasets"][charts.CURVE]) == 10
     assert len(again["datasets"][charts.EVALS]) == 0
     json.dumps({k: v for k, v in spec.items() if k != "datasets"})  # plain JSON otherwise
+
+
+def test_embedding_scatter_spec_is_the_scatter_with_its_data_named():
+    import pandas as pd
+
+    pts = pd.DataFrame(
+        {"ch": [".", "a", " "], "x": [0, 1, 2], "y": [0, 1, 2], "kind": ["end", "vowel", "other"]}
+    )
+    spec = charts.embedding_scatter_spec(pts, "dim 0", "dim 1")
+    chart = charts.embedding_scatter(pts, "dim 0", "dim 1").to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["circle", "text"]
+    assert spec["layer"][0]["encoding"] == chart["layer"][0]["encoding"]
+    assert spec["datasets"][charts.POINTS]["label"].tolist() == [".", "a", "␣"]
+    other = charts.embedding_scatter_spec(pts.assign(x=[5, 6, 7]), "dim 0", "dim 1")
+    assert other["datasets"][charts.POINTS]["x"].tolist() == [5, 6, 7]
+    assert spec["datasets"][charts.POINTS]["x"].tolist() == [0, 1, 2]  # each call its own data

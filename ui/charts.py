@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 import altair as alt
 import numpy as np
@@ -226,27 +226,44 @@ def loss_curve(lossi, evals=(), references=None, height=320) -> alt.Chart:
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _loss_template(height: int) -> dict:
+_TEMPLATES: dict[tuple, dict] = {}
+_TEMPLATES_MAX = 128
+
+
+def template_spec(key: tuple, build: Callable[[], alt.TopLevelMixin], datasets: dict) -> dict:
+    """A Vega-Lite spec for st.vega_lite_chart: build() (a chart whose data are
+    alt.NamedData) is built and validated once per key, each call only fills in the named
+    datasets (DataFrames). Building and validating an Altair chart costs tens of
+    milliseconds; a live page redraws its charts several times a second."""
+    spec = _TEMPLATES.get(key)
+    if spec is None:
+        spec = build().to_dict()
+        spec.pop("config", None)  # Altair's default view size; Streamlit sizes the chart
+        if len(_TEMPLATES) >= _TEMPLATES_MAX:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = spec
+    return {**spec, "datasets": {**spec.get("datasets", {}), **datasets}}
+
+
+def _loss_template(height: int) -> alt.TopLevelMixin:
     layers = _loss_layers(alt.NamedData(CURVE), alt.NamedData(EVALS), alt.NamedData(REFS))
-    spec = (
+    return (
         alt.layer(*layers)
         .resolve_scale(color="independent")
         .properties(height=height)
         .interactive(bind_y=False)
-        .to_dict()
     )
-    spec.pop("config", None)  # Altair's default view size; Streamlit sizes the chart
-    return spec
 
 
 def loss_curve_spec(lossi, evals=(), references=None, height=320) -> dict:
     """loss_curve as a Vega-Lite spec for st.vega_lite_chart: the chart's structure is built
     and validated once, each call only computes its data (new bucket means only for what
     was appended since the last call). What a live page should redraw every tick."""
-    spec = dict(_loss_template(height))
-    spec["datasets"] = _loss_frames(lossi, evals, references)
-    return spec
+    return template_spec(
+        ("loss_curve", height),
+        lambda: _loss_template(height),
+        _loss_frames(lossi, evals, references),
+    )
 
 
 KIND_COLORS = {"vowel": "#e45756", "consonant": "#4c78a8", "end": "#222222", "other": "#54a24b"}
@@ -254,7 +271,26 @@ KIND_COLORS = {"vowel": "#e45756", "consonant": "#4c78a8", "end": "#222222", "ot
 
 def embedding_scatter(points: pd.DataFrame, x_title: str, y_title: str, height=420) -> alt.Chart:
     """Each character drawn at its embedding (columns ch, x, y, kind), coloured by kind."""
-    points = points.assign(label=points["ch"].replace({" ": "␣"}))
+    return _embedding_layers(_labelled(points), x_title, y_title, height)
+
+
+POINTS = "embedding_points"
+
+
+def embedding_scatter_spec(points: pd.DataFrame, x_title: str, y_title: str, height=420) -> dict:
+    """embedding_scatter as a Vega-Lite spec from a cached template (see template_spec)."""
+    return template_spec(
+        ("embedding_scatter", x_title, y_title, height),
+        lambda: _embedding_layers(alt.NamedData(POINTS), x_title, y_title, height),
+        {POINTS: _labelled(points)},
+    )
+
+
+def _labelled(points: pd.DataFrame) -> pd.DataFrame:
+    return points.assign(label=points["ch"].replace({" ": "␣"}))
+
+
+def _embedding_layers(points, x_title: str, y_title: str, height: int) -> alt.LayerChart:
     base = alt.Chart(points).encode(
         x=alt.X("x:Q", title=x_title).scale(zero=False, padding=20),
         y=alt.Y("y:Q", title=y_title).scale(zero=False, padding=20),
