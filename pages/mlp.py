@@ -59,8 +59,8 @@ def render(job):
         (m2, m3, m4),
         "Evaluated every 5% of the run (on 20,000 train examples), and on the whole split at the end.",
     )
-    st.altair_chart(
-        charts.loss_curve(job.lossi, job.evals, mlp.references(ds)),
+    st.vega_lite_chart(  # a cached template with fresh data: cheap on every tick
+        charts.loss_curve_spec(job.lossi, job.evals, mlp.references(ds)),
         width="stretch",
         key="mlp_curve",
     )
@@ -86,8 +86,8 @@ def render(job):
         if C.shape[1] <= 2
         else ("principal component 1", "principal component 2")
     )
-    st.altair_chart(
-        charts.embedding_scatter(points, *title, height=360), width="stretch", key="mlp_emb"
+    st.vega_lite_chart(
+        charts.embedding_scatter_spec(points, *title, height=360), width="stretch", key="mlp_emb"
     )
     st.caption(
         "The embedding table C, one dot per character (for more than 2 dimensions, its top two "

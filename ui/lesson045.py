@@ -15,7 +15,7 @@ import pandas as pd
 from engine.backprop import Comparison
 from engine.micrograd import Trace
 from engine.wavenet import TimeStats
-from ui.charts import bucket_means
+from ui.charts import block_means, bucket_means
 
 CURRENT = "#ffcc80"  # the node passing its gradient on in this step
 RECEIVING = "#bbdefb"  # its inputs, whose .grad just changed
@@ -237,20 +237,9 @@ def smoothed_loss(lossi, evals=(), references=None, bucket=1000, height=340) -> 
     """The lecture's plot(torch.tensor(lossi).view(-1, 1000).mean(1)): mean log10 loss over
     whole 1,000-step buckets; finer bucket means in gray behind it, evaluations as points,
     references {label: loss} as dashed rules."""
-    whole = len(lossi) // bucket
     series = {  # label -> (role, DataFrame with step and value)
         "minibatch loss, finer means": ("finer", bucket_means(lossi, max_points=400)),
-        f"mean of each {bucket:,} steps (lecture)": (
-            "smooth",
-            pd.DataFrame(
-                {
-                    "step": [(k + 0.5) * bucket for k in range(whole)],
-                    "value": [
-                        sum(lossi[k * bucket : (k + 1) * bucket]) / bucket for k in range(whole)
-                    ],
-                }
-            ),
-        ),
+        f"mean of each {bucket:,} steps (lecture)": ("smooth", block_means(lossi, bucket)),
     }
     for split in ("dev", "train"):  # train drawn last, on top
         series[f"{split} loss (evaluated)"] = (
