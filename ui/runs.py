@@ -18,7 +18,7 @@ from engine.models import ModelConfig
 from engine.train import Job, TrainConfig
 
 SESSION_RUNS = 8  # runs a session keeps for the compare page (older ones stay in the cache)
-LEASE = 10.0  # seconds a slot waits for its session's next tick before it is freed
+LEASE = 20.0  # seconds a slot waits for its session's next tick before it is freed
 ORIGINS = {
     "cache": "Served from the run cache: this exact run (data, model, seed, steps) was trained "
     "before on this server, so here it is at once.",

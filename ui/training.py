@@ -21,6 +21,7 @@ from engine.train import Job
 from ui import runs, state
 
 TICK = 0.3  # seconds between fragment reruns while training
+WAIT_TICK = 1.0  # ... while waiting for a training slot
 CHUNK = 0.2  # seconds of training per rerun
 
 
@@ -67,6 +68,7 @@ def controls(key: str, spec, make_job: Callable) -> None:
         s.update(
             job=current,
             running=not current.done,
+            waiting=False,
             spec=spec,
             error=None,
             owner=owner,
@@ -78,7 +80,7 @@ def controls(key: str, spec, make_job: Callable) -> None:
             runs.remember(s["page"], current, s["dataset"])
 
     def set_running(value):
-        s["running"] = value
+        s.update(running=value, waiting=False)
         if not value and s.get("owner"):
             runs.hub().stopped(s["owner"], session)
 
@@ -142,14 +144,18 @@ def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -
     (Stop then takes up to that long).
     """
     s = slot(key)
+    tick = (WAIT_TICK if s.get("waiting") else TICK) if s["running"] else None
 
-    @st.fragment(run_every=TICK if s["running"] else None)
+    @st.fragment(run_every=tick)
     def ticker():
         current = s["job"]
         if s["running"] and current is not None:
             hub, session = runs.hub(), runs.session_id()
             waiting = hub.advance(s["owner"], session, lambda: current.train_for(chunk))
-            if waiting:
+            if bool(waiting) != s.get("waiting", False):
+                s["waiting"] = bool(waiting)
+                st.rerun()  # a full rerun sets the fragment's new tick
+            if waiting:  # queued: a light tick, no charts to redraw
                 _, queued = hub.slots.counts()
                 st.info(
                     f"Waiting for a free training slot: you are number {waiting} of {queued} in "
@@ -157,6 +163,8 @@ def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -
                     "at once (all busy); yours starts by itself, keep this tab open.",
                     icon=":material/hourglass_top:",
                 )
+                progress(current)
+                return
             if current.done:
                 s["running"] = False
                 hub.finished(
