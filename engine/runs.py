@@ -304,6 +304,14 @@ class Slots:
                     table[owner].pop(session, None)
             self._update(self.clock())
 
+    def leave(self, session: str) -> None:
+        """A session is gone (its tab closed): it asks for nothing any more."""
+        with self.lock:
+            for table in (self.holders, self.queue):
+                for sessions in table.values():
+                    sessions.pop(session, None)
+            self._update(self.clock())
+
     def _update(self, now: float) -> None:
         for table in (self.holders, self.queue):
             for owner in list(table):

@@ -210,3 +210,11 @@ def test_the_hub_refuses_runs_beyond_the_servers_limits(splits):
         hub.open(CENSUS, SMALL, TrainConfig(steps=1001), splits)
     with pytest.raises(ConfigError, match="at most 50,000"):
         hub.open(CENSUS, WaveNetConfig(n_hidden=300), SHORT, data.make_splits(CENSUS, 8))
+
+
+def test_a_session_that_leaves_frees_its_slots_at_once():
+    slots = runs.Slots(1, lease=60, clock=Clock())
+    assert slots.request("run", "closed tab") == 0
+    assert slots.request("other", "s") == 1
+    slots.leave("closed tab")  # Streamlit released the session: no lease to wait for
+    assert slots.request("other", "s") == 0

@@ -18,7 +18,7 @@ from engine.models import ModelConfig
 from engine.train import Job, TrainConfig
 
 SESSION_RUNS = 8  # runs a session keeps for the compare page (older ones stay in the cache)
-LEASE = 20.0  # seconds a slot waits for its session's next tick before it is freed
+LEASE = 60.0  # seconds a slot waits for its session's next tick (a closed tab frees it at once)
 ORIGINS = {
     "cache": "Served from the run cache: this exact run (data, model, seed, steps) was trained "
     "before on this server, so here it is at once.",
@@ -45,7 +45,21 @@ def page_title(default: str) -> str:
 
 
 def session_id() -> str:
-    return st.session_state.setdefault("session_id", uuid.uuid4().hex)
+    session = st.session_state.setdefault("session_id", uuid.uuid4().hex)
+    _presence(hub(), session)
+    return session
+
+
+def _leave(presence: tuple[runs.Hub, str]) -> None:
+    hub, session = presence
+    hub.slots.leave(session)
+
+
+@st.cache_resource(scope="session", on_release=_leave)
+def _presence(_hub: runs.Hub, session: str) -> tuple[runs.Hub, str]:
+    """Held while the session is connected: Streamlit releases it when the tab closes,
+    and the session's slots go with it at once (the lease is only the fallback)."""
+    return _hub, session
 
 
 def open_job(

@@ -9,6 +9,7 @@ the rest of the page stays usable, and a closed tab simply stops ticking.
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections.abc import Callable
 
@@ -22,6 +23,7 @@ from ui import runs, state
 
 TICK = 0.3  # seconds between fragment reruns while training
 WAIT_TICK = 1.0  # ... while waiting for a training slot
+MAX_CHUNK = 1.0  # the longest a tick trains when ticks come late (a loaded server)
 CHUNK = 0.2  # seconds of training per rerun
 
 
@@ -69,6 +71,7 @@ def controls(key: str, spec, make_job: Callable) -> None:
             job=current,
             running=not current.done,
             waiting=False,
+            ticked=None,
             spec=spec,
             error=None,
             owner=owner,
@@ -80,7 +83,7 @@ def controls(key: str, spec, make_job: Callable) -> None:
             runs.remember(s["page"], current, s["dataset"])
 
     def set_running(value):
-        s.update(running=value, waiting=False)
+        s.update(running=value, waiting=False, ticked=None)
         if not value and s.get("owner"):
             runs.hub().stopped(s["owner"], session)
 
@@ -151,7 +154,11 @@ def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -
         current = s["job"]
         if s["running"] and current is not None:
             hub, session = runs.hub(), runs.session_id()
-            waiting = hub.advance(s["owner"], session, lambda: current.train_for(chunk))
+            # a busy server ticks late: train longer per tick then, so the slot is not idle
+            now = time.monotonic()
+            budget = min(max(chunk, (now - (s.get("ticked") or now)) / 4), MAX_CHUNK)
+            s["ticked"] = now
+            waiting = hub.advance(s["owner"], session, lambda: current.train_for(budget))
             if bool(waiting) != s.get("waiting", False):
                 s["waiting"] = bool(waiting)
                 st.rerun()  # a full rerun sets the fragment's new tick

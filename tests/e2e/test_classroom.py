@@ -68,7 +68,7 @@ def test_with_one_slot_the_second_training_waits_until_the_first_tab_closes(brow
     expect(waiting).to_be_visible(timeout=10_000)
     screenshot(second, "classroom-waiting")
 
-    first.close()  # a closed tab stops training; its slot frees when its lease (20 s) runs out
+    first.close()  # a closed tab stops training, and Streamlit releasing its session frees the slot
     expect(waiting).to_have_count(0, timeout=40_000)
     expect(second.get_by_test_id("stProgress")).to_contain_text(
         re.compile(r"step [1-9][\d,]* / 200,000")
