@@ -80,6 +80,7 @@ async def timed(latencies, page, action):
 async def session(browser, url, steps, seed, latencies, results):
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
+    page.set_default_timeout(120_000)  # twenty browsers and the server share the cores
     try:
         await timed(latencies, page, lambda: page.goto(url))
         nav = page.get_by_test_id("stSidebarNav")

@@ -56,9 +56,7 @@ def entries() -> list[dict]:
     found, seen = [], set()
     for key, item in reversed(shared.session_runs().items()):
         meta = runs.describe(item["job"], item["dataset"])
-        found.append(
-            {"from": "this session", "meta": meta, **item}
-        )
+        found.append({"from": "this session", "meta": meta, **item})
         seen.add(key)
     for key, record in imported().items():
         if key not in seen:
