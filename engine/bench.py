@@ -7,8 +7,9 @@
    part-2 MLP, the part-3 BatchNorm MLP and the part-5 WaveNet.
 2. Time to the lecture's quality on names: wall seconds until the dev loss reaches
    2.106 (part 3) and 1.994 (part 5), for the lecture recipe (skipped with --quick).
-3. UI-facing latencies: a smoothing recompute, a diagnostics snapshot of the deep net,
-   one live-chart tick, and the cost of training in chunks with chart ticks between.
+3. UI-facing latencies of the engine: a smoothing recompute, a diagnostics snapshot of
+   the deep net. The charts' share (one live-chart tick, training in chunks with chart
+   ticks between) is the app's: `python -m ui.bench`, since the engine never imports it.
 """
 
 from __future__ import annotations
@@ -153,81 +154,6 @@ def latencies(ds, repeats: int = 3) -> dict:
     job = Job(p.model, p.train, data.make_splits(ds, 3), ds.vocab_size, record_stats=True)
     job.train_step()
     out["diagnostics_snapshot_ms"] = round(timed(lambda: diagnostics.capture(job)), 1)
-
-    out.update(chart_ticks(ds, repeats=repeats))
-    return out
-
-
-def _ship(spec: dict) -> None:
-    """What Streamlit does with a spec's datasets before they leave the server: Arrow IPC."""
-    try:
-        from streamlit import dataframe_util
-    except ImportError:  # the engine alone, without the app
-        return
-    for frame in spec.get("datasets", {}).values():
-        dataframe_util.convert_anything_to_arrow_bytes(frame)
-
-
-def chart_ticks(ds, steps: int = 12_000, chunk: float = 0.2, repeats: int = 3) -> dict:
-    """The live loss chart: one tick's cost on a long history, and training in chunks of
-    `chunk` seconds with a chart tick after each, against training straight through.
-
-    Two ways to draw: charts.loss_curve_spec (a template built once, bucket means kept
-    incrementally, what a live page should use) and charts.loss_curve(...).to_dict() (an
-    Altair chart rebuilt and validated every tick)."""
-    from ui import charts  # altair and pandas only
-
-    p = PRESETS["part3-batchnorm"]
-    splits = data.make_splits(ds, 3)
-    refs = {"uniform guess": 3.2958, "bigram": 2.4544}
-
-    def spec_tick(job):
-        _ship(charts.loss_curve_spec(job.lossi, job.evals, refs))
-
-    def altair_tick(job):
-        charts.loss_curve(job.lossi, job.evals, refs).to_dict()
-
-    out = {}
-    long = Job(p.model, p.train, splits, ds.vocab_size)
-    long.lossi = [0.3 + 1e-6 * (i % 997) for i in range(200_000)]  # a finished lecture run
-    long.step = len(long.lossi)
-    spec_tick(long)  # the first tick builds the template and sums the history once
-    for name, tick in (("chart_tick_ms", spec_tick), ("chart_tick_altair_ms", altair_tick)):
-
-        def grow_and_tick(job=long, tick=tick):
-            job.lossi.extend([0.3] * 600)  # what 0.2 s of training appends
-            tick(job)
-
-        out[name] = round(timed(grow_and_tick), 2)
-    out["chart_tick_history_steps"] = len(long.lossi)
-
-    def run(tick) -> tuple[float, float]:
-        """(wall seconds, seconds spent in ticks) to train `steps` steps."""
-        job = Job(p.model, p.train, splits, ds.vocab_size)
-        ticks, t0 = 0.0, time.perf_counter()
-        while job.step < steps:
-            if tick is None:
-                job.train_step()
-                continue
-            job.train_for(chunk)
-            t1 = time.perf_counter()
-            tick(job)
-            ticks += time.perf_counter() - t1
-        return time.perf_counter() - t0, ticks
-
-    walls = {"straight": [], "spec": [], "altair": []}
-    shares = {"spec": [], "altair": []}
-    for _ in range(repeats):  # alternating, so that all three meet the same machine
-        for name, tick in (("straight", None), ("spec", spec_tick), ("altair", altair_tick)):
-            wall, ticks = run(tick)
-            walls[name].append(wall)
-            if name in shares:
-                shares[name].append(100 * ticks / (wall - ticks))
-    straight = min(walls["straight"])
-    out["chunked_overhead_pct"] = round(100 * (min(walls["spec"]) / straight - 1), 1)
-    out["chunked_tick_share_pct"] = round(min(shares["spec"]), 1)
-    out["chunked_overhead_altair_pct"] = round(100 * (min(walls["altair"]) / straight - 1), 1)
-    out["chunked_tick_share_altair_pct"] = round(min(shares["altair"]), 1)
     return out
 
 
@@ -255,14 +181,16 @@ LATENCY_LABELS = {  # key -> (label, unit)
     "smoothing_all_k_ms": ("smoothing curves for all k, once per dataset", "ms"),
     "smoothing_slider_move_ms": ("smoothing slider move (engine part)", "ms"),
     "diagnostics_snapshot_ms": ("diagnostics snapshot of the deep net", "ms"),
-    "chart_tick_ms": ("loss chart tick, template + incremental means", "ms"),
-    "chart_tick_altair_ms": ("loss chart tick, Altair chart rebuilt", "ms"),
-    "chart_tick_history_steps": ("  (history length for both ticks)", "steps"),
-    "chunked_overhead_pct": ("chunked training + template ticks vs straight", "%"),
-    "chunked_tick_share_pct": ("  time in template ticks / training time", "%"),
-    "chunked_overhead_altair_pct": ("chunked training + Altair ticks vs straight", "%"),
-    "chunked_tick_share_altair_pct": ("  time in Altair ticks / training time", "%"),
 }
+
+
+def render_latencies(latencies: dict, labels: dict) -> list[str]:
+    """One line per figure: its label (the key when unlabelled), value and unit."""
+    lines = []
+    for key, value in latencies.items():
+        label, unit = labels.get(key, (key, ""))
+        lines.append(f"{label:48s} {value:>10,} {unit}")
+    return lines
 
 
 def render(report: dict) -> str:
@@ -277,10 +205,7 @@ def render(report: dict) -> str:
             f"{r['preset']:18s} {r['plain_steps_s']:>10,} {r['engine_steps_s']:>8,} "
             f"{r['ratio']:>6.2f}x  {rounds}"
         )
-    lines.append("")
-    for key, value in report["latencies"].items():
-        label, unit = LATENCY_LABELS.get(key, (key, ""))
-        lines.append(f"{label:48s} {value:>10,} {unit}")
+    lines += ["", *render_latencies(report["latencies"], LATENCY_LABELS)]
     if report.get("time_to_quality"):
         lines += [
             "",
@@ -292,4 +217,5 @@ def render(report: dict) -> str:
                 f"{r['recipe']:16s} {r['target_dev']:>7} {secs:>8s} {r['steps']:>8,} "
                 f"{r['dev']:>7.4f}  {r['threads']}"
             )
+    lines += ["", "The charts' share of a live page: python -m ui.bench"]
     return "\n".join(lines)

@@ -1,5 +1,10 @@
 """The benchmark's plumbing on a tiny dataset: what it reports, not how fast (no timings)."""
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from engine import bench, data
@@ -21,7 +26,9 @@ def test_throughput_alternates_the_loops_and_reports_ratios(monkeypatch):
 
 
 def test_chart_ticks_measure_both_ways_of_drawing():
-    out = bench.chart_ticks(WORDS, steps=40, chunk=0.005, repeats=1)
+    from ui import bench as ui_bench
+
+    out = ui_bench.chart_ticks(WORDS, steps=40, chunk=0.005, repeats=1)
     assert set(out) == {
         "chart_tick_ms",
         "chart_tick_altair_ms",
@@ -48,7 +55,7 @@ def test_render_prints_readable_tables():
                 "ratio_each_round": [2.1, 2.2],
             }
         ],
-        "latencies": {"chart_tick_ms": 2.5, "chunked_overhead_pct": 1.5, "new_key": 7},
+        "latencies": {"smoothing_slider_move_ms": 2.5, "new_key": 7},
         "time_to_quality": [
             {
                 "recipe": "fast-mlp",
@@ -72,6 +79,22 @@ def test_render_prints_readable_tables():
     assert "part2-mlp" in text
     assert "2.20x" in text
     assert "6,600" in text
-    assert "loss chart tick, template + incremental means" in text
+    assert "smoothing slider move (engine part)" in text
+    assert "python -m ui.bench" in text
     assert "new_key" in text
     assert "never" in text
+
+
+def test_the_engine_never_imports_streamlit_or_the_app():
+    """engine/ is pure torch: importing every engine module pulls in neither streamlit nor ui."""
+    modules = [f"engine.{p.stem}" for p in Path(bench.__file__).parent.glob("*.py")]
+    code = (
+        f"import importlib, sys; [importlib.import_module(m) for m in {modules!r}]; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'streamlit', 'ui', 'altair'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    # nor lazily, inside a function
+    pattern = re.compile(r"^\s*(from|import)\s+(streamlit|ui|altair)\b", re.MULTILINE)
+    for path in Path(bench.__file__).parent.glob("*.py"):
+        assert not pattern.search(path.read_text()), path.name

@@ -1,0 +1,124 @@
+"""The charts' share of a live page, on this machine: what `python -m engine bench` leaves
+to the app, since the engine never imports it.
+
+    python -m ui.bench [--quick] [--json]
+
+One tick of the live loss chart on a 200,000-step history, drawn two ways (the cached
+Vega-Lite template with incremental bucket means, and the Altair chart rebuilt), and
+training in 0.2 s chunks with a chart tick after each against training straight through.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from streamlit import dataframe_util
+
+from engine import data
+from engine.bench import machine, render_latencies, timed
+from engine.presets import PRESETS
+from engine.train import Job
+from ui import charts
+
+LABELS = {  # key -> (label, unit)
+    "chart_tick_ms": ("loss chart tick, template + incremental means", "ms"),
+    "chart_tick_altair_ms": ("loss chart tick, Altair chart rebuilt", "ms"),
+    "chart_tick_history_steps": ("  (history length for both ticks)", "steps"),
+    "chunked_overhead_pct": ("chunked training + template ticks vs straight", "%"),
+    "chunked_tick_share_pct": ("  time in template ticks / training time", "%"),
+    "chunked_overhead_altair_pct": ("chunked training + Altair ticks vs straight", "%"),
+    "chunked_tick_share_altair_pct": ("  time in Altair ticks / training time", "%"),
+}
+
+
+def _ship(spec: dict) -> None:
+    """What Streamlit does with a spec's datasets before they leave the server: Arrow IPC."""
+    for frame in spec.get("datasets", {}).values():
+        dataframe_util.convert_anything_to_arrow_bytes(frame)
+
+
+def chart_ticks(ds, steps: int = 12_000, chunk: float = 0.2, repeats: int = 3) -> dict:
+    """The live loss chart: one tick's cost on a long history, and training in chunks of
+    `chunk` seconds with a chart tick after each, against training straight through.
+
+    Two ways to draw: charts.loss_curve_spec (a template built once, bucket means kept
+    incrementally, what a live page should use) and charts.loss_curve(...).to_dict() (an
+    Altair chart rebuilt and validated every tick)."""
+    p = PRESETS["part3-batchnorm"]
+    splits = data.make_splits(ds, 3)
+    refs = {"uniform guess": 3.2958, "bigram": 2.4544}
+
+    def spec_tick(job):
+        _ship(charts.loss_curve_spec(job.lossi, job.evals, refs))
+
+    def altair_tick(job):
+        charts.loss_curve(job.lossi, job.evals, refs).to_dict()
+
+    out = {}
+    long = Job(p.model, p.train, splits, ds.vocab_size)
+    long.lossi = [0.3 + 1e-6 * (i % 997) for i in range(200_000)]  # a finished lecture run
+    long.step = len(long.lossi)
+    spec_tick(long)  # the first tick builds the template and sums the history once
+    for name, tick in (("chart_tick_ms", spec_tick), ("chart_tick_altair_ms", altair_tick)):
+
+        def grow_and_tick(job=long, tick=tick):
+            job.lossi.extend([0.3] * 600)  # what 0.2 s of training appends
+            tick(job)
+
+        out[name] = round(timed(grow_and_tick), 2)
+    out["chart_tick_history_steps"] = len(long.lossi)
+
+    def run(tick) -> tuple[float, float]:
+        """(wall seconds, seconds spent in ticks) to train `steps` steps."""
+        job = Job(p.model, p.train, splits, ds.vocab_size)
+        ticks, t0 = 0.0, time.perf_counter()
+        while job.step < steps:
+            if tick is None:
+                job.train_step()
+                continue
+            job.train_for(chunk)
+            t1 = time.perf_counter()
+            tick(job)
+            ticks += time.perf_counter() - t1
+        return time.perf_counter() - t0, ticks
+
+    walls = {"straight": [], "spec": [], "altair": []}
+    shares = {"spec": [], "altair": []}
+    for _ in range(repeats):  # alternating, so that all three meet the same machine
+        for name, tick in (("straight", None), ("spec", spec_tick), ("altair", altair_tick)):
+            wall, ticks = run(tick)
+            walls[name].append(wall)
+            if name in shares:
+                shares[name].append(100 * ticks / (wall - ticks))
+    straight = min(walls["straight"])
+    out["chunked_overhead_pct"] = round(100 * (min(walls["spec"]) / straight - 1), 1)
+    out["chunked_tick_share_pct"] = round(min(shares["spec"]), 1)
+    out["chunked_overhead_altair_pct"] = round(100 * (min(walls["altair"]) / straight - 1), 1)
+    out["chunked_tick_share_altair_pct"] = round(min(shares["altair"]), 1)
+    return out
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(prog="python -m ui.bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="one round instead of three")
+    ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = ap.parse_args(argv)
+    report = {
+        "machine": machine(),
+        "charts": chart_ticks(data.load_builtin("names"), repeats=1 if args.quick else 3),
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(
+            "\n".join(
+                [f"machine: {report['machine']}", "", *render_latencies(report["charts"], LABELS)]
+            )
+        )
+    return report
+
+
+if __name__ == "__main__":
+    main()
