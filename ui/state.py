@@ -145,9 +145,18 @@ def default_norm(source: str) -> data.Normalization:
 
 
 def upload_fingerprint(name: str) -> str:
-    """An upload of this session as the link names it; registers it in the shared store."""
+    """An upload of this session as the link names it; (re)registers it in the shared store.
+
+    Called on every run of an upload session: the fingerprint is worked out once per upload
+    and kept with the session, and the store only moves the upload to its recent end.
+    """
     content, column = st.session_state.uploads[name]
-    fingerprint = uploaded_dataset(content, name, data.Normalization(), column).fingerprint
+    links = st.session_state.setdefault("upload_links", {})  # bytes cache their hash
+    if (content, column) not in links:
+        links[(content, column)] = uploaded_dataset(
+            content, name, data.Normalization(), column
+        ).fingerprint
+    fingerprint = links[(content, column)]
     upload_store().put(fingerprint, name, content, column)
     return fingerprint
 
