@@ -12,13 +12,13 @@ import streamlit as st
 import torch
 
 from engine import diagnostics, models, runs, wavenet
+from engine.export import FAMILIES
 from engine.presets import PRESETS
 from engine.train import TrainConfig
 from ui import runs as shared
 from ui import state
 from ui.charts import bucket_means
 
-FAMILIES = {"mlp": "MLP", "deep": "deep MLP", "wavenet": "WaveNet"}
 NAMES_VOCAB = 27  # names.txt: a-z and "."
 
 
