@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import runs
+from tests.test_pages_lesson2 import train_tiny
 from ui import runs as shared
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,15 +26,6 @@ def mlp_page(steps: int, n_hidden: int = 20):
     return at
 
 
-def train(at):
-    at.button(key="mlp:train").click().run()
-    for _ in range(30):
-        if at.session_state["training:mlp"]["job"].done:
-            break
-        at.run()
-    return at.session_state["training:mlp"]["job"]
-
-
 @pytest.fixture
 def hub():
     """The server's hub, shared by every AppTest session in this process."""
@@ -44,7 +36,7 @@ def hub():
 
 
 def test_a_run_trained_in_one_session_is_served_from_the_cache_in_another():
-    first = train(mlp_page(steps=240, n_hidden=21))
+    first = train_tiny(mlp_page(steps=240, n_hidden=21), steps=240)
     assert first.done
     assert first.final is not None
     other = mlp_page(steps=240, n_hidden=21)  # another student, same settings
@@ -98,7 +90,7 @@ def test_the_servers_limits_give_a_clear_message(hub):
 
 def test_the_compare_page_lists_runs_curves_and_the_lecture_logs():
     at = mlp_page(steps=180, n_hidden=24)
-    job = train(at)
+    job = train_tiny(at, steps=180)
     at.switch_page("pages/compare.py").run()
     assert not at.exception
     table = at.dataframe[0].value
@@ -130,7 +122,7 @@ def test_the_compare_pages_choices_are_in_the_link():
 
 def test_a_model_exported_then_imported_gives_identical_losses():
     at = mlp_page(steps=150, n_hidden=25)
-    job = train(at)
+    job = train_tiny(at, steps=150)
     exported = runs.snapshot(job, at.session_state["dataset"]).to_bytes()
 
     other = page("pages/compare.py")  # someone else imports the file
