@@ -66,7 +66,7 @@ with st.expander("Import a model", icon=":material/upload:"):
                 "open dataset: open that one on Home to evaluate it again."
             )
 
-found = compare.entries()
+found = compare.entries(cached)
 with_lectures = st.toggle(
     "Show the lectures' loss logs",
     value=True,

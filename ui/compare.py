@@ -48,10 +48,11 @@ def imported() -> dict[str, runs.Record]:
     return st.session_state.setdefault("imported", {})
 
 
-def entries() -> list[dict]:
+def entries(cached: list[dict]) -> list[dict]:
     """Every run this session can compare: {"label", "from", "meta", "job" | "record" | None}.
 
-    Its own runs first (newest first), then the ones it imported, then the server's cache.
+    Its own runs first (newest first), then the ones it imported, then `cached` (the meta
+    of the server's cached runs, RunCache.entries()).
     """
     found, seen = [], set()
     for key, item in reversed(shared.session_runs().items()):
@@ -64,7 +65,7 @@ def entries() -> list[dict]:
                 {"label": "imported", "from": "imported", "meta": record.meta, "record": record}
             )
             seen.add(key)
-    for meta in shared.hub().cache.entries():
+    for meta in cached:
         if meta["key"] not in seen:
             found.append(
                 {"label": FAMILIES[meta["model"]["kind"]], "from": "run cache", "meta": meta}
