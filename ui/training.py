@@ -49,9 +49,13 @@ def controls(key: str, spec, make_job: Callable) -> None:
     s = slot(key)
     session = runs.session_id()
 
-    def start():
-        if s.get("owner"):
+    def set_running(value):
+        s.update(running=value, waiting=False, ticked=None)
+        if not value and s.get("owner"):
             runs.hub().stopped(s["owner"], session)
+
+    def start():
+        set_running(False)  # the previous run, if any, gives its slot back
         try:
             made = make_job()
             if isinstance(made, tuple):  # from the hub: shared by everyone who asks for it
@@ -70,8 +74,6 @@ def controls(key: str, spec, make_job: Callable) -> None:
         s.update(
             job=current,
             running=not current.done,
-            waiting=False,
-            ticked=None,
             spec=spec,
             error=None,
             owner=owner,
@@ -81,11 +83,6 @@ def controls(key: str, spec, make_job: Callable) -> None:
         )
         if current.done:
             runs.remember(s["page"], current, s["dataset"])
-
-    def set_running(value):
-        s.update(running=value, waiting=False, ticked=None)
-        if not value and s.get("owner"):
-            runs.hub().stopped(s["owner"], session)
 
     def reset():
         set_running(False)
