@@ -261,7 +261,7 @@ def render(job):
         "Every 5% of the run: on 20,000 train examples, BatchNorm calibrated on them. "
         "At the end: the whole split, calibrated on the whole training set.",
     )
-    st.altair_chart(
+    st.vega_lite_chart(  # a cached template with fresh data: cheap on every tick
         draw.smoothed_loss(job.lossi, job.evals, {"lecture: dev 2.1099": LECTURE["dev"]}),
         width="stretch",
         key="ninja_curve",

@@ -80,12 +80,12 @@ def render(race):
         st.caption("Trained: now evaluating both nets on the full train, dev and test splits…")
     lossi = {label: job.lossi for label, job in race.jobs.items()}
     left, right = st.columns(2)
-    left.altair_chart(
-        dc.compare_loss_curves(lossi, title="log10 minibatch loss (bucket means)"),
+    left.vega_lite_chart(  # cached templates with fresh data: cheap on every tick
+        dc.compare_loss_curves_spec(lossi, title="log10 minibatch loss (bucket means)"),
         width="stretch",
     )
-    right.altair_chart(
-        dc.compare_loss_curves(
+    right.vega_lite_chart(
+        dc.compare_loss_curves_spec(
             lossi, first=1000, references={f"ln {V}": math.log(V)}, title="The first 1,000 steps"
         ),
         width="stretch",
@@ -98,8 +98,8 @@ def render(race):
     if not series["step"]:
         return
     left, right = st.columns(2)
-    left.altair_chart(dc.batch_vs_running(series, "mean"), width="stretch")
-    right.altair_chart(dc.batch_vs_running(series, "std"), width="stretch")
+    left.vega_lite_chart(dc.batch_vs_running_spec(series, "mean"), width="stretch")
+    right.vega_lite_chart(dc.batch_vs_running_spec(series, "std"), width="stretch")
 
 
 training.live("bn", render, chunk=0.5)  # long runs, heavy charts: train more per tick

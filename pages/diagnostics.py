@@ -170,8 +170,8 @@ def render(live):
         )
 
     st.subheader("1 · Forward activations", anchor=False)
-    st.altair_chart(
-        dc.histogram_lines(
+    st.vega_lite_chart(  # cached templates with fresh data: cheap on every tick
+        dc.histogram_lines_spec(
             {f"layer {a.layer} ({kind})": a.hist for a in d.activations},
             "activation distribution",
             f"{name} output",
@@ -187,8 +187,8 @@ def render(live):
         language=None,
     )
     st.subheader("2 · Gradients at those outputs", anchor=False)
-    st.altair_chart(
-        dc.histogram_lines(
+    st.vega_lite_chart(
+        dc.histogram_lines_spec(
             {f"layer {g.layer} ({kind})": g.hist for g in d.gradients},
             "gradient distribution",
             f"gradient of the loss w.r.t. the {name} output",
@@ -202,8 +202,8 @@ def render(live):
         language=None,
     )
     st.subheader("3 · Weight gradients and grad:data", anchor=False)
-    st.altair_chart(
-        dc.histogram_lines(
+    st.vega_lite_chart(
+        dc.histogram_lines_spec(
             {f"{w.param} {w.shape}": w.hist for w in d.weights},
             "weights gradient distribution",
             "gradient of a 2-D parameter",
@@ -220,7 +220,7 @@ def render(live):
     )
     st.subheader("4 · Update:data ratio over time", anchor=False)
     labels = {w.param: f"param {w.param} {w.shape}" for w in d.weights}
-    st.altair_chart(dc.update_ratio_lines(d.updates, labels), width="stretch")
+    st.vega_lite_chart(dc.update_ratio_lines_spec(d.updates, labels), width="stretch")
 
 
 training.live("diag", render, chunk=0.4)  # four charts to redraw per tick

@@ -81,8 +81,10 @@ def render(job):
         titles = (f"PC 1 ({share[0]:.0%} of the variance)", f"PC 2 ({share[1]:.0%})")
     else:
         titles = (f"dimension {dims[0]}", f"dimension {dims[1]}")
-    st.altair_chart(
-        charts.embedding_scatter(points, *titles, height=480), width="stretch", key="emb_scatter"
+    st.vega_lite_chart(  # a cached template with fresh data: cheap on every tick
+        charts.embedding_scatter_spec(points, *titles, height=480),
+        width="stretch",
+        key="emb_scatter",
     )
     st.caption(
         "One dot per character: red vowels, blue consonants, black '.', the start/end token, green "

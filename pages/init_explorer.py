@@ -276,12 +276,14 @@ def render(race):
     lossi = {label: job.lossi for label, job in race.jobs.items()}
     refs = {f"ln {V}": math.log(V)}
     left, right = st.columns(2)
-    left.altair_chart(
-        dc.compare_loss_curves(lossi, first=1000, references=refs, title="The first 1,000 steps"),
+    left.vega_lite_chart(  # cached templates with fresh data: cheap on every tick
+        dc.compare_loss_curves_spec(
+            lossi, first=1000, references=refs, title="The first 1,000 steps"
+        ),
         width="stretch",
     )
-    right.altair_chart(
-        dc.compare_loss_curves(lossi, title="The whole run (bucket means)"), width="stretch"
+    right.vega_lite_chart(
+        dc.compare_loss_curves_spec(lossi, title="The whole run (bucket means)"), width="stretch"
     )
     presets = {
         label: next((n for n in PRESET_NAMES if PRESETS[n].model == job.config), None)

@@ -251,8 +251,10 @@ def render(job):
         help=f"max |micrograd grad − torch grad| over all {check.n_params} parameters.",
     )
     c1, c2 = st.columns(2)
-    c1.altair_chart(draw.micro_loss_chart(job.losses), width="stretch", key="mg_loss")
-    c2.altair_chart(draw.micro_predictions_chart(job.preds, mg.YS), width="stretch", key="mg_preds")
+    c1.vega_lite_chart(draw.micro_loss_chart(job.losses), width="stretch", key="mg_loss")
+    c2.vega_lite_chart(
+        draw.micro_predictions_chart(job.preds, mg.YS), width="stretch", key="mg_preds"
+    )
     st.caption(
         "Left: the loss after each step (step 0: the untrained net), on a log scale. Right: "
         "one panel per example, its prediction after each step (solid, one colour per "

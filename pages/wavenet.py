@@ -246,7 +246,9 @@ def render(job):
         "BatchNorm uses its running statistics.",
     )
     refs = {"lecture: dev 1.9937": PRESET.expected[1]}
-    st.altair_chart(draw.smoothed_loss(job.lossi, job.evals, refs), width="stretch", key="wn_curve")
+    st.vega_lite_chart(
+        draw.smoothed_loss(job.lossi, job.evals, refs), width="stretch", key="wn_curve"
+    )
     st.caption(
         "The lecture's smoothed curve: log10 of the minibatch loss averaged over each whole "
         "block of 1,000 steps (blue; it needs 1,000 steps for its first point). Gray: "

@@ -35,7 +35,7 @@ def test_embedding_scatter_draws_labelled_dots():
     pts = pd.DataFrame(
         {"ch": [".", "a", " "], "x": [0, 1, 2], "y": [0, 1, 2], "kind": ["end", "vowel", "other"]}
     )
-    spec = charts.embedding_scatter(pts, "x", "y").to_dict()
+    spec = charts.embedding_scatter_spec(pts, "x", "y")
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["circle", "text"]
     assert spec["layer"][1]["encoding"]["text"]["field"] == "label"
 
@@ -118,10 +118,102 @@ def test_embedding_scatter_spec_is_the_scatter_with_its_data_named():
         {"ch": [".", "a", " "], "x": [0, 1, 2], "y": [0, 1, 2], "kind": ["end", "vowel", "other"]}
     )
     spec = charts.embedding_scatter_spec(pts, "dim 0", "dim 1")
-    chart = charts.embedding_scatter(pts, "dim 0", "dim 1").to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["circle", "text"]
-    assert spec["layer"][0]["encoding"] == chart["layer"][0]["encoding"]
+    assert spec["layer"][0]["encoding"]["color"]["field"] == "kind"
     assert spec["datasets"][charts.POINTS]["label"].tolist() == [".", "a", "␣"]
     other = charts.embedding_scatter_spec(pts.assign(x=[5, 6, 7]), "dim 0", "dim 1")
     assert other["datasets"][charts.POINTS]["x"].tolist() == [5, 6, 7]
     assert spec["datasets"][charts.POINTS]["x"].tolist() == [0, 1, 2]  # each call its own data
+
+
+# --- lesson 3's live charts: cached templates, fresh datasets ----------------------------
+
+
+def test_compare_loss_curves_spec_fills_its_datasets_into_one_template():
+    from ui import diagnostics_charts as dc
+
+    runs = {"a": [0.5, 0.4, 0.3], "b": [0.6, 0.5, 0.45]}
+    spec = dc.compare_loss_curves_spec(runs, first=2, references={"ten": 10.0}, title="T")
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "rule"]
+    assert spec["title"] == "T"
+    assert spec["height"] == 300
+    lines = spec["datasets"][dc.RUNS]
+    assert lines.to_dict("list") == {
+        "step": [0, 1, 0, 1],
+        "value": [0.5, 0.4, 0.6, 0.5],
+        "run": ["a", "a", "b", "b"],
+    }
+    assert spec["datasets"][dc.RUN_REFS].to_dict("list") == {"line": ["ten"], "value": [1.0]}
+    again = dc.compare_loss_curves_spec(
+        {"a": [0.2] * 5, "b": [0.1] * 5}, first=2, references={"ten": 100.0}, title="T"
+    )
+    assert again["layer"] is spec["layer"]  # the same cached template, other data
+    assert again["datasets"][dc.RUNS]["value"].tolist() == [0.2, 0.2, 0.1, 0.1]
+    assert again["datasets"][dc.RUN_REFS]["value"].tolist() == [2.0]
+    assert lines["value"].tolist() == [0.5, 0.4, 0.6, 0.5]  # each call its own data
+    whole = dc.compare_loss_curves_spec(runs)  # bucket means, no references: one layer
+    assert [layer["mark"]["type"] for layer in whole["layer"]] == ["line"]
+    assert dc.RUN_REFS not in whole["datasets"]
+
+
+def test_histogram_lines_spec_fills_its_dataset_into_one_template():
+    from engine.diagnostics import Histogram
+    from ui import diagnostics_charts as dc
+
+    series = {"layer 2": Histogram([0.0, 0.5], [1.0, 2.0]), "layer 5": Histogram([], [])}
+    spec = dc.histogram_lines_spec(series, "activation distribution", "Tanh output")
+    assert spec["title"] == "activation distribution"
+    assert spec["encoding"]["color"]["sort"] == ["layer 2", "layer 5"]
+    assert spec["datasets"][dc.HISTOGRAMS].to_dict("list") == {
+        "x": [0.0, 0.5],
+        "density": [1.0, 2.0],
+        "series": ["layer 2", "layer 2"],
+    }
+    other = {"layer 2": Histogram([1.0], [3.0]), "layer 5": Histogram([2.0], [4.0])}
+    again = dc.histogram_lines_spec(other, "activation distribution", "Tanh output")
+    assert again["encoding"] is spec["encoding"]  # the same cached template, other data
+    assert again["datasets"][dc.HISTOGRAMS]["series"].tolist() == ["layer 2", "layer 5"]
+    empty = dc.histogram_lines_spec({"layer 2": Histogram([], [])}, "nothing yet", "x")
+    assert empty["mark"]["type"] == "point"
+    assert empty["title"] == "nothing yet"
+
+
+def test_update_ratio_lines_spec_fills_its_datasets_into_one_template():
+    from engine.diagnostics import UpdateRatios
+    from ui import diagnostics_charts as dc
+
+    labels = {0: "param 0 (27, 10)", 3: "param 3 (30, 27)"}
+    rows = [{"step": 0, "param": 0, "value": -2.5}, {"step": 0, "param": 3, "value": -3.5}]
+    spec = dc.update_ratio_lines_spec(UpdateRatios(rows, [0, 3], 1), labels)
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "rule", "text"]
+    assert spec["datasets"][dc.UPDATES].to_dict("list") == {
+        "step": [0, 0],
+        "param": ["param 0 (27, 10)", "param 3 (30, 27)"],
+        "value": [-2.5, -3.5],
+    }
+    assert spec["datasets"][dc.GUIDE]["y"].tolist() == [-3]
+    more = [*rows, {"step": 1, "param": 0, "value": -2.0}]
+    again = dc.update_ratio_lines_spec(UpdateRatios(more, [0, 3], 1), labels)
+    assert again["layer"] is spec["layer"]  # the same cached template, other data
+    assert len(again["datasets"][dc.UPDATES]) == 3
+    strided = dc.update_ratio_lines_spec(UpdateRatios(rows, [0, 3], 4), labels)
+    assert strided["layer"][0]["encoding"]["x"]["title"] == "step (mean of 4 steps)"
+    assert dc.update_ratio_lines_spec(UpdateRatios([], [], 1), {})["mark"]["type"] == "point"
+
+
+def test_batch_vs_running_spec_fills_its_dataset_into_one_template():
+    from ui import diagnostics_charts as dc
+
+    series = {"step": [0, 5], "batch std": [1.5, 2.5], "running std": [1.0, 1.1]}
+    spec = dc.batch_vs_running_spec(series, "std")
+    assert spec["title"] == "std of the pre-activation"
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "line"]
+    assert spec["datasets"][dc.TRACE].to_dict("list") == {
+        "step": [0, 5, 0, 5],
+        "value": [1.5, 2.5, 1.0, 1.1],
+        "series": ["batch std", "batch std", "running std", "running std"],
+    }
+    series = {"step": [0, 5, 10], "batch std": [1, 2, 3], "running std": [1, 1, 1]}
+    again = dc.batch_vs_running_spec(series, "std")
+    assert again["layer"] is spec["layer"]  # the same cached template, other data
+    assert again["datasets"][dc.TRACE]["step"].tolist() == [0, 5, 10] * 2

@@ -269,16 +269,12 @@ def loss_curve_spec(lossi, evals=(), references=None, height=320) -> dict:
 KIND_COLORS = {"vowel": "#e45756", "consonant": "#4c78a8", "end": "#222222", "other": "#54a24b"}
 
 
-def embedding_scatter(points: pd.DataFrame, x_title: str, y_title: str, height=420) -> alt.Chart:
-    """Each character drawn at its embedding (columns ch, x, y, kind), coloured by kind."""
-    return _embedding_layers(_labelled(points), x_title, y_title, height)
-
-
 POINTS = "embedding_points"
 
 
 def embedding_scatter_spec(points: pd.DataFrame, x_title: str, y_title: str, height=420) -> dict:
-    """embedding_scatter as a Vega-Lite spec from a cached template (see template_spec)."""
+    """Each character drawn at its embedding (columns ch, x, y, kind), coloured by kind: a
+    Vega-Lite spec from a cached template (see template_spec)."""
     return template_spec(
         ("embedding_scatter", x_title, y_title, height),
         lambda: _embedding_layers(alt.NamedData(POINTS), x_title, y_title, height),

@@ -1,8 +1,13 @@
-"""Altair builders for the pages of lesson 3 (activations, gradients, BatchNorm).
+"""Chart builders for the pages of lesson 3 (activations, gradients, BatchNorm).
 
 They draw what engine.diagnostics computes: pre-binned histograms (left bin edges, as the
 lecture plots hx[:-1]), the white/black saturation image, update:data ratios with the -3
 guide, the BatchNorm widget, and side-by-side loss curves of runs trained in lockstep.
+
+The charts the live pages redraw on every training tick (the `*_spec` builders) are
+Vega-Lite specs for st.vega_lite_chart from cached templates (charts.template_spec): their
+structure is built and validated once, each tick only fills in the named datasets. The
+others, drawn once per rerun, are Altair charts.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from engine.diagnostics import (
     Histogram,
     UpdateRatios,
 )
-from ui.charts import bucket_means
+from ui.charts import bucket_means, template_spec
 
 SATURATED = "white"  # the video's imshow(h.abs() > 0.99, cmap="gray"): True is white
 ACTIVE = "black"
@@ -39,6 +44,10 @@ def _legend_height(n: int, minimum: int = 280) -> int:
 
 def _empty(title: str) -> alt.Chart:
     return alt.Chart(pd.DataFrame({"x": []}), title=title).mark_point()
+
+
+def _empty_spec(title: str) -> dict:
+    return template_spec(("empty", title), lambda: _empty(title), {})
 
 
 # ---------------------------------------------------------------------------------------
@@ -110,15 +119,19 @@ def saturation_image(saturated: list[list[int]], cell: int = 5) -> alt.Chart:
 # loss curves of runs trained side by side
 
 
-def compare_loss_curves(
+RUNS, RUN_REFS = "compare_runs", "compare_refs"  # compare_loss_curves_spec's datasets
+
+
+def compare_loss_curves_spec(
     runs: dict[str, list[float]],
     first: int | None = None,
     references: dict[str, float] | None = None,
     title: str | None = None,
     height: int = 300,
-) -> alt.Chart:
+) -> dict:
     """log10 minibatch loss of several runs; `first` = only the first steps, every step
-    (where the hockey stick is), else bucket means of the whole run."""
+    (where the hockey stick is), else bucket means of the whole run. References {label:
+    loss} as dashed rules. A Vega-Lite spec from a cached template (see template_spec)."""
     frames = []
     for label, lossi in runs.items():
         if first is not None:
@@ -127,65 +140,96 @@ def compare_loss_curves(
         else:
             df = bucket_means(lossi)
         frames.append(df.assign(run=label))
-    df = pd.concat(frames) if frames else pd.DataFrame({"step": [], "value": [], "run": []})
-    order = list(runs)
+    df = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({"step": [], "value": [], "run": []})
+    )
+    refs = pd.DataFrame(
+        [{"line": k, "value": math.log10(v)} for k, v in (references or {}).items() if v > 0],
+        columns=["line", "value"],
+    )
+    order, lines, title = tuple(runs), tuple(refs["line"]), title or ""
+    return template_spec(
+        ("compare_loss_curves", order, first, lines, title, height),
+        lambda: _compare_loss_layers(order, bool(lines), title, height),
+        {RUNS: df, RUN_REFS: refs} if lines else {RUNS: df},
+    )
+
+
+def _compare_loss_layers(
+    order: tuple[str, ...], references: bool, title: str, height: int
+) -> alt.LayerChart:
+    """The chart of compare_loss_curves_spec: runs in `order` (data RUNS), and the
+    references' rules (data RUN_REFS) when there are any."""
     layers = [
-        alt.Chart(df)
+        alt.Chart(alt.NamedData(RUNS))
         .mark_line(strokeWidth=1.2, opacity=0.9)
         .encode(
             x=alt.X("step:Q", title="step"),
             y=alt.Y("value:Q", title="log10(minibatch loss)").scale(zero=False).axis(STEADY),
-            color=alt.Color("run:N", title=None, sort=order).scale(
-                domain=order, range=[BLUE, ORANGE, RED, GRAY][: len(order)]
+            color=alt.Color("run:N", title=None, sort=list(order)).scale(
+                domain=list(order), range=[BLUE, ORANGE, RED, GRAY][: len(order)]
             ),
             tooltip=[
-                "run",
+                "run:N",
                 alt.Tooltip("step:Q", format=",.0f"),
                 alt.Tooltip("value:Q", format=".4f"),
             ],
         )
     ]
-    refs = pd.DataFrame(
-        [{"line": k, "value": math.log10(v)} for k, v in (references or {}).items() if v > 0]
-    )
-    if len(refs):
+    if references:
         layers.append(
-            alt.Chart(refs)
+            alt.Chart(alt.NamedData(RUN_REFS))
             .mark_rule(color=GRAY)
             .encode(
                 y="value:Q",
                 strokeDash=alt.StrokeDash("line:N", title=None).scale(range=[[6, 4]]),
-                tooltip=["line", alt.Tooltip("value:Q", format=".4f")],
+                tooltip=["line:N", alt.Tooltip("value:Q", format=".4f")],
             )
         )
-    return alt.layer(*layers, title=title or "").properties(height=height)
+    return alt.layer(*layers, title=title).properties(height=height)
 
 
 # ---------------------------------------------------------------------------------------
 # the four diagnostics of cells 15-18
 
 
-def histogram_lines(
+HISTOGRAMS = "histogram_lines"  # histogram_lines_spec's dataset
+
+
+def histogram_lines_spec(
     series: dict[str, Histogram], title: str, x_title: str, y_title: str = "density"
+) -> dict:
+    """One step line per layer or parameter from pre-binned histograms (cells 15-17), as a
+    Vega-Lite spec from a cached template (see template_spec)."""
+    xs, ys, names = [], [], []
+    for label, h in series.items():
+        xs += h.x
+        ys += h.y
+        names += [label] * len(h.x)
+    if not xs:
+        return _empty_spec(title)
+    order = tuple(series)
+    return template_spec(
+        ("histogram_lines", order, title, x_title, y_title),
+        lambda: _histogram_lines_chart(order, title, x_title, y_title),
+        {HISTOGRAMS: pd.DataFrame({"x": xs, "density": ys, "series": names})},
+    )
+
+
+def _histogram_lines_chart(
+    order: tuple[str, ...], title: str, x_title: str, y_title: str
 ) -> alt.Chart:
-    """One step line per layer or parameter from pre-binned histograms (cells 15-17)."""
-    frames = [
-        pd.DataFrame({"x": h.x, "density": h.y, "series": label})
-        for label, h in series.items()
-        if h.x
-    ]
-    if not frames:
-        return _empty(title)
-    order = list(series)
     return (
-        alt.Chart(pd.concat(frames), title=title)
+        alt.Chart(alt.NamedData(HISTOGRAMS), title=title)
         .mark_line(interpolate="step-after", strokeWidth=1.5)
         .encode(
             x=alt.X("x:Q", title=x_title).axis(format="~g"),
             y=alt.Y("density:Q", title=y_title).axis(STEADY),
-            color=alt.Color("series:N", title=None, sort=order).scale(_palette(len(order))),
+            color=alt.Color("series:N", title=None, sort=list(order)).scale(_palette(len(order))),
             tooltip=[
-                "series",
+                "series:N",
                 alt.Tooltip("x:Q", format=".3~g"),
                 alt.Tooltip("density:Q", format=".3~g"),
             ],
@@ -194,28 +238,41 @@ def histogram_lines(
     )
 
 
-def update_ratio_lines(updates: UpdateRatios, labels: dict[int, str]) -> alt.Chart:
-    """log10(std(lr * grad) / std(param)) per step and 2-D parameter, with the -3 guide."""
-    df = pd.DataFrame(updates.rows)
+UPDATES, GUIDE = "update_ratios", "update_guide"  # update_ratio_lines_spec's datasets
+GUIDE_LABEL = "−3: updates ≈ 1/1000 of the data"
+
+
+def update_ratio_lines_spec(updates: UpdateRatios, labels: dict[int, str]) -> dict:
+    """log10(std(lr * grad) / std(param)) per step and 2-D parameter, with the -3 guide; a
+    Vega-Lite spec from a cached template (see template_spec)."""
+    df = pd.DataFrame.from_records(updates.rows, columns=["step", "param", "value"])
     if not len(df):
-        return _empty("update:data ratio")
+        return _empty_spec("update:data ratio")
     df["param"] = df["param"].map(labels)
-    order = [labels[i] for i in updates.params]
+    order = tuple(labels[i] for i in updates.params)
     step_title = "step" if updates.stride == 1 else f"step (mean of {updates.stride} steps)"
-    guide = pd.DataFrame({"y": [updates.guide], "label": ["−3: updates ≈ 1/1000 of the data"]})
+    guide = pd.DataFrame({"y": [updates.guide], "label": [GUIDE_LABEL]})
+    return template_spec(
+        ("update_ratio_lines", order, step_title),
+        lambda: _update_ratio_layers(order, step_title),
+        {UPDATES: df, GUIDE: guide},
+    )
+
+
+def _update_ratio_layers(order: tuple[str, ...], step_title: str) -> alt.LayerChart:
     lines = (
-        alt.Chart(df)
+        alt.Chart(alt.NamedData(UPDATES))
         .mark_line(strokeWidth=1.2)
         .encode(
             x=alt.X("step:Q", title=step_title),
             y=alt.Y("value:Q", title="log10(update std / data std)").axis(STEADY),
-            color=alt.Color("param:N", title=None, sort=order).scale(_palette(len(order))),
-            tooltip=["param", "step", alt.Tooltip("value:Q", format=".2f")],
+            color=alt.Color("param:N", title=None, sort=list(order)).scale(_palette(len(order))),
+            tooltip=["param:N", "step:Q", alt.Tooltip("value:Q", format=".2f")],
         )
     )
-    rule = alt.Chart(guide).mark_rule(color="black", strokeWidth=2).encode(y="y:Q")
+    rule = alt.Chart(alt.NamedData(GUIDE)).mark_rule(color="black", strokeWidth=2).encode(y="y:Q")
     text = (
-        alt.Chart(guide)
+        alt.Chart(alt.NamedData(GUIDE))
         .mark_text(align="left", dy=-7, x=4, color="black")
         .encode(y="y:Q", text="label:N")
     )
@@ -265,8 +322,12 @@ def batchnorm_widget(w: BatchNormWidget) -> alt.Chart:
     ).properties(height=300)
 
 
-def batch_vs_running(series: dict[str, list[float]], stat: str) -> alt.Chart:
-    """One neuron's batch statistic per recorded step (thin, jumpy) and its running estimate."""
+TRACE = "batch_vs_running"  # batch_vs_running_spec's dataset
+
+
+def batch_vs_running_spec(series: dict[str, list[float]], stat: str) -> dict:
+    """One neuron's batch statistic per recorded step (thin, jumpy) and its running
+    estimate; a Vega-Lite spec from a cached template (see template_spec)."""
     names = [f"batch {stat}", f"running {stat}"]
     n = len(series["step"])
     df = pd.DataFrame(
@@ -276,12 +337,19 @@ def batch_vs_running(series: dict[str, list[float]], stat: str) -> alt.Chart:
             "series": [names[0]] * n + [names[1]] * n,
         }
     )
+    return template_spec(
+        ("batch_vs_running", stat), lambda: _batch_vs_running_layers(stat), {TRACE: df}
+    )
+
+
+def _batch_vs_running_layers(stat: str) -> alt.LayerChart:
+    names = [f"batch {stat}", f"running {stat}"]
     color = alt.Color("series:N", title=None).scale(domain=names, range=["#9ecae1", RED])
-    base = alt.Chart(df).encode(
+    base = alt.Chart(alt.NamedData(TRACE)).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("value:Q", title=stat).scale(zero=False).axis(STEADY),
         color=color,
-        tooltip=["series", "step", alt.Tooltip("value:Q", format=".4f")],
+        tooltip=["series:N", "step:Q", alt.Tooltip("value:Q", format=".4f")],
     )
     batch = base.transform_filter(alt.datum.series == names[0]).mark_line(strokeWidth=1)
     running = base.transform_filter(alt.datum.series == names[1]).mark_line(strokeWidth=2.5)

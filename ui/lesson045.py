@@ -1,8 +1,8 @@
 """Drawings for lessons 0, 4 and 5: micrograd graphs (DOT text), the tiny MLP's training,
 backprop ninja's comparison table and dlogits image, and WaveNet's curves.
 
-Every function takes plain data from the engine and returns DOT text, an alt.Chart or a
-DataFrame; nothing here computes a model.
+Every function takes plain data from the engine and returns DOT text, an alt.Chart, a
+Vega-Lite spec (the live loss curve) or a DataFrame; nothing here computes a model.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 from engine.backprop import Comparison
 from engine.micrograd import Trace
 from engine.wavenet import TimeStats
-from ui.charts import block_means, bucket_means
+from ui.charts import block_means, bucket_means, template_spec
 
 CURRENT = "#ffcc80"  # the node passing its gradient on in this step
 RECEIVING = "#bbdefb"  # its inputs, whose .grad just changed
@@ -83,11 +83,22 @@ def graph_dot(trace: Trace, step: int) -> str:
     return "\n".join(lines)
 
 
-def micro_loss_chart(losses: list[float], height=260) -> alt.Chart:
-    """The sum-of-squares loss after each step (log scale: it falls over orders of magnitude)."""
-    df = pd.DataFrame({"step": range(len(losses)), "loss": losses})
+MICRO_LOSS, MICRO_PREDS = "micro_loss", "micro_preds"  # the micrograd charts' datasets
+
+
+def micro_loss_chart(losses: list[float], height=260) -> dict:
+    """The sum-of-squares loss after each step (log scale: it falls over orders of
+    magnitude). A Vega-Lite spec from a cached template: the live page redraws it."""
+    return template_spec(
+        ("micro_loss", height),
+        lambda: _micro_loss_layers(height),
+        {MICRO_LOSS: pd.DataFrame({"step": range(len(losses)), "loss": losses})},
+    )
+
+
+def _micro_loss_layers(height: int) -> alt.Chart:
     return (
-        alt.Chart(df, title="loss (sum of squared errors)")
+        alt.Chart(alt.NamedData(MICRO_LOSS), title="loss (sum of squared errors)")
         .mark_line(point=True)
         .encode(
             x=alt.X("step:Q", title="step").scale(domainMin=0),
@@ -98,19 +109,28 @@ def micro_loss_chart(losses: list[float], height=260) -> alt.Chart:
     )
 
 
-def micro_predictions_chart(preds: list[list[float]], targets, width=170, height=110):
+def micro_predictions_chart(preds: list[list[float]], targets, width=170, height=110) -> dict:
     """One small panel per example: its prediction after every step (solid) heading for its
-    target (dashed)."""
-    names = [f"example {k + 1}: target {t:+g}" for k, t in enumerate(targets)]
+    target (dashed). A Vega-Lite spec from a cached template: the live page redraws it."""
+    names = tuple(f"example {k + 1}: target {t:+g}" for k, t in enumerate(targets))
     df = pd.DataFrame(
         [
             {"step": s, "example": names[k], "prediction": p, "target": targets[k]}
             for s, row in enumerate(preds)
             for k, p in enumerate(row)
-        ]
+        ],
+        columns=["step", "example", "prediction", "target"],
     )
-    colour = alt.Color("example:N", legend=None).scale(domain=names, range=EXAMPLE_COLORS)
-    base = alt.Chart(df)
+    return template_spec(
+        ("micro_preds", names, width, height),
+        lambda: _micro_prediction_panels(names, width, height),
+        {MICRO_PREDS: df},
+    )
+
+
+def _micro_prediction_panels(names, width: int, height: int) -> alt.FacetChart:
+    colour = alt.Color("example:N", legend=None).scale(domain=list(names), range=EXAMPLE_COLORS)
+    base = alt.Chart(alt.NamedData(MICRO_PREDS))
     lines = base.mark_line(point=alt.OverlayMarkDef(size=15)).encode(
         x=alt.X("step:Q", title="step").scale(domainMin=0),
         y=alt.Y("prediction:Q", title="prediction").scale(domain=[-1.1, 1.1]),
@@ -121,7 +141,7 @@ def micro_predictions_chart(preds: list[list[float]], targets, width=170, height
     return (
         alt.layer(goals, lines)
         .properties(width=width, height=height)
-        .facet(facet=alt.Facet("example:N", title=None, sort=names), columns=2)
+        .facet(facet=alt.Facet("example:N", title=None, sort=list(names)), columns=2)
         .properties(title="predictions vs targets")
     )
 
@@ -233,10 +253,11 @@ LOSS_COLORS = {  # role -> colour, the same on every page of these lessons
 }
 
 
-def smoothed_loss(lossi, evals=(), references=None, bucket=1000, height=340) -> alt.Chart:
+def smoothed_loss(lossi, evals=(), references=None, bucket=1000, height=340) -> dict:
     """The lecture's plot(torch.tensor(lossi).view(-1, 1000).mean(1)): mean log10 loss over
     whole 1,000-step buckets; finer bucket means in gray behind it, evaluations as points,
-    references {label: loss} as dashed rules."""
+    references {label: loss} as dashed rules. A Vega-Lite spec for st.vega_lite_chart from
+    a cached template (charts.template_spec): the live pages redraw it on every tick."""
     series = {  # label -> (role, DataFrame with step and value)
         "minibatch loss, finer means": ("finer", bucket_means(lossi, max_points=400)),
         f"mean of each {bucket:,} steps (lecture)": ("smooth", block_means(lossi, bucket)),
@@ -251,11 +272,24 @@ def smoothed_loss(lossi, evals=(), references=None, bucket=1000, height=340) -> 
     for label, v in (references or {}).items():
         series[label] = ("reference", pd.DataFrame({"value": [math.log10(v)]}))
     series = {k: v for k, v in series.items() if len(v[1])}
-    if not series:
+    shape = tuple((label, role) for label, (role, _) in series.items())
+    return template_spec(
+        ("smoothed_loss", shape, height),
+        lambda: _smoothed_layers(shape, height),
+        {
+            f"smoothed_{i}": df.assign(series=label)
+            for i, (label, (_, df)) in enumerate(series.items())
+        },
+    )
+
+
+def _smoothed_layers(shape, height) -> alt.TopLevelMixin:
+    """The chart of smoothed_loss for series [(label, role)], data named smoothed_0, ..."""
+    if not shape:
         return alt.Chart(pd.DataFrame({"step": [], "value": []})).mark_line()
     colour = alt.Color(
         "series:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0, columns=3)
-    ).scale(domain=list(series), range=[LOSS_COLORS[role] for role, _ in series.values()])
+    ).scale(domain=[label for label, _ in shape], range=[LOSS_COLORS[role] for _, role in shape])
     x = alt.X("step:Q", title="step")
     y = alt.Y("value:Q", title="log10(loss)").scale(zero=False)
     tooltip = [
@@ -264,8 +298,8 @@ def smoothed_loss(lossi, evals=(), references=None, bucket=1000, height=340) -> 
         alt.Tooltip("value:Q", format=".4f"),
     ]
     layers = []
-    for label, (role, df) in series.items():
-        base = alt.Chart(df.assign(series=label))
+    for i, (_, role) in enumerate(shape):
+        base = alt.Chart(alt.NamedData(f"smoothed_{i}"))
         if role in ("finer", "smooth"):
             mark = base.mark_line(strokeWidth=1 if role == "finer" else 2.5)
             layers.append(mark.encode(x=x, y=y, color=colour, tooltip=tooltip))
