@@ -3,9 +3,10 @@ to the app, since the engine never imports it.
 
     python -m ui.bench [--quick] [--json]
 
-One tick of the live loss chart on a 200,000-step history, drawn two ways (the cached
-Vega-Lite template with incremental bucket means, and the Altair chart rebuilt), and
-training in 0.2 s chunks with a chart tick after each against training straight through.
+One tick of the live loss charts on a 200,000-step history (the MLP page's drawn two
+ways: the cached Vega-Lite template with incremental bucket means, and the Altair chart
+rebuilt; the WaveNet page's smoothed curve), and training in 0.2 s chunks with a chart
+tick after each against training straight through, for the MLP and WaveNet pages.
 """
 
 from __future__ import annotations
@@ -20,16 +21,19 @@ from engine import data
 from engine.bench import machine, render_latencies, timed
 from engine.presets import PRESETS
 from engine.train import Job
-from ui import charts
+from ui import charts, lesson045
 
 LABELS = {  # key -> (label, unit)
     "chart_tick_ms": ("loss chart tick, template + incremental means", "ms"),
     "chart_tick_altair_ms": ("loss chart tick, Altair chart rebuilt", "ms"),
-    "chart_tick_history_steps": ("  (history length for both ticks)", "steps"),
-    "chunked_overhead_pct": ("chunked training + template ticks vs straight", "%"),
+    "smoothed_tick_ms": ("WaveNet/backprop smoothed-loss tick, template", "ms"),
+    "chart_tick_history_steps": ("  (history length for the ticks)", "steps"),
+    "chunked_overhead_pct": ("MLP chunks + template ticks vs straight", "%"),
     "chunked_tick_share_pct": ("  time in template ticks / training time", "%"),
-    "chunked_overhead_altair_pct": ("chunked training + Altair ticks vs straight", "%"),
+    "chunked_overhead_altair_pct": ("MLP chunks + Altair ticks vs straight", "%"),
     "chunked_tick_share_altair_pct": ("  time in Altair ticks / training time", "%"),
+    "chunked_overhead_wavenet_pct": ("WaveNet chunks + template ticks vs straight", "%"),
+    "chunked_tick_share_wavenet_pct": ("  time in template ticks / training time", "%"),
 }
 
 
@@ -39,36 +43,12 @@ def _ship(spec: dict) -> None:
         dataframe_util.convert_anything_to_arrow_bytes(frame)
 
 
-def chart_ticks(ds, steps: int = 12_000, chunk: float = 0.2, repeats: int = 3) -> dict:
-    """The live loss chart: one tick's cost on a long history, and training in chunks of
-    `chunk` seconds with a chart tick after each, against training straight through.
-
-    Two ways to draw: charts.loss_curve_spec (a template built once, bucket means kept
-    incrementally, what a live page should use) and charts.loss_curve(...).to_dict() (an
-    Altair chart rebuilt and validated every tick)."""
-    p = PRESETS["part3-batchnorm"]
-    splits = data.make_splits(ds, 3)
-    refs = {"uniform guess": 3.2958, "bigram": 2.4544}
-
-    def spec_tick(job):
-        _ship(charts.loss_curve_spec(job.lossi, job.evals, refs))
-
-    def altair_tick(job):
-        charts.loss_curve(job.lossi, job.evals, refs).to_dict()
-
-    out = {}
-    long = Job(p.model, p.train, splits, ds.vocab_size)
-    long.lossi = [0.3 + 1e-6 * (i % 997) for i in range(200_000)]  # a finished lecture run
-    long.step = len(long.lossi)
-    spec_tick(long)  # the first tick builds the template and sums the history once
-    for name, tick in (("chart_tick_ms", spec_tick), ("chart_tick_altair_ms", altair_tick)):
-
-        def grow_and_tick(job=long, tick=tick):
-            job.lossi.extend([0.3] * 600)  # what 0.2 s of training appends
-            tick(job)
-
-        out[name] = round(timed(grow_and_tick), 2)
-    out["chart_tick_history_steps"] = len(long.lossi)
+def chunked(ds, preset: str, tick, steps: int, chunk: float, repeats: int) -> dict:
+    """Training a preset in chunks of `chunk` seconds with tick(job) after each, against
+    training straight through (alternating, so that both meet the same machine):
+    {"overhead_pct": extra wall time, "tick_share_pct": time in ticks / training time}."""
+    p = PRESETS[preset]
+    splits = data.make_splits(ds, p.model.block_size, p.shuffles)
 
     def run(tick) -> tuple[float, float]:
         """(wall seconds, seconds spent in ticks) to train `steps` steps."""
@@ -84,19 +64,64 @@ def chart_ticks(ds, steps: int = 12_000, chunk: float = 0.2, repeats: int = 3) -
             ticks += time.perf_counter() - t1
         return time.perf_counter() - t0, ticks
 
-    walls = {"straight": [], "spec": [], "altair": []}
-    shares = {"spec": [], "altair": []}
-    for _ in range(repeats):  # alternating, so that all three meet the same machine
-        for name, tick in (("straight", None), ("spec", spec_tick), ("altair", altair_tick)):
-            wall, ticks = run(tick)
-            walls[name].append(wall)
-            if name in shares:
-                shares[name].append(100 * ticks / (wall - ticks))
-    straight = min(walls["straight"])
-    out["chunked_overhead_pct"] = round(100 * (min(walls["spec"]) / straight - 1), 1)
-    out["chunked_tick_share_pct"] = round(min(shares["spec"]), 1)
-    out["chunked_overhead_altair_pct"] = round(100 * (min(walls["altair"]) / straight - 1), 1)
-    out["chunked_tick_share_altair_pct"] = round(min(shares["altair"]), 1)
+    straight, walls, shares = [], [], []
+    for _ in range(repeats):
+        straight.append(run(None)[0])
+        wall, ticks = run(tick)
+        walls.append(wall)
+        shares.append(100 * ticks / (wall - ticks))
+    return {
+        "overhead_pct": round(100 * (min(walls) / min(straight) - 1), 1),
+        "tick_share_pct": round(min(shares), 1),
+    }
+
+
+def chart_ticks(ds, chunk: float = 0.2, repeats: int = 3) -> dict:
+    """The live loss charts: one tick's cost on a long history, and training in chunks of
+    `chunk` seconds (the pages' default) with a chart tick after each, against training
+    straight through.
+
+    The MLP page's curve is drawn two ways: charts.loss_curve_spec (a template built once,
+    bucket means kept incrementally, what the live pages use) and
+    charts.loss_curve(...).to_dict() (an Altair chart rebuilt and validated every tick).
+    The WaveNet and backprop pages' curve, lesson045.smoothed_loss, is a template."""
+    refs = {"uniform guess": 3.2958, "bigram": 2.4544}
+
+    def spec_tick(job):
+        _ship(charts.loss_curve_spec(job.lossi, job.evals, refs))
+
+    def altair_tick(job):
+        charts.loss_curve(job.lossi, job.evals, refs).to_dict()
+
+    def smoothed_tick(job):
+        _ship(lesson045.smoothed_loss(job.lossi, job.evals, refs))
+
+    out = {}
+    p = PRESETS["part3-batchnorm"]
+    long = Job(p.model, p.train, data.make_splits(ds, 3), ds.vocab_size)
+    long.lossi = [0.3 + 1e-6 * (i % 997) for i in range(200_000)]  # a finished lecture run
+    long.step = len(long.lossi)
+    for name, tick in (
+        ("chart_tick_ms", spec_tick),
+        ("chart_tick_altair_ms", altair_tick),
+        ("smoothed_tick_ms", smoothed_tick),
+    ):
+        tick(long)  # a template's first tick builds it and sums the history once
+
+        def grow_and_tick(job=long, tick=tick):
+            job.lossi.extend([0.3] * 600)  # what 0.2 s of training appends
+            tick(job)
+
+        out[name] = round(timed(grow_and_tick), 2)
+    out["chart_tick_history_steps"] = len(long.lossi)
+    for suffix, preset, tick, steps in (
+        ("", "part3-batchnorm", spec_tick, 12_000),
+        ("_altair", "part3-batchnorm", altair_tick, 12_000),
+        ("_wavenet", "part5-wavenet", smoothed_tick, 4_000),
+    ):
+        r = chunked(ds, preset, tick, steps, chunk, repeats)
+        out[f"chunked_overhead{suffix}_pct"] = r["overhead_pct"]
+        out[f"chunked_tick_share{suffix}_pct"] = r["tick_share_pct"]
     return out
 
 
