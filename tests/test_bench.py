@@ -37,6 +37,9 @@ def test_chart_ticks_measure_both_ways_of_drawing():
         "chunked_tick_share_pct",
         "chunked_overhead_altair_pct",
         "chunked_tick_share_altair_pct",
+        "smoothed_tick_ms",
+        "chunked_overhead_wavenet_pct",
+        "chunked_tick_share_wavenet_pct",
     }
     assert out["chart_tick_history_steps"] > 200_000
     assert out["chart_tick_ms"] > 0

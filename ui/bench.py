@@ -76,10 +76,10 @@ def chunked(ds, preset: str, tick, steps: int, chunk: float, repeats: int) -> di
     }
 
 
-def chart_ticks(ds, chunk: float = 0.2, repeats: int = 3) -> dict:
+def chart_ticks(ds, steps: int = 12_000, chunk: float = 0.2, repeats: int = 3) -> dict:
     """The live loss charts: one tick's cost on a long history, and training in chunks of
     `chunk` seconds (the pages' default) with a chart tick after each, against training
-    straight through.
+    straight through: `steps` steps of the MLP, a third as many of the WaveNet.
 
     The MLP page's curve is drawn two ways: charts.loss_curve_spec (a template built once,
     bucket means kept incrementally, what the live pages use) and
@@ -114,12 +114,12 @@ def chart_ticks(ds, chunk: float = 0.2, repeats: int = 3) -> dict:
 
         out[name] = round(timed(grow_and_tick), 2)
     out["chart_tick_history_steps"] = len(long.lossi)
-    for suffix, preset, tick, steps in (
-        ("", "part3-batchnorm", spec_tick, 12_000),
-        ("_altair", "part3-batchnorm", altair_tick, 12_000),
-        ("_wavenet", "part5-wavenet", smoothed_tick, 4_000),
+    for suffix, preset, tick, n in (
+        ("", "part3-batchnorm", spec_tick, steps),
+        ("_altair", "part3-batchnorm", altair_tick, steps),
+        ("_wavenet", "part5-wavenet", smoothed_tick, steps // 3),
     ):
-        r = chunked(ds, preset, tick, steps, chunk, repeats)
+        r = chunked(ds, preset, tick, n, chunk, repeats)
         out[f"chunked_overhead{suffix}_pct"] = r["overhead_pct"]
         out[f"chunked_tick_share{suffix}_pct"] = r["tick_share_pct"]
     return out
