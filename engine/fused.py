@@ -45,33 +45,18 @@ _tanh_backward = torch.ops.aten.tanh_backward.default
 _MASK = [True, True, True]
 _nll = torch._C._nn.nll_loss_nd  # F.nll_loss without its Python checks
 RECENTRE_EVERY = 1000  # steps between new shifts of a "var" BatchNorm's input
-_cache: dict = {}  # small constant tensors, by device and value
+_cache: dict = {}  # small constant tensors, by device, shape and value
 
 
-def _scalar(device, value: float) -> torch.Tensor:
-    """A 0-dim tensor: torch multiplies by it without converting a Python number each call."""
-    key = (device, value)
+def _constant(device, shape: tuple, value: float) -> torch.Tensor:
+    """A cached tensor full of `value`; 0-dim for shape (): torch multiplies by it without
+    converting a Python number each call."""
+    key = (device, shape, value)
     t = _cache.get(key)
     if t is None:
         if len(_cache) > 1000:  # a cosine schedule makes a new -lr/B every step
             _cache.clear()
-        t = _cache[key] = torch.tensor(value, device=device)
-    return t
-
-
-def _column(device, n: int, value: float) -> torch.Tensor:
-    key = (device, n, value)
-    t = _cache.get(key)
-    if t is None:
-        t = _cache[key] = torch.full((n, 1), value, device=device)
-    return t
-
-
-def _ones(device, n: int) -> torch.Tensor:
-    key = (device, n)
-    t = _cache.get(key)
-    if t is None:
-        t = _cache[key] = torch.ones(n, device=device)
+        t = _cache[key] = torch.full(shape, value, device=device)
     return t
 
 
@@ -103,7 +88,7 @@ class _Update:
         self.deltas.append(g)
 
     def bias(self, b, d2):  # b += the column sums of d2
-        b.addmv_(d2.t(), _ones(d2.device, d2.shape[0]))
+        b.addmv_(d2.t(), _constant(d2.device, (d2.shape[0],), 1.0))
 
     def rows(self, C, idx, d):  # C[idx] += d, summing repeated rows
         C.index_add_(0, idx, d)
@@ -174,7 +159,7 @@ def _bn_constants(bn, x2, B, T):
         n = B if buggy else B * T
         std = bn.flavour == "std"  # no eps; the running statistic is the (unbiased) std
         eps = 0.0 if std else bn.eps * (n - 1) / n
-        c = _scalar(x2.device, math.sqrt((n - 1) / n))  # biased -> unbiased spread
+        c = _constant(x2.device, (), math.sqrt((n - 1) / n))  # biased -> unbiased spread
         consts = bn._fused_consts[key] = (stat, buggy, std, eps, c)
     return consts
 
@@ -358,11 +343,11 @@ def _step_no_grad(model, Xb, Yb, sink, scale):
     logprobs = torch.log_softmax(x, 1)  # x: the logits, (B, V)
     loss = _nll(logprobs, Yb, None, 1, -100)
     # cross-entropy backward in one expression (lecture 5, exercise 2): softmax - one_hot
-    dx = logprobs.exp_().scatter_add_(1, Yb.view(-1, 1), _column(Xb.device, B, -1.0))
+    dx = logprobs.exp_().scatter_add_(1, Yb.view(-1, 1), _constant(Xb.device, (B, 1), -1.0))
     if scale is None:
         dx.div_(B)
     else:
-        dx.mul_(_scalar(Xb.device, scale))
+        dx.mul_(_constant(Xb.device, (), scale))
     for (layer, _, backward), cache in zip(reversed(plan), reversed(caches), strict=True):
         dx = backward(layer, cache, dx, sink)
     sink.finish()
