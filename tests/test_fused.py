@@ -25,12 +25,18 @@ CONFIGS = {
 }
 
 
+def splits_and_models(name, *seeds):
+    """The splits of WORDS for config `name`, and one model of it per seed."""
+    config = CONFIGS[name]
+    built = [
+        models.build(config, WORDS.vocab_size, torch.Generator().manual_seed(s)) for s in seeds
+    ]
+    return data.make_splits(WORDS, config.block_size), *built
+
+
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_one_step_equals_autograd(name):
-    config = CONFIGS[name]
-    splits = data.make_splits(WORDS, config.block_size)
-    build = lambda: models.build(config, WORDS.vocab_size, torch.Generator().manual_seed(42))  # noqa: E731
-    ref, ours = build(), build()
+    splits, ref, ours = splits_and_models(name, 42, 42)
     assert fused.supports(ours)
     ix = torch.randint(0, len(splits.Ytr), (32,), generator=torch.Generator().manual_seed(1))
     Xb, Yb = splits.Xtr[ix], splits.Ytr[ix]
@@ -54,12 +60,14 @@ BATCHNORM_CONFIGS = [n for n in CONFIGS if "batchnorm" in n and "no batchnorm" n
 BATCHNORM_CONFIGS += ["wavenet", "flat context 8"]
 
 
-def _running_statistics(model):
-    return [
-        (layer.running_mean, layer.running_var)
-        for layer in model.layers
-        if hasattr(layer, "running_mean")
+def assert_same_running_statistics(ours, ref, **tolerance):
+    bns = [
+        (a, b) for a, b in zip(ours.layers, ref.layers, strict=True) if hasattr(a, "running_mean")
     ]
+    assert bns
+    for a, b in bns:
+        torch.testing.assert_close(a.running_mean, b.running_mean, **tolerance)
+        torch.testing.assert_close(a.running_var, b.running_var, **tolerance)
 
 
 @pytest.mark.parametrize("name", BATCHNORM_CONFIGS)
@@ -67,29 +75,20 @@ def test_running_statistics_follow_the_lecture_over_many_steps(name, monkeypatch
     """With lr = 0 both see the same activations: the running statistics must agree step
     after step, across the shifts the fused BatchNorm renews (every 10 steps here)."""
     monkeypatch.setattr(fused, "RECENTRE_EVERY", 10)
-    config = CONFIGS[name]
-    splits = data.make_splits(WORDS, config.block_size)
-    build = lambda: models.build(config, WORDS.vocab_size, torch.Generator().manual_seed(5))  # noqa: E731
-    ref, ours = build(), build()
+    splits, ref, ours = splits_and_models(name, 5, 5)
     g = torch.Generator().manual_seed(2)
     for _ in range(35):
         ix = torch.randint(0, len(splits.Ytr), (32,), generator=g)
         with torch.no_grad():
             ref(splits.Xtr[ix], splits.Ytr[ix])
         fused.sgd_step(ours, splits.Xtr[ix], splits.Ytr[ix], 0.0)
-    for (m, v), (m_ref, v_ref) in zip(
-        _running_statistics(ours), _running_statistics(ref), strict=True
-    ):  # rounding differences in the layers below reach ~2e-5 (the lecture's code vs torch's)
-        torch.testing.assert_close(m, m_ref, rtol=1e-4, atol=5e-5)
-        torch.testing.assert_close(v, v_ref, rtol=1e-4, atol=5e-5)
+    # rounding differences in the layers below reach ~2e-5 (the lecture's code vs torch's)
+    assert_same_running_statistics(ours, ref, rtol=1e-4, atol=5e-5)
 
 
 @pytest.mark.parametrize("name", ["deep + batchnorm (var)", "wavenet"])
 def test_running_statistics_loaded_between_steps_are_taken_up(name):
-    config = CONFIGS[name]
-    splits = data.make_splits(WORDS, config.block_size)
-    build = lambda seed: models.build(config, WORDS.vocab_size, torch.Generator().manual_seed(seed))  # noqa: E731
-    ref, ours, other = build(1), build(1), build(9)
+    splits, ref, ours, other = splits_and_models(name, 1, 1, 9)
     ix = torch.arange(32)
     X, Y = splits.Xtr[ix], splits.Ytr[ix]
     fused.sgd_step(other, X, Y, 0.0)
@@ -99,11 +98,7 @@ def test_running_statistics_loaded_between_steps_are_taken_up(name):
     with torch.no_grad():
         ref(X, Y)
     fused.sgd_step(ours, X, Y, 0.0)
-    for (m, v), (m_ref, v_ref) in zip(
-        _running_statistics(ours), _running_statistics(ref), strict=True
-    ):
-        torch.testing.assert_close(m, m_ref)
-        torch.testing.assert_close(v, v_ref)
+    assert_same_running_statistics(ours, ref)
 
 
 def test_job_uses_the_fused_step_unless_statistics_are_recorded():
@@ -151,10 +146,7 @@ def test_models_and_splits_move_between_devices():
 
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_gradients_for_an_optimizer_equal_autograd(name):
-    config = CONFIGS[name]
-    splits = data.make_splits(WORDS, config.block_size)
-    build = lambda: models.build(config, WORDS.vocab_size, torch.Generator().manual_seed(7))  # noqa: E731
-    ref, ours = build(), build()
+    splits, ref, ours = splits_and_models(name, 7, 7)
     ix = torch.randint(0, len(splits.Ytr), (24,), generator=torch.Generator().manual_seed(3))
     _, loss = ref(splits.Xtr[ix], splits.Ytr[ix])
     loss.backward()
