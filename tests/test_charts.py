@@ -29,17 +29,6 @@ def test_loss_curve_plots_log10_losses_evals_and_references():
     assert set(layer_data(chart, 1)["series"]) == {"train (evaluated)", "dev (evaluated)"}
 
 
-def test_embedding_scatter_draws_labelled_dots():
-    import pandas as pd
-
-    pts = pd.DataFrame(
-        {"ch": [".", "a", " "], "x": [0, 1, 2], "y": [0, 1, 2], "kind": ["end", "vowel", "other"]}
-    )
-    spec = charts.embedding_scatter_spec(pts, "x", "y")
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["circle", "text"]
-    assert spec["layer"][1]["encoding"]["text"]["field"] == "label"
-
-
 # --- bucket means kept incrementally --------------------------------------------------
 
 
@@ -111,7 +100,7 @@ def test_loss_curve_spec_is_the_loss_curve_with_its_data_named():
     json.dumps({k: v for k, v in spec.items() if k != "datasets"})  # plain JSON otherwise
 
 
-def test_embedding_scatter_spec_is_the_scatter_with_its_data_named():
+def test_embedding_scatter_draws_labelled_dots_with_its_data_named():
     import pandas as pd
 
     pts = pd.DataFrame(
@@ -120,6 +109,7 @@ def test_embedding_scatter_spec_is_the_scatter_with_its_data_named():
     spec = charts.embedding_scatter_spec(pts, "dim 0", "dim 1")
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["circle", "text"]
     assert spec["layer"][0]["encoding"]["color"]["field"] == "kind"
+    assert spec["layer"][1]["encoding"]["text"]["field"] == "label"
     assert spec["datasets"][charts.POINTS]["label"].tolist() == [".", "a", "␣"]
     other = charts.embedding_scatter_spec(pts.assign(x=[5, 6, 7]), "dim 0", "dim 1")
     assert other["datasets"][charts.POINTS]["x"].tolist() == [5, 6, 7]
