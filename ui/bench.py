@@ -43,17 +43,18 @@ def _ship(spec: dict) -> None:
         dataframe_util.convert_anything_to_arrow_bytes(frame)
 
 
-def chunked(ds, preset: str, tick, steps: int, chunk: float, repeats: int) -> dict:
-    """Training a preset in chunks of `chunk` seconds with tick(job) after each, against
-    training straight through (alternating, so that both meet the same machine):
-    {"overhead_pct": extra wall time, "tick_share_pct": time in ticks / training time}."""
+def chunked(ds, preset: str, ticks: dict, steps: int, chunk: float, repeats: int) -> dict:
+    """Training a preset in chunks of `chunk` seconds with a tick(job) after each, for each
+    of `ticks` {name: tick}, against training straight through (alternating within each
+    round, so that all meet the same machine): {name: {"overhead_pct": extra wall time,
+    "tick_share_pct": time in ticks / training time}}."""
     p = PRESETS[preset]
     splits = data.make_splits(ds, p.model.block_size, p.shuffles)
 
     def run(tick) -> tuple[float, float]:
         """(wall seconds, seconds spent in ticks) to train `steps` steps."""
         job = Job(p.model, p.train, splits, ds.vocab_size)
-        ticks, t0 = 0.0, time.perf_counter()
+        spent, t0 = 0.0, time.perf_counter()
         while job.step < steps:
             if tick is None:
                 job.train_step()
@@ -61,18 +62,22 @@ def chunked(ds, preset: str, tick, steps: int, chunk: float, repeats: int) -> di
             job.train_for(chunk)
             t1 = time.perf_counter()
             tick(job)
-            ticks += time.perf_counter() - t1
-        return time.perf_counter() - t0, ticks
+            spent += time.perf_counter() - t1
+        return time.perf_counter() - t0, spent
 
-    straight, walls, shares = [], [], []
+    straight, walls, shares = [], {name: [] for name in ticks}, {name: [] for name in ticks}
     for _ in range(repeats):
         straight.append(run(None)[0])
-        wall, ticks = run(tick)
-        walls.append(wall)
-        shares.append(100 * ticks / (wall - ticks))
+        for name, tick in ticks.items():
+            wall, spent = run(tick)
+            walls[name].append(wall)
+            shares[name].append(100 * spent / (wall - spent))
     return {
-        "overhead_pct": round(100 * (min(walls) / min(straight) - 1), 1),
-        "tick_share_pct": round(min(shares), 1),
+        name: {
+            "overhead_pct": round(100 * (min(walls[name]) / min(straight) - 1), 1),
+            "tick_share_pct": round(min(shares[name]), 1),
+        }
+        for name in ticks
     }
 
 
@@ -114,12 +119,11 @@ def chart_ticks(ds, steps: int = 12_000, chunk: float = 0.2, repeats: int = 3) -
 
         out[name] = round(timed(grow_and_tick), 2)
     out["chart_tick_history_steps"] = len(long.lossi)
-    for suffix, preset, tick, n in (
-        ("", "part3-batchnorm", spec_tick, steps),
-        ("_altair", "part3-batchnorm", altair_tick, steps),
-        ("_wavenet", "part5-wavenet", smoothed_tick, steps // 3),
-    ):
-        r = chunked(ds, preset, tick, n, chunk, repeats)
+    mlp = chunked(
+        ds, "part3-batchnorm", {"": spec_tick, "_altair": altair_tick}, steps, chunk, repeats
+    )
+    wavenet = chunked(ds, "part5-wavenet", {"_wavenet": smoothed_tick}, steps // 3, chunk, repeats)
+    for suffix, r in {**mlp, **wavenet}.items():
         out[f"chunked_overhead{suffix}_pct"] = r["overhead_pct"]
         out[f"chunked_tick_share{suffix}_pct"] = r["tick_share_pct"]
     return out
