@@ -1,64 +1,102 @@
-"""makemore playground: the router. Pages live in pages/, shared glue in ui/, models in engine/."""
+"""makemore playground: the router. Pages live in pages/, shared glue in ui/, models in engine/.
+
+`streamlit run app.py` serves `app` below (Streamlit's ASGI App), whose lifespan runs once
+when the server starts, before any visitor; every session's script run then executes this
+file as __main__: the router. Sections are named after the lecture videos, and every
+page's url_path is pinned to the address it has always had, so links shared with a class
+keep working.
+"""
+
+from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from ui import present, state
+from ui import navigation, present, state
 
-st.set_page_config(page_title="makemore playground", page_icon="🔤", layout="wide")
 
-nav = st.navigation(
-    {
-        "Start": [
-            st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        ],
-        "Lesson 0 · micrograd": [
-            st.Page("pages/micrograd.py", title="micrograd", icon=":material/account_tree:"),
-        ],
-        "Lesson 1 · Bigrams": [
-            st.Page("pages/bigram_counts.py", title="Bigram counts", icon=":material/grid_on:"),
-            st.Page("pages/smoothing.py", title="Smoothing", icon=":material/tune:"),
-            st.Page(
-                "pages/bigram_sampling.py",
-                title="Sampling & likelihood",
-                icon=":material/casino:",
-            ),
-            st.Page("pages/neural_bigram.py", title="Neural bigram", icon=":material/hub:"),
-            st.Page(
-                "pages/ngram_exercises.py", title="Exercises E01–E05", icon=":material/school:"
-            ),
-        ],
-        "Lesson 2 · MLP": [
-            st.Page("pages/mlp.py", title="MLP trainer", icon=":material/model_training:"),
-            st.Page("pages/lr_finder.py", title="Learning-rate finder", icon=":material/speed:"),
-            st.Page(
-                "pages/embeddings.py", title="Embeddings & samples", icon=":material/scatter_plot:"
-            ),
-        ],
-        "Lesson 3 · Activations & BatchNorm": [
-            st.Page(
-                "pages/init_explorer.py", title="Init & saturation", icon=":material/monitor_heart:"
-            ),
-            st.Page(
-                "pages/batchnorm.py", title="BatchNorm", icon=":material/align_vertical_center:"
-            ),
-            st.Page("pages/diagnostics.py", title="Diagnostics", icon=":material/query_stats:"),
-        ],
-        "Lesson 4 · Backprop ninja": [
-            st.Page("pages/backprop.py", title="Backprop ninja", icon=":material/swords:"),
-        ],
-        "Lesson 5 · WaveNet": [
-            st.Page("pages/wavenet.py", title="WaveNet", icon=":material/graphic_eq:"),
-        ],
-        "Classroom": [
-            st.Page("pages/compare.py", title="Compare runs", icon=":material/stacked_line_chart:"),
-        ],
-    },
-    expanded=True,
-)
-ds = state.dataset()
-st.sidebar.caption(
-    f"Dataset: **{state.md_escape(state.source_label(st.session_state.ds_source))}** · "
-    f"{len(ds.words):,} words · V = {ds.vocab_size}"
-)
-present.apply()
-nav.run()
+@asynccontextmanager
+async def lifespan(_app):
+    """Once per server, before the first visitor."""
+    navigation.leave_legacy_pages_mode()
+    yield
+
+
+def page(path: str, title: str, icon: str, url_path: str, **kwargs) -> st.Page:
+    return st.Page(path, title=title, icon=f":material/{icon}:", url_path=url_path, **kwargs)
+
+
+def router() -> None:
+    """Every session's script run: the page config, the navigation, the page."""
+    st.set_page_config(page_title="makemore playground", page_icon="🔤", layout="wide")
+
+    nav = st.navigation(
+        {
+            "Start": [page("pages/start/home.py", "Home", "home", "home", default=True)],
+            "micrograd · Backpropagation": [
+                page("pages/micrograd/micrograd.py", "micrograd", "account_tree", "micrograd"),
+            ],
+            "makemore part 1 · Bigrams": [
+                page("pages/part1_bigrams/counts.py", "Bigram counts", "grid_on", "bigram_counts"),
+                page("pages/part1_bigrams/smoothing.py", "Smoothing", "tune", "smoothing"),
+                page(
+                    "pages/part1_bigrams/sampling.py",
+                    "Sampling & likelihood",
+                    "casino",
+                    "bigram_sampling",
+                ),
+                page(
+                    "pages/part1_bigrams/neural_bigram.py", "Neural bigram", "hub", "neural_bigram"
+                ),
+                page(
+                    "pages/part1_bigrams/exercises.py",
+                    "Exercises E01–E05",
+                    "school",
+                    "ngram_exercises",
+                ),
+            ],
+            "makemore part 2 · MLP": [
+                page("pages/part2_mlp/trainer.py", "MLP trainer", "model_training", "mlp"),
+                page("pages/part2_mlp/lr_finder.py", "Learning-rate finder", "speed", "lr_finder"),
+                page(
+                    "pages/part2_mlp/embeddings.py",
+                    "Embeddings & samples",
+                    "scatter_plot",
+                    "embeddings",
+                ),
+            ],
+            "makemore part 3 · Activations & BatchNorm": [
+                page(
+                    "pages/part3_bn/init.py", "Init & saturation", "monitor_heart", "init_explorer"
+                ),
+                page(
+                    "pages/part3_bn/batchnorm.py", "BatchNorm", "align_vertical_center", "batchnorm"
+                ),
+                page("pages/part3_bn/diagnostics.py", "Diagnostics", "query_stats", "diagnostics"),
+            ],
+            "makemore part 4 · Backprop ninja": [
+                page("pages/part4_backprop/ninja.py", "Backprop ninja", "swords", "backprop"),
+            ],
+            "makemore part 5 · WaveNet": [
+                page("pages/part5_wavenet/wavenet.py", "WaveNet", "graphic_eq", "wavenet"),
+            ],
+            "Classroom": [
+                page("pages/classroom/compare.py", "Compare runs", "stacked_line_chart", "compare"),
+            ],
+        },
+        expanded=True,
+    )
+    ds = state.dataset()
+    st.sidebar.caption(
+        f"Dataset: **{state.md_escape(state.source_label(st.session_state.ds_source))}** · "
+        f"{len(ds.words):,} words · V = {ds.vocab_size}"
+    )
+    present.apply()
+    nav.run()
+
+
+# `streamlit run app.py` imports this file once to find `app`, then runs it as __main__
+# for every session's script run.
+app = st.App("app.py", lifespan=lifespan)
+
+if __name__ == "__main__":
+    router()

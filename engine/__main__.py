@@ -18,9 +18,12 @@ import time
 
 import torch
 
-from engine import bench, bigram, data, models, runs, wordfile
+from engine import bench, data, models, wordfile
+from engine.part1_bigrams import bigram
 from engine.presets import PRESETS
 from engine.sample import sample_words
+from engine.serve.cache import RunCache
+from engine.serve.records import restore, run_key, snapshot
 from engine.train import Job, TrainConfig
 
 
@@ -167,17 +170,17 @@ def cmd_presets(args) -> None:
 def trained_job(args, ds: data.Dataset, model_cfg, train_cfg, shuffles: int) -> Job:
     """The run from the run cache when it was trained before, else trained now and cached."""
     splits = data.make_splits(ds, model_cfg.block_size, shuffles)
-    cache = runs.RunCache.from_environment()
+    cache = RunCache.from_environment()
     no_cache = getattr(args, "no_cache", False)
-    record = None if no_cache else cache.get(runs.run_key(splits.key, model_cfg, train_cfg))
+    record = None if no_cache else cache.get(run_key(splits.key, model_cfg, train_cfg))
     if record is not None:
         print(
             f"(from the run cache in {cache.directory}; --no-cache trains again)", file=sys.stderr
         )
-        return runs.restore(record, splits, args.device)
+        return restore(record, splits, args.device)
     job = Job(model_cfg, train_cfg, splits, ds.vocab_size, device=args.device)
     job.run(callback=None if getattr(args, "quiet", False) else Progress(train_cfg.steps))
-    cache.put(runs.snapshot(job, ds))
+    cache.put(snapshot(job, ds))
     return job
 
 

@@ -23,7 +23,9 @@ import time
 
 import torch
 
-from engine import bigram, data, diagnostics, models, ngram
+from engine import data, models
+from engine.part1_bigrams import bigram, ngram
+from engine.part3_bn import diagnostics
 from engine.presets import PRESETS
 from engine.train import Job
 

@@ -9,7 +9,26 @@ from tests.conftest import needs_names
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
+PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*/*.py"))
+# Every address a page has had since the first release: links shared with a class.
+URL_PATHS = {
+    "": "pages/start/home.py",
+    "micrograd": "pages/micrograd/micrograd.py",
+    "bigram_counts": "pages/part1_bigrams/counts.py",
+    "smoothing": "pages/part1_bigrams/smoothing.py",
+    "bigram_sampling": "pages/part1_bigrams/sampling.py",
+    "neural_bigram": "pages/part1_bigrams/neural_bigram.py",
+    "ngram_exercises": "pages/part1_bigrams/exercises.py",
+    "mlp": "pages/part2_mlp/trainer.py",
+    "lr_finder": "pages/part2_mlp/lr_finder.py",
+    "embeddings": "pages/part2_mlp/embeddings.py",
+    "init_explorer": "pages/part3_bn/init.py",
+    "batchnorm": "pages/part3_bn/batchnorm.py",
+    "diagnostics": "pages/part3_bn/diagnostics.py",
+    "backprop": "pages/part4_backprop/ninja.py",
+    "wavenet": "pages/part5_wavenet/wavenet.py",
+    "compare": "pages/classroom/compare.py",
+}
 
 
 def app(**session):
@@ -28,6 +47,21 @@ def test_every_page_renders_without_an_exception(page):
     at = app()
     at.switch_page(page).run()
     assert not at.exception, at.exception
+
+
+def test_every_page_keeps_its_old_address():
+    at = app()
+    registered = {
+        info["url_pathname"]: str(Path(info["script_path"]).relative_to(ROOT))
+        for info in at._registered_pages.values()
+    }
+    assert registered == URL_PATHS
+    assert sorted(URL_PATHS.values()) == PAGES
+
+
+def test_no_page_script_sits_at_the_top_of_pages():
+    """Streamlit 1.67 would run a top-level pages/*.py without app.py (its legacy layout)."""
+    assert list((ROOT / "pages").glob("*.py")) == []
 
 
 @needs_names
@@ -73,7 +107,7 @@ def test_dataset_choice_survives_a_page_switch():
     at.selectbox[0].select("us-census-1990").run()
     for page in PAGES:
         at.switch_page(page).run()
-    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/start/home.py").run()
     assert metrics(at)["Words"] == "5,163"
     assert at.session_state.dataset.name == "us-census-1990"
 

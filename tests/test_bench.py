@@ -90,7 +90,12 @@ def test_render_prints_readable_tables():
 
 def test_the_engine_never_imports_streamlit_or_the_app():
     """engine/ is pure torch: importing every engine module pulls in neither streamlit nor ui."""
-    modules = [f"engine.{p.stem}" for p in Path(bench.__file__).parent.glob("*.py")]
+    root = Path(bench.__file__).parent
+    modules = [
+        ".".join(("engine", *p.relative_to(root).with_suffix("").parts))
+        for p in root.rglob("*.py")
+        if p.name != "__init__.py"
+    ]
     code = (
         f"import importlib, sys; [importlib.import_module(m) for m in {modules!r}]; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'streamlit', 'ui', 'altair'}))"
@@ -99,5 +104,5 @@ def test_the_engine_never_imports_streamlit_or_the_app():
     assert out.stdout.strip() == "[]"
     # nor lazily, inside a function
     pattern = re.compile(r"^\s*(from|import)\s+(streamlit|ui|altair)\b", re.MULTILINE)
-    for path in Path(bench.__file__).parent.glob("*.py"):
+    for path in Path(bench.__file__).parent.rglob("*.py"):
         assert not pattern.search(path.read_text()), path.name

@@ -120,7 +120,7 @@ def test_embedding_scatter_draws_labelled_dots_with_its_data_named():
 
 
 def test_compare_loss_curves_spec_fills_its_datasets_into_one_template():
-    from ui import diagnostics_charts as dc
+    from ui import part3_bn as dc
 
     runs = {"a": [0.5, 0.4, 0.3], "b": [0.6, 0.5, 0.45]}
     spec = dc.compare_loss_curves_spec(runs, first=2, references={"ten": 10.0}, title="T")
@@ -147,8 +147,8 @@ def test_compare_loss_curves_spec_fills_its_datasets_into_one_template():
 
 
 def test_histogram_lines_spec_fills_its_dataset_into_one_template():
-    from engine.diagnostics import Histogram
-    from ui import diagnostics_charts as dc
+    from engine.part3_bn.diagnostics import Histogram
+    from ui import part3_bn as dc
 
     series = {"layer 2": Histogram([0.0, 0.5], [1.0, 2.0]), "layer 5": Histogram([], [])}
     spec = dc.histogram_lines_spec(series, "activation distribution", "Tanh output")
@@ -169,8 +169,8 @@ def test_histogram_lines_spec_fills_its_dataset_into_one_template():
 
 
 def test_update_ratio_lines_spec_fills_its_datasets_into_one_template():
-    from engine.diagnostics import UpdateRatios
-    from ui import diagnostics_charts as dc
+    from engine.part3_bn.diagnostics import UpdateRatios
+    from ui import part3_bn as dc
 
     labels = {0: "param 0 (27, 10)", 3: "param 3 (30, 27)"}
     rows = [{"step": 0, "param": 0, "value": -2.5}, {"step": 0, "param": 3, "value": -3.5}]
@@ -192,7 +192,7 @@ def test_update_ratio_lines_spec_fills_its_datasets_into_one_template():
 
 
 def test_batch_vs_running_spec_fills_its_dataset_into_one_template():
-    from ui import diagnostics_charts as dc
+    from ui import part3_bn as dc
 
     series = {"step": [0, 5], "batch std": [1.5, 2.5], "running std": [1.0, 1.1]}
     spec = dc.batch_vs_running_spec(series, "std")

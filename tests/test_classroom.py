@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import runs
-from tests.test_pages_lesson2 import train_tiny
+from engine.serve.records import snapshot
+from engine.serve.slots import Limits
+from tests.test_pages_part2_mlp import train_tiny
 from ui import runs as shared
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +21,7 @@ def page(path):
 
 
 def mlp_page(steps: int, n_hidden: int = 20):
-    at = page("pages/mlp.py")
+    at = page("pages/part2_mlp/trainer.py")
     at.slider(key="n_hidden").set_value(n_hidden).run()
     at.number_input(key="steps").set_value(steps).run()
     return at
@@ -80,7 +81,7 @@ def test_a_training_waits_for_a_free_slot_and_says_where_it_is_in_the_queue(hub)
 
 
 def test_the_servers_limits_give_a_clear_message(hub):
-    hub.limits = runs.Limits(max_steps=1_000, max_params=1_000_000)
+    hub.limits = Limits(max_steps=1_000, max_params=1_000_000)
     at = mlp_page(steps=2_000)
     at.button(key="mlp:train").click().run()
     assert "at most 1,000 steps per run" in at.error[0].value
@@ -91,7 +92,7 @@ def test_the_servers_limits_give_a_clear_message(hub):
 def test_the_compare_page_lists_runs_curves_and_the_lecture_logs():
     at = mlp_page(steps=180, n_hidden=24)
     job = train_tiny(at, steps=180)
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("pages/classroom/compare.py").run()
     assert not at.exception
     table = at.dataframe[0].value
     mine = table[table["from"] == "this session"]
@@ -106,7 +107,7 @@ def test_the_compare_page_lists_runs_curves_and_the_lecture_logs():
     (chart,) = at.get("vega_lite_chart")
     assert json.loads(chart.proto.spec)["mark"]["type"] == "line"
 
-    other = page("pages/compare.py")  # another session sees it in the cache
+    other = page("pages/classroom/compare.py")  # another session sees it in the cache
     table = other.dataframe[0].value
     assert job.final["dev"] in set(table[table["from"] == "run cache"]["dev"])
 
@@ -115,7 +116,7 @@ def test_the_compare_pages_choices_are_in_the_link():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["lectures"] = "false"
     at.run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("pages/classroom/compare.py").run()
     assert at.toggle(key="lectures").value is False
     assert not at.dataframe or not at.dataframe[0].value["run"].str.startswith("lecture").any()
 
@@ -123,9 +124,9 @@ def test_the_compare_pages_choices_are_in_the_link():
 def test_a_model_exported_then_imported_gives_identical_losses():
     at = mlp_page(steps=150, n_hidden=25)
     job = train_tiny(at, steps=150)
-    exported = runs.snapshot(job, at.session_state["dataset"]).to_bytes()
+    exported = snapshot(job, at.session_state["dataset"]).to_bytes()
 
-    other = page("pages/compare.py")  # someone else imports the file
+    other = page("pages/classroom/compare.py")  # someone else imports the file
     other.file_uploader(key="import:file").upload("my-mlp.pt", exported, "application/octet-stream")
     other.run()
     assert not other.exception

@@ -20,9 +20,11 @@ import pandas as pd
 import pytest
 import torch
 
-from engine import data, export, runs
+from engine import data
+from engine.export import files as export
 from engine.models import ConfigError, DeepConfig, MLPConfig, WaveNetConfig
 from engine.sample import sample_words
+from engine.serve.records import FORMAT, Record, restore, snapshot
 from engine.train import Job, TrainConfig
 
 CENSUS = data.load_builtin(data.DEFAULT_OFFLINE)
@@ -81,8 +83,8 @@ def trained(name: str) -> Job:
     return job
 
 
-def record_of(name: str) -> runs.Record:
-    return runs.snapshot(trained(name), CENSUS)
+def record_of(name: str) -> Record:
+    return snapshot(trained(name), CENSUS)
 
 
 # --- export -> import ------------------------------------------------------------------
@@ -91,9 +93,9 @@ def record_of(name: str) -> runs.Record:
 @pytest.mark.parametrize("name", ["mlp", "mlp-bn-kaiming", "deep", "wavenet"])
 def test_export_then_import_gives_identical_losses(name):
     job = trained(name)
-    raw = export.model_bytes(runs.snapshot(job, CENSUS))
-    record = export.check(runs.Record.from_bytes(raw))
-    again = runs.restore(record, job.splits)
+    raw = export.model_bytes(snapshot(job, CENSUS))
+    record = export.check(Record.from_bytes(raw))
+    again = restore(record, job.splits)
     for split in ("train", "dev", "test"):
         assert again.evaluate(split) == job.evaluate(split) == job.final[split]
     assert again.final == job.final
@@ -105,7 +107,7 @@ def test_export_then_import_gives_identical_losses(name):
 def test_the_imported_model_is_the_trained_one(name):
     """export.load_model (samples, import checks) gives the trained weights, bit for bit."""
     job = trained(name)
-    model = export.load_model(runs.Record.from_bytes(export.model_bytes(record_of(name))))
+    model = export.load_model(Record.from_bytes(export.model_bytes(record_of(name))))
     model.eval()
     with torch.no_grad():
         for split in ("train", "dev", "test"):
@@ -119,20 +121,18 @@ class Anything:
 
 def test_bad_files_are_refused():
     record = record_of("mlp")
-    wrong_weights = runs.Record(
-        record.meta, record_of("mlp-bn-kaiming").state, record.lossi
-    ).to_bytes()
-    no_vocabulary = runs.Record(
+    wrong_weights = Record(record.meta, record_of("mlp-bn-kaiming").state, record.lossi).to_bytes()
+    no_vocabulary = Record(
         {k: v for k, v in record.meta.items() if k != "itos"}, record.state, record.lossi
     ).to_bytes()
     huge = dict(record.meta, model={**record.meta["model"], "n_hidden": 10**6})
-    huge_model = runs.Record(huge, record.state, record.lossi).to_bytes()
+    huge_model = Record(huge, record.state, record.lossi).to_bytes()
     strings = dict(record.meta, train={**record.meta["train"], "steps": "many"})
-    bad_types = runs.Record(strings, record.state, record.lossi).to_bytes()
+    bad_types = Record(strings, record.state, record.lossi).to_bytes()
     other = io.BytesIO()
     torch.save({"weight": torch.zeros(3), "bias": torch.ones(2)}, other)
     an_object = io.BytesIO()
-    torch.save({"format": runs.FORMAT, "meta": Anything()}, an_object)
+    torch.save({"format": FORMAT, "meta": Anything()}, an_object)
     for raw in [
         b"",
         b"not a model at all",
@@ -145,7 +145,7 @@ def test_bad_files_are_refused():
         bad_types,
     ]:
         with pytest.raises(ConfigError):
-            export.check(runs.Record.from_bytes(raw))
+            export.check(Record.from_bytes(raw))
 
 
 EXECUTED: list[str] = []
@@ -164,10 +164,10 @@ class Payload:
 
 def test_importing_never_runs_code_from_the_file():
     as_torch_file = io.BytesIO()
-    torch.save({"format": runs.FORMAT, "meta": Payload()}, as_torch_file)
-    for raw in (pickle.dumps({"format": runs.FORMAT, "meta": Payload()}), as_torch_file.getvalue()):
+    torch.save({"format": FORMAT, "meta": Payload()}, as_torch_file)
+    for raw in (pickle.dumps({"format": FORMAT, "meta": Payload()}), as_torch_file.getvalue()):
         with pytest.raises(ConfigError):
-            runs.Record.from_bytes(raw)
+            Record.from_bytes(raw)
     assert EXECUTED == []
     pickle.loads(pickle.dumps(Payload()))  # the payload does run when unpickled
     assert EXECUTED == ["the pickle ran code"]
@@ -262,7 +262,7 @@ def test_the_script_is_plain_pytorch_for_every_family(config):
     """Untrained and never run here: it compiles, imports only torch and the stdlib."""
     train = TrainConfig(steps=10, optimizer="adamw", schedule="cosine", warmup=2)
     job = Job(config, train, splits(config.block_size, 1), CENSUS.vocab_size)
-    source = export.standalone_script(runs.snapshot(job, CENSUS))
+    source = export.standalone_script(snapshot(job, CENSUS))
     compile(source, "train.py", "exec")
     assert imported_modules(source) <= PLAIN
     assert "engine" not in source.replace("engine's", "")

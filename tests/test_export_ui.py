@@ -11,8 +11,9 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from engine import data, runs
+from engine import data
 from engine.models import MLPConfig
+from engine.serve.records import FORMAT, Record, snapshot
 from engine.train import Job, TrainConfig
 
 CENSUS = data.load_builtin(data.DEFAULT_OFFLINE)
@@ -31,10 +32,10 @@ def trained_job(steps: int = 40) -> Job:
 
 
 def downloads_page(job, dataset, label):
-    from engine import runs
+    from engine.serve.records import snapshot
     from ui.export import downloads
 
-    downloads(runs.snapshot(job, dataset), label, dataset)
+    downloads(snapshot(job, dataset), label, dataset)
 
 
 def import_page():
@@ -80,7 +81,7 @@ def test_downloads_offer_every_file_under_its_name():
     # what the buttons hand out when clicked
     files = {call.kwargs["file_name"]: call.kwargs["data"]() for call in button.call_args_list}
     assert list(files) == list(names.values())
-    record = runs.Record.from_bytes(files["my-mlp.pt"])
+    record = Record.from_bytes(files["my-mlp.pt"])
     assert record.meta["final"] == job.final
     assert len(list(csv.reader(io.StringIO(files["my-mlp-losses.csv"])))) == 1 + 40
     assert files["us-census-1990-words.txt"].splitlines() == list(CENSUS.words)
@@ -115,7 +116,7 @@ class Anything:
 
 
 def test_import_reads_an_exported_model():
-    record = runs.snapshot(trained_job(), CENSUS)
+    record = snapshot(trained_job(), CENSUS)
     at = AppTest.from_function(import_page).run()
     assert at.session_state.imported is None
     upload(at, "my-mlp.pt", record.to_bytes())
@@ -129,8 +130,8 @@ def test_import_refuses_anything_else_with_an_error():
     at = AppTest.from_function(import_page).run()
     for name, content in [
         ("garbage.pt", b"\x00 this is no model"),
-        ("pickled.pt", pickle.dumps({"format": runs.FORMAT, "meta": Anything()})),
-        ("object.pt", torch_file({"format": runs.FORMAT, "meta": Anything()})),
+        ("pickled.pt", pickle.dumps({"format": FORMAT, "meta": Anything()})),
+        ("object.pt", torch_file({"format": FORMAT, "meta": Anything()})),
         ("other.pt", torch_file({"weight": torch.zeros(3, 3)})),
     ]:
         upload(at, name, content)

@@ -7,9 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import expression as ex
-from engine import micrograd as mg
-from engine.micrograd import Value
+from engine.micrograd import expression as ex
+from engine.micrograd import value as mg
+from engine.micrograd.value import Value
 
 
 def grads_of(*values):

@@ -7,8 +7,12 @@ import time
 import pytest
 import torch
 
-from engine import data, runs
+from engine import data
 from engine.models import ConfigError, MLPConfig, WaveNetConfig
+from engine.serve.cache import RunCache
+from engine.serve.hub import Hub
+from engine.serve.records import FORMAT, Record, job_key, restore, run_key, snapshot
+from engine.serve.slots import Limits, Slots
 from engine.train import Job, TrainConfig
 
 CENSUS = data.load_builtin(data.DEFAULT_OFFLINE)
@@ -28,16 +32,14 @@ def trained(splits, config=SMALL, train=SHORT) -> Job:
 
 
 def test_the_key_is_what_determines_the_numbers(splits):
-    key = runs.run_key(splits.key, SMALL, SHORT)
-    assert key == runs.run_key(
-        splits.key, MLPConfig(n_hidden=32), TrainConfig(steps=60, eval_every=20)
-    )
-    assert key == runs.job_key(Job(SMALL, SHORT, splits, CENSUS.vocab_size))
+    key = run_key(splits.key, SMALL, SHORT)
+    assert key == run_key(splits.key, MLPConfig(n_hidden=32), TrainConfig(steps=60, eval_every=20))
+    assert key == job_key(Job(SMALL, SHORT, splits, CENSUS.vocab_size))
     others = {
-        runs.run_key(splits.key, SMALL, TrainConfig(steps=61, eval_every=20)),
-        runs.run_key(splits.key, SMALL, TrainConfig(steps=60, eval_every=20, seed=1)),
-        runs.run_key(splits.key, MLPConfig(n_hidden=33), SHORT),
-        runs.run_key(data.make_splits(CENSUS, 3, shuffles=4).key, SMALL, SHORT),
+        run_key(splits.key, SMALL, TrainConfig(steps=61, eval_every=20)),
+        run_key(splits.key, SMALL, TrainConfig(steps=60, eval_every=20, seed=1)),
+        run_key(splits.key, MLPConfig(n_hidden=33), SHORT),
+        run_key(data.make_splits(CENSUS, 3, shuffles=4).key, SMALL, SHORT),
     }
     assert key not in others
     assert len(others) == 4
@@ -45,8 +47,8 @@ def test_the_key_is_what_determines_the_numbers(splits):
 
 def test_a_record_restores_the_run_exactly(splits):
     job = trained(splits, MLPConfig(n_hidden=32, kaiming=True, batchnorm=True))
-    record = runs.Record.from_bytes(runs.snapshot(job, CENSUS).to_bytes())
-    again = runs.restore(record, splits)
+    record = Record.from_bytes(snapshot(job, CENSUS).to_bytes())
+    again = restore(record, splits)
     assert again.done
     assert again.step == 60
     assert again.final == job.final
@@ -65,26 +67,26 @@ class Evil:
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"not a model at all", pickle.dumps(Evil()), pickle.dumps({"format": runs.FORMAT})],
+    [b"", b"not a model at all", pickle.dumps(Evil()), pickle.dumps({"format": FORMAT})],
     ids=["empty", "text", "pickled code", "plain pickle"],
 )
 def test_anything_else_is_refused_without_unpickling(content):
     with pytest.raises(ConfigError, match="not a model saved by makemore playground"):
-        runs.Record.from_bytes(content)
+        Record.from_bytes(content)
 
 
 def test_a_torch_file_with_code_inside_is_refused(tmp_path):
     path = tmp_path / "evil.pt"
-    torch.save({"format": runs.FORMAT, "meta": Evil()}, path)
+    torch.save({"format": FORMAT, "meta": Evil()}, path)
     with pytest.raises(ConfigError):
-        runs.Record.from_bytes(path.read_bytes())
+        Record.from_bytes(path.read_bytes())
 
 
 def test_the_cache_survives_a_restart(tmp_path, splits):
     job = trained(splits)
-    runs.RunCache(tmp_path, 10**9).put(runs.snapshot(job, CENSUS))
-    fresh = runs.RunCache(tmp_path, 10**9)  # a new process: nothing in memory
-    record = fresh.get(runs.job_key(job))
+    RunCache(tmp_path, 10**9).put(snapshot(job, CENSUS))
+    fresh = RunCache(tmp_path, 10**9)  # a new process: nothing in memory
+    record = fresh.get(job_key(job))
     assert record is not None
     assert record.meta["final"] == job.final
     assert [m["key"] for m in fresh.entries()] == [record.key]
@@ -92,11 +94,11 @@ def test_the_cache_survives_a_restart(tmp_path, splits):
 
 def test_the_least_recently_used_runs_are_evicted_first(tmp_path, splits):
     records = [
-        runs.snapshot(trained(splits, train=TrainConfig(steps=20 + i, eval_every=0)), CENSUS)
+        snapshot(trained(splits, train=TrainConfig(steps=20 + i, eval_every=0)), CENSUS)
         for i in range(3)
     ]
     size = len(records[0].to_bytes()) + 2_000  # one run on disk: .pt + .json
-    cache = runs.RunCache(tmp_path, max_bytes=int(2.5 * size), memory_entries=1)
+    cache = RunCache(tmp_path, max_bytes=int(2.5 * size), memory_entries=1)
     cache.put(records[0])
     time.sleep(0.02)
     cache.put(records[1])
@@ -110,8 +112,8 @@ def test_the_least_recently_used_runs_are_evicted_first(tmp_path, splits):
 
 
 def test_without_a_directory_the_cache_is_memory_only(splits):
-    cache = runs.RunCache(None, 0, memory_entries=2)
-    record = runs.snapshot(trained(splits), CENSUS)
+    cache = RunCache(None, 0, memory_entries=2)
+    record = snapshot(trained(splits), CENSUS)
     cache.put(record)
     assert cache.get(record.key) is record
 
@@ -125,7 +127,7 @@ class Clock:
 
 
 def test_slots_queue_first_come_first_served():
-    slots = runs.Slots(2, lease=10, clock=Clock())
+    slots = Slots(2, lease=10, clock=Clock())
     assert slots.request("a", "s1") == 0
     assert slots.request("b", "s2") == 0
     assert slots.request("c", "s3") == 1
@@ -137,7 +139,7 @@ def test_slots_queue_first_come_first_served():
 
 
 def test_a_run_watched_by_two_sessions_holds_one_slot_until_both_leave():
-    slots = runs.Slots(1, lease=10, clock=Clock())
+    slots = Slots(1, lease=10, clock=Clock())
     assert slots.request("run", "teacher") == 0
     assert slots.request("run", "student") == 0
     assert slots.request("other", "s") == 1
@@ -149,7 +151,7 @@ def test_a_run_watched_by_two_sessions_holds_one_slot_until_both_leave():
 
 def test_a_closed_tab_frees_its_slot_when_its_lease_runs_out():
     clock = Clock()
-    slots = runs.Slots(1, lease=10, clock=clock)
+    slots = Slots(1, lease=10, clock=clock)
     assert slots.request("closed tab", "s1") == 0
     clock.now = 5
     assert slots.request("waiting", "s2") == 1
@@ -158,8 +160,8 @@ def test_a_closed_tab_frees_its_slot_when_its_lease_runs_out():
 
 
 def test_the_slot_limit_holds_under_concurrent_jobs(splits):
-    slots = runs.Slots(2, lease=60)
-    hub = runs.Hub(runs.RunCache(None, 0), slots)
+    slots = Slots(2, lease=60)
+    hub = Hub(RunCache(None, 0), slots)
     running, most, lock = [0], [0], threading.Lock()
 
     def train(job):
@@ -188,12 +190,12 @@ def test_the_slot_limit_holds_under_concurrent_jobs(splits):
 
 
 def test_the_hub_serves_a_run_once_trained(splits):
-    hub = runs.Hub(runs.RunCache(None, 0), runs.Slots(1))
+    hub = Hub(RunCache(None, 0), Slots(1))
     first, origin = hub.open(CENSUS, SMALL, SHORT, splits)
     assert origin == "new"
     second, origin = hub.open(CENSUS, SMALL, SHORT, splits)
     assert (second, origin) == (first, "live")  # in progress elsewhere: watch it
-    key = runs.job_key(first)
+    key = job_key(first)
     while not first.done:
         hub.advance(key, "teacher", lambda: first.train_for(0.05))
     hub.finished(key, "teacher", [first], CENSUS)
@@ -205,7 +207,7 @@ def test_the_hub_serves_a_run_once_trained(splits):
 
 
 def test_the_hub_refuses_runs_beyond_the_servers_limits(splits):
-    hub = runs.Hub(runs.RunCache(None, 0), runs.Slots(1), runs.Limits(1000, 50_000))
+    hub = Hub(RunCache(None, 0), Slots(1), Limits(1000, 50_000))
     with pytest.raises(ConfigError, match="at most 1,000 steps"):
         hub.open(CENSUS, SMALL, TrainConfig(steps=1001), splits)
     with pytest.raises(ConfigError, match="at most 50,000"):
@@ -213,7 +215,7 @@ def test_the_hub_refuses_runs_beyond_the_servers_limits(splits):
 
 
 def test_a_session_that_leaves_frees_its_slots_at_once():
-    slots = runs.Slots(1, lease=60, clock=Clock())
+    slots = Slots(1, lease=60, clock=Clock())
     assert slots.request("run", "closed tab") == 0
     assert slots.request("other", "s") == 1
     slots.leave("closed tab")  # Streamlit released the session: no lease to wait for

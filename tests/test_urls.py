@@ -16,7 +16,8 @@ from streamlit.runtime.state.query_params import _coerce_value_for_query_url
 from streamlit.testing.v1 import AppTest
 
 from engine.models import TANH_GAIN
-from ui import mlp, present, state
+from ui import part2_mlp as mlp
+from ui import present, state
 
 ROOT = Path(__file__).resolve().parents[1]
 UNBOUND = {  # widgets deliberately left out of the URL
@@ -81,24 +82,28 @@ def value(node):
 
 # page -> {widget key: a value other than the default}
 CHANGES = {
-    "pages/bigram_counts.py": {"heat_show": "probabilities", "heat_k": 10.0, "heat_row": "e"},
-    "pages/smoothing.py": {"smooth_k": 0.0, "smooth_show": "probabilities"},
-    "pages/bigram_sampling.py": {
+    "pages/part1_bigrams/counts.py": {
+        "heat_show": "probabilities",
+        "heat_k": 10.0,
+        "heat_row": "e",
+    },
+    "pages/part1_bigrams/smoothing.py": {"smooth_k": 0.0, "smooth_show": "probabilities"},
+    "pages/part1_bigrams/sampling.py": {
         "sample_n": 3,
         "sample_k": 0.1,
         "sample_count": 7,
         "sample_seed": 42,
         "sample_temp": 0.5,
     },
-    "pages/neural_bigram.py": {
+    "pages/part1_bigrams/neural_bigram.py": {
         "nb_lr": 10.0,
         "nb_steps": 100,
         "nb_reg": 0.1,
         "nb_method": "index",
         "nb_k": 0.1,
     },
-    "pages/ngram_exercises.py": {"e01_k": 0.1, "e01_n": 2},
-    "pages/mlp.py": {
+    "pages/part1_bigrams/exercises.py": {"e01_k": 0.1, "e01_n": 2},
+    "pages/part2_mlp/trainer.py": {
         "block": 4,
         "n_embd": 2,
         "n_hidden": 50,
@@ -111,15 +116,15 @@ CHANGES = {
         "seed": 7,
         "direct": True,
     },
-    "pages/lr_finder.py": {
+    "pages/part2_mlp/lr_finder.py": {
         "lrf_range": (-4.0, 0.5),
         "lrf_steps": 200,
         "lrf_batch": 64,
         "n_embd": 2,
         "init": mlp.NEAR_UNIFORM,
     },
-    "pages/embeddings.py": {"n_embd": 2, "seed": 7, "steps": 3000},
-    "pages/init_explorer.py": {
+    "pages/part2_mlp/embeddings.py": {"n_embd": 2, "seed": 7, "steps": 3000},
+    "pages/part3_bn/init.py": {
         "w2": 0.5,
         "b2": 0.0,
         "kaiming": True,
@@ -127,8 +132,8 @@ CHANGES = {
         "fan_scaled": True,
         "fan_gain": TANH_GAIN,
     },
-    "pages/batchnorm.py": {"neuron": 7, "x0": 3.5},
-    "pages/diagnostics.py": {
+    "pages/part3_bn/batchnorm.py": {"neuron": 7, "x0": 3.5},
+    "pages/part3_bn/diagnostics.py": {
         "depth": 3,
         "width": 50,
         "gain": TANH_GAIN,
@@ -140,7 +145,7 @@ CHANGES = {
         "zero_c": False,
         "zero_steps": 100,
     },
-    "pages/micrograd.py": {
+    "pages/micrograd/micrograd.py": {
         "mg_bug": True,
         "mg_steps": 50,
         "mg_lr": 0.05,
@@ -149,7 +154,7 @@ CHANGES = {
         "mg_forget": True,
         "mg_h": -3,
     },
-    "pages/backprop.py": {
+    "pages/part4_backprop/ninja.py": {
         "ninja_seed": 7,
         "ninja_mistake": "bessel",
         "ninja_steps": 1000,
@@ -157,7 +162,7 @@ CHANGES = {
         "ninja_lr": 0.05,
         "ninja_train_seed": 3,
     },
-    "pages/wavenet.py": {
+    "pages/part5_wavenet/wavenet.py": {
         "wn_block": 4,
         "wn_embd": 8,
         "wn_hidden": 16,
@@ -200,7 +205,9 @@ def test_every_setting_of_the_page_survives_a_link(path):
 
 
 def test_a_hand_written_link_to_the_trainer():
-    at = open_link("pages/mlp.py", data="spanish_municipalities", n_embd="2", seed="7")
+    at = open_link(
+        "pages/part2_mlp/trainer.py", data="spanish_municipalities", n_embd="2", seed="7"
+    )
     shown = widgets(at)
     assert (shown["n_embd"].value, shown["seed"].value, shown["n_hidden"].value) == (2, 7, 200)
     assert at.session_state.dataset.vocab_size == 45
@@ -208,8 +215,8 @@ def test_a_hand_written_link_to_the_trainer():
 
 
 def test_the_mlp_settings_travel_between_its_three_pages():
-    at = open_link("pages/lr_finder.py", n_embd="2", block="5")
-    for path in ("pages/mlp.py", "pages/embeddings.py"):
+    at = open_link("pages/part2_mlp/lr_finder.py", n_embd="2", block="5")
+    for path in ("pages/part2_mlp/trainer.py", "pages/part2_mlp/embeddings.py"):
         at.switch_page(path).run()
         shown = widgets(at)
         assert (shown["n_embd"].value, shown["block"].value) == (2, 5), path
@@ -217,7 +224,12 @@ def test_the_mlp_settings_travel_between_its_three_pages():
 
 def test_bad_values_in_a_link_are_dropped_without_a_stack_trace():
     at = open_link(
-        "pages/mlp.py", n_embd="999", seed="-3", init="nonsense", block="x", direct="maybe"
+        "pages/part2_mlp/trainer.py",
+        n_embd="999",
+        seed="-3",
+        init="nonsense",
+        block="x",
+        direct="maybe",
     )
     shown = widgets(at)
     assert shown["n_embd"].value == 10
@@ -227,10 +239,10 @@ def test_bad_values_in_a_link_are_dropped_without_a_stack_trace():
 
 
 def test_buttons_that_change_settings_update_the_link():
-    at = open_link("pages/mlp.py")
+    at = open_link("pages/part2_mlp/trainer.py")
     next(b for b in at.button if "near-uniform" in b.label).click().run()
     assert at.query_params["init"] == mlp.NEAR_UNIFORM
-    at = open_link("pages/diagnostics.py")
+    at = open_link("pages/part3_bn/diagnostics.py")
     at.selectbox(key="diag_scenario").select("Fully linear (no tanh)").run()
     assert "act" in at.query_params
     assert "bn" in at.query_params
@@ -238,10 +250,10 @@ def test_buttons_that_change_settings_update_the_link():
 
 
 def test_a_link_to_custom_diagnostics_shows_your_own_settings():
-    at = open_link("pages/diagnostics.py", depth="3")
+    at = open_link("pages/part3_bn/diagnostics.py", depth="3")
     assert at.slider(key="depth").value == 3
     assert at.selectbox(key="diag_scenario").value is None
-    at = open_link("pages/init_explorer.py", kaiming="true", b1="0.01", w2="0.01", b2="0")
+    at = open_link("pages/part3_bn/init.py", kaiming="true", b1="0.01", w2="0.01", b2="0")
     assert at.segmented_control(key="init_preset").value == "part3-kaiming"
 
 
@@ -249,7 +261,10 @@ def test_a_link_to_custom_diagnostics_shows_your_own_settings():
 # the dataset
 
 
-@pytest.mark.parametrize("path", ["pages/home.py", "pages/smoothing.py", "pages/micrograd.py"])
+@pytest.mark.parametrize(
+    "path",
+    ["pages/start/home.py", "pages/part1_bigrams/smoothing.py", "pages/micrograd/micrograd.py"],
+)
 def test_a_link_opens_its_dataset_on_any_page(path):
     at = open_link(path, data="spanish-municipalities", norm="lower,strip")
     ds = at.session_state.dataset
@@ -268,7 +283,7 @@ def test_a_link_opens_its_dataset_on_any_page(path):
     ],
 )
 def test_a_bad_dataset_link_explains_and_keeps_the_dataset(params, why):
-    at = open_link("pages/smoothing.py")
+    at = open_link("pages/part1_bigrams/smoothing.py")
     before = at.session_state.dataset.name
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for k, v in params.items():
@@ -278,35 +293,39 @@ def test_a_bad_dataset_link_explains_and_keeps_the_dataset(params, why):
     assert any(why in e.value and "still working on" in e.value for e in at.error), at.error
     assert at.session_state.dataset.name == before
     assert state.DATA_PARAM not in at.query_params  # the URL shows the dataset in use
-    at.switch_page("pages/smoothing.py").run()
+    at.switch_page("pages/part1_bigrams/smoothing.py").run()
     assert not at.exception
 
 
 def test_changing_the_dataset_updates_the_link_of_every_page():
-    at = open_link("pages/home.py")
+    at = open_link("pages/start/home.py")
     at.selectbox[0].select("spanish-municipalities").run()
     assert at.query_params[state.DATA_PARAM] == "spanish-municipalities"
     assert state.NORM_PARAM not in at.query_params  # its default normalisation
     at.toggle(key="home_strip").set_value(True).run()
     assert at.query_params[state.NORM_PARAM] == "lower,strip,split"
-    for path in ("pages/bigram_counts.py", "pages/micrograd.py", "pages/wavenet.py"):
+    for path in (
+        "pages/part1_bigrams/counts.py",
+        "pages/micrograd/micrograd.py",
+        "pages/part5_wavenet/wavenet.py",
+    ):
         at.switch_page(path).run()
         assert at.query_params[state.DATA_PARAM] == "spanish-municipalities", path
-    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/start/home.py").run()
     at.selectbox[0].select(state.default_source()).run()
     assert state.DATA_PARAM not in at.query_params
     assert state.NORM_PARAM not in at.query_params
 
 
 def test_an_uploaded_dataset_is_shared_by_link_on_the_same_server():
-    teacher = open_link("pages/home.py")
+    teacher = open_link("pages/start/home.py")
     teacher.file_uploader[0].upload("pueblos.txt", "Ávila\nPeñíscola\nA Coruña\nLugo\n".encode(),
                                     "text/plain").run()  # fmt: skip
     next(b for b in teacher.button if b.label.startswith("Switch to")).click().run()
     shared = teacher.query_params[state.DATA_PARAM]
     assert shared.startswith("upload:")
     assert len(shared) == len("upload:") + state.LINK_ID
-    student = open_link("pages/bigram_counts.py", data=shared)
+    student = open_link("pages/part1_bigrams/counts.py", data=shared)
     assert student.session_state.dataset.name == "pueblos.txt"
     assert student.session_state.dataset.words == teacher.session_state.dataset.words
 

@@ -11,9 +11,12 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine import diagnostics, models, runs, wavenet
-from engine.export import FAMILIES
+from engine import models
+from engine import part5_wavenet as wavenet
+from engine.export.files import FAMILIES
+from engine.part3_bn import diagnostics
 from engine.presets import PRESETS
+from engine.serve.records import CONFIGS, Record, describe, restore, snapshot
 from engine.train import TrainConfig
 from ui import runs as shared
 from ui import state
@@ -36,14 +39,14 @@ def differences(values: dict, default) -> str:
 def model_summary(model: dict) -> str:
     d = dict(model)
     kind = d.pop("kind")
-    return f"{FAMILIES[kind]}: {differences(d, runs.CONFIGS[kind]())}"
+    return f"{FAMILIES[kind]}: {differences(d, CONFIGS[kind]())}"
 
 
 def training_summary(train: dict) -> str:
     return differences(train, TrainConfig())
 
 
-def imported() -> dict[str, runs.Record]:
+def imported() -> dict[str, Record]:
     """The models this session imported, by key."""
     return st.session_state.setdefault("imported", {})
 
@@ -56,7 +59,7 @@ def entries(cached: list[dict]) -> list[dict]:
     """
     found, seen = [], set()
     for key, item in reversed(shared.session_runs().items()):
-        meta = runs.describe(item["job"], item["dataset"])
+        meta = describe(item["job"], item["dataset"])
         found.append({"from": "this session", "meta": meta, **item})
         seen.add(key)
     for key, record in imported().items():
@@ -86,19 +89,19 @@ def lossi(entry: dict) -> list[float]:
     return record.lossi.tolist() if record is not None else []
 
 
-def record(entry: dict) -> runs.Record | None:
+def record(entry: dict) -> Record | None:
     """The entry as a Record, for its downloads (a cached run is read from the cache)."""
     if "job" in entry:
-        return runs.snapshot(entry["job"], entry["dataset"])
+        return snapshot(entry["job"], entry["dataset"])
     return entry.get("record") or shared.hub().cache.get(entry["meta"]["key"])
 
 
 @st.cache_data(max_entries=16, show_spinner="Evaluating the imported model on all three splits…")
-def reevaluate(key: str, fingerprint: str, _record: runs.Record, _ds) -> dict[str, float]:
+def reevaluate(key: str, fingerprint: str, _record: Record, _ds) -> dict[str, float]:
     """An imported model's train/dev/test loss on the open dataset (its own, same fingerprint)."""
     _, block_size, shuffles = _record.meta["splits"].rsplit(":", 2)
     splits = state.splits(fingerprint, int(block_size), int(shuffles), _ds)
-    job = runs.restore(_record, splits)
+    job = restore(_record, splits)
     return {split: job.evaluate(split) for split in ("train", "dev", "test")}
 
 

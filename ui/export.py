@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine import export, runs
 from engine.data import Dataset
+from engine.export import files as export
 from engine.models import ConfigError
+from engine.serve.records import Record
 
 MAX_UPLOAD_MB = 32  # the biggest model a server allows (2M parameters) takes about 8 MB
 
 
 def downloads(
-    record: runs.Record, label: str, dataset: Dataset | None = None, key: str | None = None
+    record: Record, label: str, dataset: Dataset | None = None, key: str | None = None
 ) -> None:
-    """Download buttons for a run (runs.snapshot of a finished or stopped Job, a cached or an
+    """Download buttons for a run (snapshot of a finished or stopped Job, a cached or an
     imported record), with file names taken from `label`. The word list needs the run's
     dataset: without it (another dataset is open) that button is left out and says why.
     """
@@ -113,14 +114,14 @@ def downloads(
             st.caption(f"`{names[name]}` · {caption}")
 
 
-def read_model(raw: bytes) -> runs.Record:
+def read_model(raw: bytes) -> Record:
     """An exported model file as a Record; ConfigError for anything else (never unpickled)."""
     if len(raw) > MAX_UPLOAD_MB * 2**20:
         raise ConfigError(f"This file is larger than {MAX_UPLOAD_MB} MB: not a playground model.")
-    return export.check(runs.Record.from_bytes(raw))
+    return export.check(Record.from_bytes(raw))
 
 
-def describe(record: runs.Record) -> str:
+def describe(record: Record) -> str:
     """One line about an imported run: family, data, steps, losses."""
     meta = record.meta
     final = meta["final"]
@@ -131,7 +132,7 @@ def describe(record: runs.Record) -> str:
     )
 
 
-def import_ui(key: str = "import") -> runs.Record | None:
+def import_ui(key: str = "import") -> Record | None:
     """A file uploader for a model exported by downloads(); the Record, or None.
 
     Anything that is not a playground model file (another torch file, a pickle, garbage)

@@ -12,9 +12,9 @@ import math
 import altair as alt
 import pandas as pd
 
-from engine.backprop import Comparison
-from engine.micrograd import Trace
-from engine.wavenet import TimeStats
+from engine.micrograd.value import Trace
+from engine.part4_backprop.backprop import Comparison
+from engine.part5_wavenet import TimeStats
 from ui.charts import block_means, bucket_means, template_spec
 
 CURRENT = "#ffcc80"  # the node passing its gradient on in this step

@@ -13,8 +13,12 @@ from collections import OrderedDict
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from engine import data, runs
+from engine import data
 from engine.models import ModelConfig
+from engine.serve.cache import RunCache
+from engine.serve.hub import Hub
+from engine.serve.records import job_key
+from engine.serve.slots import Limits, Slots, default_slots
 from engine.train import Job, TrainConfig
 
 SESSION_RUNS = 8  # runs a session keeps for the compare page (older ones stay in the cache)
@@ -28,12 +32,12 @@ ORIGINS = {
 
 
 @st.cache_resource
-def hub() -> runs.Hub:
+def hub() -> Hub:
     """The one hub of this server (settings from MAKEMORE_* environment variables)."""
-    return runs.Hub(
-        runs.RunCache.from_environment(),
-        runs.Slots(runs.default_slots(), lease=LEASE),
-        runs.Limits.from_environment(),
+    return Hub(
+        RunCache.from_environment(),
+        Slots(default_slots(), lease=LEASE),
+        Limits.from_environment(),
     )
 
 
@@ -50,13 +54,13 @@ def session_id() -> str:
     return session
 
 
-def _leave(presence: tuple[runs.Hub, str]) -> None:
+def _leave(presence: tuple[Hub, str]) -> None:
     hub, session = presence
     hub.slots.leave(session)
 
 
 @st.cache_resource(scope="session", on_release=_leave)
-def _presence(_hub: runs.Hub, session: str) -> tuple[runs.Hub, str]:
+def _presence(_hub: Hub, session: str) -> tuple[Hub, str]:
     """Held while the session is connected: Streamlit releases it when the tab closes,
     and the session's slots go with it at once (the lease is only the fallback)."""
     return _hub, session
@@ -84,7 +88,7 @@ def remember(page: str, obj, ds: data.Dataset) -> None:
     """Add a page's finished Jobs to this session's run list (newest last, bounded)."""
     mine = st.session_state.setdefault("runs", OrderedDict())
     for label, job in jobs_of(obj).items():
-        key = runs.job_key(job) or uuid.uuid4().hex
+        key = job_key(job) or uuid.uuid4().hex
         mine.pop(key, None)
         mine[key] = {"label": f"{page} · {label}" if label else page, "job": job, "dataset": ds}
     while len(mine) > SESSION_RUNS:

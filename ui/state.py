@@ -102,29 +102,11 @@ def load(source: str, norm: data.Normalization) -> data.Dataset:
     return builtin_dataset(source, norm)
 
 
-def leave_legacy_navigation() -> None:
-    """Make sure app.py's st.navigation is in charge, even on a deep link.
-
-    Streamlit treats a folder named pages/ as its legacy multipage layout until some
-    session has run st.navigation: the first visit of a fresh server straight to, say,
-    /mlp would run that page without app.py and show the legacy sidebar. On a session's
-    first run, switch the server to st.navigation and rerun: app.py runs, then this page.
-    (Streamlit's AppTest resets the flag before every run; later runs are left alone so
-    that no widget event is lost to the rerun.)
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def init() -> None:
     """Give a new session its dataset: names.txt when it is here, else the bundled default."""
     ss = st.session_state
     ss.setdefault("uploads", {})
     if "dataset" not in ss:
-        leave_legacy_navigation()
         source = default_source()
         ss.ds_source, ss.ds_norm = source, data.BUILTINS[source].normalization
         ss.dataset = load(source, ss.ds_norm)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from engine import runs as engine_runs
 from engine.models import ConfigError
+from engine.serve.records import job_key
 from engine.train import Job
 from ui import runs, state
 
@@ -60,7 +60,7 @@ def controls(key: str, spec, make_job: Callable) -> None:
             made = make_job()
             if isinstance(made, tuple):  # from the hub: shared by everyone who asks for it
                 current, origin = made
-                owner = engine_runs.job_key(current)
+                owner = job_key(current)
             else:
                 current, origin, owner = made, "new", uuid.uuid4().hex
                 models = runs.jobs_of(current).values()

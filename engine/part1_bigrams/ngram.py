@@ -1,0 +1,382 @@
+"""N-gram count models and the neural bigram of lecture 2 (makemore part 1) and its exercises.
+
+Counting: the n - 1 previous characters (left-padded with '.', exactly as
+data.build_examples pads with block_size = n - 1) select a row of a (V**(n-1), V) table
+of counts; add k fake counts (smoothing), normalise the rows, and score the data by its
+mean negative log-likelihood (E01: trigram; E02: train/dev/test; E03: tune k on dev).
+
+The neural bigram learns the same table as logits: W (V, V), softmax, the mean NLL plus
+reg * mean(W**2), full-batch gradient descent. Row indexing W[xs] is the one-hot matmul
+(E04) and F.cross_entropy is the explicit softmax + NLL, only safer (E05).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from engine.data import END, split_words
+from engine.models import ConfigError
+from engine.part1_bigrams.bigram import BigramModel, probabilities
+
+MAX_CELLS = 2**25  # V**n table cells: 27**5 (14M) fits, a 100-char vocabulary with n = 4 does not
+
+
+# ---------------------------------------------------------------------------------------
+# counting
+
+
+def _check(n: int, vocab_size: int) -> None:
+    if n < 1:
+        raise ConfigError("n must be at least 1 (1 = unigram, 2 = bigram, 3 = trigram).")
+    if vocab_size**n > MAX_CELLS:
+        raise ConfigError(
+            f"A {n}-gram table over {vocab_size} characters has {vocab_size}**{n} = "
+            f"{vocab_size**n:,} cells, more than {MAX_CELLS:,}. Use a smaller n."
+        )
+
+
+def _encode(word: str, stoi) -> list[int]:
+    missing = sorted({c for c in word if c not in stoi})
+    if missing:
+        raise ValueError(f"Not in this dataset's vocabulary: {', '.join(map(repr, missing))}.")
+    return [stoi[c] for c in word]
+
+
+def examples(words, n: int, stoi) -> tuple[torch.Tensor, torch.Tensor]:
+    """X (N, n-1) context ids, Y (N,) next ids: data.build_examples(words, n - 1, stoi), vectorised.
+
+    Each word gives len(w) + 1 examples; contexts before the word's start are '.' (0).
+    """
+    if n < 1:
+        raise ConfigError("n must be at least 1.")
+    Y = torch.tensor([stoi[c] for w in words for c in w + END], dtype=torch.long)  # (N,)
+    lengths = torch.tensor([len(w) + 1 for w in words], dtype=torch.long)  # (W,)
+    starts = lengths.cumsum(0) - lengths
+    pos = torch.arange(len(Y)) - torch.repeat_interleave(starts, lengths)  # position in word
+    # column 0 is the oldest character: j = n-1 back, ..., the last column 1 back
+    cols = [torch.where(pos >= j, Y.roll(j), 0) for j in range(n - 1, 0, -1)]
+    X = torch.stack(cols, 1) if cols else torch.zeros((len(Y), 0), dtype=torch.long)
+    return X, Y
+
+
+def context_index(X: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """Row of the count table for each context: its ids read as a number in base V. (N,)"""
+    powers = vocab_size ** torch.arange(X.shape[1] - 1, -1, -1)  # (n-1,) oldest is most significant
+    return (X * powers).sum(1)
+
+
+def decode_context(index: int, n: int, itos) -> str:
+    """The n - 1 characters of table row `index`, e.g. 'em' for a trigram row."""
+    V = len(itos)
+    ids = []
+    for _ in range(n - 1):
+        index, ix = divmod(index, V)
+        ids.append(ix)
+    return "".join(itos[i] for i in reversed(ids))
+
+
+def _rows_and_targets(words, n: int, stoi, vocab_size: int):
+    X, Y = examples(words, n, stoi)
+    return context_index(X, vocab_size), Y
+
+
+def count_table(words, n: int, stoi, vocab_size: int) -> torch.Tensor:
+    """N[context, j] = how often character j follows the n - 1 characters of the context.
+
+    (V**(n-1), V) int64; n = 2 is the bigram matrix of engine.bigram.count_matrix.
+    """
+    _check(n, vocab_size)
+    rows, Y = _rows_and_targets(words, n, stoi, vocab_size)
+    counts = torch.bincount(rows * vocab_size + Y, minlength=vocab_size**n)
+    return counts.view(vocab_size ** (n - 1), vocab_size)
+
+
+def nll(P: torch.Tensor, words, n: int, stoi) -> float:
+    """Mean -log P over every example of the words (float64; inf if one has probability 0)."""
+    rows, Y = _rows_and_targets(words, n, stoi, P.shape[1])
+    return -P[rows, Y].double().log().mean().item()
+
+
+def perplexity(nll_value: float) -> float:
+    """exp(NLL): the model is as unsure as a uniform choice among this many characters."""
+    return math.exp(nll_value)
+
+
+def split_nll(
+    words, n: int, stoi, vocab_size: int, k: float = 1.0, shuffles: int = 1
+) -> dict[str, float]:
+    """E02: count on the lecture's train split only, score train, dev and test (nan if empty)."""
+    if k < 0:
+        raise ConfigError("The smoothing k cannot be negative.")
+    tr, dev, te = split_words(words, shuffles=shuffles)
+    P = probabilities(count_table(tr, n, stoi, vocab_size), k)
+    return {name: nll(P, ws, n, stoi) for name, ws in (("train", tr), ("dev", dev), ("test", te))}
+
+
+# ---------------------------------------------------------------------------------------
+# smoothing curve (E03): count once, then NLL(k) from the gathered counts
+
+
+def nll_curve(N: torch.Tensor, words, n: int, stoi, ks) -> list[float]:
+    """NLL of the words under (N + k) row-normalised, for every k, without building P.
+
+    p = (c + k) / (rowsum + k V) needs only each example's count c and its row's sum, and
+    the examples share few distinct (c, rowsum) pairs, so each k costs a few thousand logs.
+    Float64 throughout (probabilities() rounds P to float32: they differ by about 1e-7).
+    With k = 0 an unseen context has no distribution: p = 0, like probabilities().
+    """
+    rows, Y = _rows_and_targets(words, n, stoi, N.shape[1])
+    return _curve(N, rows, Y, ks)
+
+
+def _curve(N: torch.Tensor, rows: torch.Tensor, Y: torch.Tensor, ks) -> list[float]:
+    ks = torch.tensor([float(k) for k in ks], dtype=torch.float64)  # (K,)
+    if (ks < 0).any() or not ks.isfinite().all():
+        raise ConfigError("Smoothing values k must be finite and at least 0.")
+    V = N.shape[1]
+    c = N[rows, Y]  # (E,) count of each example's n-gram
+    r = N.sum(1)[rows]  # (E,) count of its context
+    base = int(r.max()) + 1 if len(r) else 1
+    pairs, weight = torch.unique(c * base + r, return_counts=True)  # (U,) distinct (c, r)
+    c, r = (pairs // base).double(), (pairs % base).double()  # (U,)
+    num = c + ks[:, None]  # (K, U)
+    den = r + ks[:, None] * V  # (K, U)
+    p = torch.where(den > 0, num / den.clamp_min(1e-300), 0.0)
+    return (-(p.log() * weight).sum(1) / weight.sum()).tolist()
+
+
+@dataclass(frozen=True)
+class SmoothingCurve:
+    """Train and dev NLL against the smoothing k, counts from the train split only."""
+
+    n: int
+    ks: tuple[float, ...]
+    train: tuple[float, ...]
+    dev: tuple[float, ...]
+
+    @property
+    def best_k(self) -> float:
+        """The k with the lowest dev NLL (the first one on a tie): evaluate it once on test."""
+        return self.ks[min(range(len(self.ks)), key=lambda i: self.dev[i])]
+
+
+def smoothing_curve(words, n: int, stoi, vocab_size: int, ks, shuffles: int = 1) -> SmoothingCurve:
+    """E03: train NLL only rises with k; dev falls while k fills in unseen n-grams, then rises."""
+    _check(n, vocab_size)
+    tr, dev, _ = split_words(words, shuffles=shuffles)
+    rows, Y = _rows_and_targets(tr, n, stoi, vocab_size)  # count once, reuse for train NLL
+    N = torch.bincount(rows * vocab_size + Y, minlength=vocab_size**n).view(-1, vocab_size)
+    dev_rows, dev_Y = _rows_and_targets(dev, n, stoi, vocab_size)
+    ks = tuple(float(k) for k in ks)
+    return SmoothingCurve(
+        n, ks, tuple(_curve(N, rows, Y, ks)), tuple(_curve(N, dev_rows, dev_Y, ks))
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# one word under the model
+
+
+def word_logprobs(P: torch.Tensor, word: str, n: int, stoi) -> list[tuple[str, float, float]]:
+    """The lecture's walk-through for n-grams: (n-gram, p, -log p) per character of word + '.'.
+
+    For a trigram 'emma' gives '..e', '.em', 'emm', 'mma', 'ma.'.
+    """
+    ids = [0] * (n - 1) + _encode(word, stoi) + [0]
+    itos = {i: s for s, i in stoi.items()}
+    V = P.shape[1]
+    rows = []
+    for t in range(len(ids) - n + 1):
+        gram = ids[t : t + n]
+        row = sum(ix * V**p for p, ix in enumerate(reversed(gram[:-1])))
+        p = P[row, gram[-1]].item()
+        rows.append(("".join(itos[i] for i in gram), p, -math.log(p) if p > 0 else math.inf))
+    return rows
+
+
+def per_word_nll(P: torch.Tensor, words, n: int, stoi) -> torch.Tensor:
+    """Mean -log p of each word's len(w) + 1 predictions, (W,) float64."""
+    rows, Y = _rows_and_targets(words, n, stoi, P.shape[1])
+    logp = P[rows, Y].double().log()  # (E,)
+    lengths = torch.tensor([len(w) + 1 for w in words], dtype=torch.long)
+    owner = torch.repeat_interleave(torch.arange(len(words)), lengths)  # (E,) word of each
+    sums = torch.zeros(len(words), dtype=torch.float64).index_add_(0, owner, logp)
+    return -sums / lengths
+
+
+@dataclass(frozen=True)
+class WordRank:
+    """Where a word's mean NLL falls among the dataset's words."""
+
+    nll: float
+    more_likely: int  # dataset words with a lower mean NLL
+    less_likely: int  # dataset words with a higher mean NLL
+    total: int
+
+    @property
+    def rank(self) -> int:
+        """1 = no dataset word is more likely."""
+        return self.more_likely + 1
+
+    @property
+    def percentile(self) -> float:
+        """The word is more likely than this percentage of the dataset's words."""
+        return 100.0 * self.less_likely / self.total
+
+
+def word_rank(P: torch.Tensor, word: str, words, n: int, stoi) -> WordRank:
+    _encode(word, stoi)
+    value = per_word_nll(P, [word], n, stoi).item()
+    others = per_word_nll(P, words, n, stoi)
+    more = int((others < value).sum())
+    less = int((others > value).sum())
+    return WordRank(value, more, less, len(others))
+
+
+class NGramModel:
+    """The n-gram table with makemore's interface, so engine.sample.generate can use it."""
+
+    def __init__(self, P: torch.Tensor, n: int):
+        self.block_size = n - 1
+        self.vocab_size = P.shape[1]
+        self.logP = P.clamp_min(1e-30).log()  # (V**(n-1), V)
+
+    def __call__(self, idx, targets=None):
+        context = idx[:, idx.shape[1] - self.block_size :]  # (B, n-1); all of idx can be longer
+        logits = self.logP[context_index(context, self.vocab_size)]  # (B, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits, targets)
+        return logits, loss
+
+    def train(self, mode: bool = True):
+        return self
+
+
+# ---------------------------------------------------------------------------------------
+# the neural bigram
+
+
+METHODS = ("onehot", "index", "counts")
+
+
+@dataclass(frozen=True)
+class NeuralBigramConfig:
+    """Lecture 2's neural bigram: W ~ randn(V, V), lr 50, loss = NLL + reg * mean(W**2).
+
+    method picks how the same loss is computed:
+    "onehot": the lecture's cells, one_hot(xs) @ W, exp, normalise, -log p[y] (~90 ms/step);
+    "index": E04 + E05, W[xs] and F.cross_entropy (~25 ms/step);
+    "counts": the 228,146 terms grouped by bigram, -sum N * log_softmax(W) / sum N (~0.1 ms).
+    """
+
+    lr: float = 50.0
+    reg: float = 0.01
+    seed: int = 2147483647
+    method: str = "index"
+
+
+class NeuralBigram:
+    """Full-batch gradient descent on W, a few steps at a time, keeping the loss history.
+
+    losses[i] (and data_losses[i], the NLL part) is the loss of step i's forward pass,
+    computed before step i's update, i.e. after i updates: what the lecture's loop prints.
+    """
+
+    def __init__(self, words, stoi, vocab_size: int, config: NeuralBigramConfig):
+        if config.method not in METHODS:
+            raise ConfigError(f"method must be one of {', '.join(METHODS)}.")
+        if config.reg < 0:
+            raise ConfigError("The regularisation strength cannot be negative.")
+        self.config, self.vocab_size = config, vocab_size
+        X, self.ys = examples(words, 2, stoi)
+        self.xs = X[:, 0]  # (N,) previous character
+        if len(self.ys) == 0:
+            raise ConfigError("No bigrams to train on.")
+        self.N = torch.bincount(self.xs * vocab_size + self.ys, minlength=vocab_size**2)
+        self.N = self.N.view(vocab_size, vocab_size).float()  # (V, V) for the counts method
+        g = torch.Generator().manual_seed(config.seed)
+        self.W = torch.randn((vocab_size, vocab_size), generator=g, requires_grad=True)
+        self.losses: list[float] = []
+        self.data_losses: list[float] = []
+
+    @property
+    def steps(self) -> int:
+        return len(self.losses)
+
+    def forward(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, data loss) for the current W, as scalar tensors in the autograd graph."""
+        W, method = self.W, self.config.method
+        if method == "onehot":
+            xenc = F.one_hot(self.xs, num_classes=self.vocab_size).float()  # (N, V)
+            logits = xenc @ W  # (N, V) log-counts
+            counts = logits.exp()
+            probs = counts / counts.sum(1, keepdim=True)  # (N, V)
+            data_loss = -probs[torch.arange(len(self.ys)), self.ys].log().mean()
+        elif method == "index":
+            data_loss = F.cross_entropy(W[self.xs], self.ys)
+        else:
+            data_loss = -(self.N * F.log_softmax(W, dim=1)).sum() / self.N.sum()
+        return data_loss + self.config.reg * (W**2).mean(), data_loss
+
+    def step(self, steps: int = 1) -> float:
+        """Forward, record, backward, W.data += -lr * W.grad; the last recorded loss."""
+        for _ in range(steps):
+            loss, data_loss = self.forward()
+            self.losses.append(loss.item())
+            self.data_losses.append(data_loss.item())
+            self.W.grad = None
+            loss.backward()
+            self.W.data += -self.config.lr * self.W.grad
+        return self.losses[-1] if self.losses else math.nan
+
+    @torch.no_grad()
+    def loss(self) -> tuple[float, float]:
+        """(loss, data loss) of the current W without updating it."""
+        loss, data_loss = self.forward()
+        return loss.item(), data_loss.item()
+
+    @torch.no_grad()
+    def probs(self) -> torch.Tensor:
+        """softmax(W) by rows: the learned bigram table, (V, V). Compare with probabilities(N, k)."""
+        return F.softmax(self.W, dim=1)
+
+    def model(self) -> BigramModel:
+        """A snapshot for sampling with engine.sample."""
+        return BigramModel(self.probs())
+
+
+def onehot_matches_indexing(W: torch.Tensor, xs: torch.Tensor) -> float:
+    """E04: max |one_hot(xs) @ W - W[xs]|; 0.0, since multiplying by a one-hot row picks a row."""
+    with torch.no_grad():
+        onehot = F.one_hot(xs, num_classes=W.shape[0]).to(W.dtype) @ W  # (N, V)
+        return (onehot - W[xs]).abs().max().item()
+
+
+@dataclass(frozen=True)
+class CrossEntropyCheck:
+    manual: float  # exp, normalise, -mean log p[y], as in the lecture
+    fused: float  # F.cross_entropy
+
+    @property
+    def diff(self) -> float:
+        return abs(self.manual - self.fused)
+
+
+def cross_entropy_check(logits: torch.Tensor, ys: torch.Tensor) -> CrossEntropyCheck:
+    """E05: the lecture's softmax + NLL against F.cross_entropy on the same logits.
+
+    They agree to float rounding on tame logits. Scale the logits up (e.g. by 100) and
+    exp overflows to inf, so the manual loss turns nan or inf, while cross_entropy
+    subtracts each row's max first and stays finite; it is also one fused, faster op.
+    """
+    with torch.no_grad():
+        counts = logits.exp()
+        probs = counts / counts.sum(1, keepdim=True)
+        manual = -probs[torch.arange(len(ys)), ys].log().mean().item()
+        fused = F.cross_entropy(logits, ys).item()
+    return CrossEntropyCheck(manual, fused)

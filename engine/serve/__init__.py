@@ -1,0 +1,1 @@
+"""Serving runs to a class: records, the run cache, training slots and the hub that joins them."""

@@ -1,0 +1,105 @@
+"""Fair use of a shared server: training slots handed out first come, first served, and limits."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from engine.models import ConfigError
+
+
+def default_slots() -> int:
+    """MAKEMORE_SLOTS: trainings at once on this server (default: the number of cores)."""
+    return max(1, int(os.environ.get("MAKEMORE_SLOTS", os.cpu_count() or 1)))
+
+
+class Slots:
+    """At most n trainings at once; the others queue first come, first served.
+
+    A training is an `owner` (a run, which several sessions may drive together) and holds
+    its slot as long as some session asks for it again within `lease` seconds: a closed
+    tab stops asking, so its slot frees itself. request() answers 0 when the owner holds a
+    slot, else its position in the queue (1 is next).
+    """
+
+    def __init__(self, n: int, lease: float = 10.0, clock=time.monotonic):
+        self.n, self.lease, self.clock = n, lease, clock
+        self.holders: dict[str, dict[str, float]] = {}  # owner -> {session: last asked}
+        self.queue: OrderedDict[str, dict[str, float]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def request(self, owner: str, session: str) -> int:
+        with self.lock:
+            now = self.clock()
+            if owner in self.holders:
+                self.holders[owner][session] = now
+            else:
+                self.queue.setdefault(owner, {})[session] = now
+            self._update(now)
+            if owner in self.holders:
+                return 0
+            return list(self.queue).index(owner) + 1
+
+    def release(self, owner: str, session: str) -> None:
+        with self.lock:
+            for table in (self.holders, self.queue):
+                if owner in table:
+                    table[owner].pop(session, None)
+            self._update(self.clock())
+
+    def leave(self, session: str) -> None:
+        """A session is gone (its tab closed): it asks for nothing any more."""
+        with self.lock:
+            for table in (self.holders, self.queue):
+                for sessions in table.values():
+                    sessions.pop(session, None)
+            self._update(self.clock())
+
+    def _update(self, now: float) -> None:
+        for table in (self.holders, self.queue):
+            for owner in list(table):
+                sessions = table[owner]
+                for session, seen in list(sessions.items()):
+                    if now - seen > self.lease:
+                        del sessions[session]
+                if not sessions:
+                    del table[owner]
+        while self.queue and len(self.holders) < self.n:
+            owner, sessions = self.queue.popitem(last=False)
+            self.holders[owner] = sessions
+
+    def counts(self) -> tuple[int, int]:
+        """(trainings running, trainings waiting)."""
+        with self.lock:
+            self._update(self.clock())
+            return len(self.holders), len(self.queue)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run may ask of a shared server (MAKEMORE_MAX_STEPS, MAKEMORE_MAX_PARAMS)."""
+
+    max_steps: int = 500_000
+    max_params: int = 2_000_000
+
+    @classmethod
+    def from_environment(cls) -> Limits:
+        return cls(
+            int(os.environ.get("MAKEMORE_MAX_STEPS", cls.max_steps)),
+            int(os.environ.get("MAKEMORE_MAX_PARAMS", cls.max_params)),
+        )
+
+    def check(self, steps: int, params: int | None) -> None:
+        if steps > self.max_steps:
+            raise ConfigError(
+                f"This server allows at most {self.max_steps:,} steps per run "
+                f"(asked for {steps:,}); the limit is set by whoever runs it."
+            )
+        if params is not None and params > self.max_params:
+            raise ConfigError(
+                f"This model has {params:,} parameters; this server allows at most "
+                f"{self.max_params:,} per run."
+            )

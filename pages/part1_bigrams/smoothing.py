@@ -1,0 +1,122 @@
+"""Lesson 1 · Smoothing: add k fake counts to every cell and watch train, dev and test NLL."""
+
+import math
+
+import streamlit as st
+
+from ui import present, state
+from ui.part1_bigrams import charts
+from ui.part1_bigrams import state as bs
+
+st.title("Smoothing")
+st.markdown(
+    """
+A bigram that never occurs in the training words gets count 0, so probability 0, so a loss of
+−log 0 = **∞** the first time it shows up in new words. **Smoothing** adds `k` *fake counts* to
+every cell before normalising each row: P(next | first) = (N + k) / (row sum + k·V). Small `k`
+trusts the counts, large `k` pulls every row towards the uniform 1/V. Here the table is counted
+on the lecture's **train** split (80 % of the words, `random.seed(42)`) and scored on all three
+splits, so you can see what `k` does to words the model has never seen.
+"""
+)
+
+ds = state.dataset()
+fp, V = ds.fingerprint, ds.vocab_size
+k = present.settings("smooth").select_slider(
+    "Smoothing k (log scale: 0, then 0.001 … 1000)",
+    bs.KS,
+    value=1.0,
+    format_func=bs.format_k,
+    key="smooth_k",
+    bind="query-params",
+    help="The lecture's default is k = 1 ('add-one smoothing').",
+)
+curves = bs.curves(fp, 2, ds)
+at = curves.at(k)
+
+
+def shown(value: float, digits: int = 4) -> str:
+    if math.isnan(value):
+        return "—"
+    return "∞" if math.isinf(value) else f"{value:.{digits}f}"
+
+
+HELP = {
+    "train": "Mean −log P over the train words' bigrams: the words the table was counted on.",
+    "dev": "The same on the dev words (10 %): never counted, used to choose k.",
+    "test": "The same on the test words (10 %): look at it once, after choosing k.",
+    "all": "Counted on ALL words and scored on all of them, as in the lecture "
+    "(names.txt: 2.4540 with k = 0, 2.4546 with k = 1).",
+}
+LABEL = {"train": "Train", "dev": "Dev", "test": "Test", "all": "All words (lecture)"}
+for row, (what, fmt) in enumerate(
+    (("NLL", lambda v: shown(v)), ("perplexity", lambda v: shown(math.exp(v), 2)))
+):
+    for col, name in zip(st.columns(4), LABEL, strict=True):
+        col.metric(
+            f"{LABEL[name]} {what}",
+            fmt(at[name]),
+            help=HELP[name]
+            if row == 0
+            else "exp(NLL): as unsure as a uniform choice among this many characters.",
+        )
+st.caption(
+    f"NLL = mean negative log-likelihood per character in nats (lower is better; knowing "
+    f"nothing gives log {V} = {math.log(V):.4f}). Perplexity = exp(NLL)."
+)
+
+_, dev_words, _ = bs.split(fp, ds)
+if not dev_words:
+    st.info(
+        "This dataset is too small for a dev split (10 % of its words rounds to none), so "
+        "the dev NLL is shown as —. Upload more words to tune k."
+    )
+elif math.isinf(at["dev"]):
+    unseen = bs.unseen_in_train(fp, 2, ds)
+    examples = ", ".join(f"{charts.shown(g)} ({c}×)" for g, c in unseen[:12])
+    st.error(
+        f"**k = 0 makes the dev loss infinite.** {len(unseen)} bigram(s) of the dev words never "
+        f"occur in the train words, for example {state.md_escape(examples)}. Their count is 0, "
+        "so P = 0 and −log P = ∞, and one infinite term makes the mean infinite: the model "
+        "declares a perfectly good word impossible. That is why smoothing exists: any k > 0 "
+        "gives every bigram some probability.",
+        icon=":material/all_inclusive:",
+    )
+
+best = curves.best_k
+left, right = st.columns(2)
+bs.draw_curves(left, fp, 2, curves, k, zoom=False, key="smooth_curves")
+bs.draw_curves(right, fp, 2, curves, k, zoom=True, key="smooth_zoom")
+st.caption(
+    "x: the smoothing k on a symlog axis (k = 0 at the far left, then one tick per decade). "
+    "y: NLL. Blue: train, orange: dev. The solid black line is the current k, the dashed one "
+    "the k with the lowest dev NLL"
+    + (f" (k = {best:g})" if best is not None else "")
+    + ". '∞' marks an infinite loss. The train NLL only rises with k: fake counts move the "
+    "table away from the training counts, which are the best fit to the training words. The "
+    "dev NLL first falls (unseen pairs stop being impossible) and then rises (the table is "
+    "flattened towards uniform): a U. The right chart zooms in on its bottom."
+)
+
+st.subheader("The table at this k")
+mode = st.segmented_control(
+    "Colour the cells by",
+    ("probabilities", "log-probabilities"),
+    default="log-probabilities",
+    required=True,
+    key="smooth_show",
+    bind="query-params",
+)
+N = bs.counts(fp, 2, ds, "train")
+P = bs.probabilities(fp, 2, k, ds, "train")
+bs.draw_heatmap(
+    st, ds.itos, P, N, mode, key="smooth_heatmap", title=f"P = (N + {k:g}) / row sums, train split"
+)
+st.caption(
+    "The bigram table counted on the train words, smoothed with the k above: row = first "
+    "character, column = next character, `.` first, ␣ = space. Darker blue = more likely. "
+    + ("White cells have probability 0 (log 0 = −∞): pairs never seen in train. " if k == 0 else "")
+    + "Move k up and watch the pale cells fill in and every row fade towards the uniform "
+    f"1/{V} = {1 / V:.3f}; log-probabilities show it best."
+    + ("" if V <= charts.LABELS_UP_TO else " Hover a cell for its bigram and values.")
+)

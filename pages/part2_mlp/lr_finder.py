@@ -1,0 +1,87 @@
+"""Lesson 2: the learning-rate finder."""
+
+import streamlit as st
+
+from engine.models import ConfigError
+from engine.part2_mlp import lr_finder
+from ui import charts, present, state
+from ui import part2_mlp as mlp
+
+st.title("Learning-rate finder", anchor=False)
+st.markdown(
+    """
+How big should each step be? Lecture 3's trick: take a fresh network and, for 1,000 steps,
+raise the learning rate exponentially from 10⁻³ to 10⁰ (one minibatch step at each rate),
+then plot the loss against the exponent. At first the steps are too small to matter, then
+the loss falls fast, then it flattens in a **valley**, and finally the steps are so large
+that the loss shoots up. A rate in the valley (the lecture picked 10⁻¹ = 0.1) is fast and
+still stable.
+
+The sweep uses the model settings of the **MLP trainer** page (context, sizes, initialisation).
+"""
+)
+ds = state.dataset()
+s = st.session_state
+with st.expander("The model (shared with the MLP trainer)"):
+    model_cfg = mlp.model_ui()
+with present.settings("lr_finder"):
+    c1, c2, c3 = st.columns(3)
+    lo, hi = c1.slider(
+        "exponent range", -6.0, 1.0, (-3.0, 0.0), 0.5, key="lrf_range", bind="query-params"
+    )
+    steps = c2.number_input(
+        "steps (one per rate)", 10, 5000, 1000, 100, key="lrf_steps", bind="query-params"
+    )
+    batch_size = c3.number_input("batch size", 2, 1024, 32, key="lrf_batch", bind="query-params")
+
+if st.button("Run the sweep", icon=":material/search:", type="primary"):
+    bar = st.progress(0.0, text="sweeping…")
+
+    def tick(i):
+        if i % 50 == 0 or i == steps - 1:
+            bar.progress((i + 1) / steps, text=f"step {i + 1:,} / {steps:,}")
+
+    splits = state.splits(ds.fingerprint, model_cfg.block_size, 1, ds)
+    try:
+        s.lr_sweep = (
+            ds.fingerprint,
+            lr_finder.sweep(
+                model_cfg, splits, ds.vocab_size, lo, hi, steps, batch_size, callback=tick
+            ),
+        )
+    except ConfigError as e:
+        st.error(str(e))
+    bar.empty()
+
+result = s.get("lr_sweep")
+if result is None or result[0] != ds.fingerprint:
+    st.info("Press **Run the sweep**: 1,000 steps take about a second.")
+    st.stop()
+sweep = result[1]
+st.altair_chart(
+    charts.lr_sweep(sweep.exponents, sweep.losses, sweep.smoothed, sweep.best_exponent),
+    width="stretch",
+)
+st.caption(
+    "Grey: the loss of each single step (noisy: each is one minibatch). Blue: a moving average. "
+    "Red: the valley, the lowest point of the average before the loss blows up. Losses above the "
+    "chart's top were clipped so the valley stays readable."
+)
+c1, c2 = st.columns(2)
+c1.metric(
+    "suggested learning rate",
+    f"{sweep.suggested_lr:.3g}",
+    help="10 to the power of the valley's exponent.",
+)
+c1.button(
+    f"Use {sweep.suggested_lr:.3g} in the MLP trainer",
+    icon=":material/check:",
+    on_click=lambda: s.update(lr=float(f"{sweep.suggested_lr:.3g}")),
+)
+c2.markdown(
+    "The valley is a rule of thumb, not an answer: the lecture chose 0.1, just before the "
+    "valley's floor, and decayed it tenfold late in training."
+)
+st.page_link(
+    "pages/part2_mlp/trainer.py", label="Back to the MLP trainer", icon=":material/model_training:"
+)

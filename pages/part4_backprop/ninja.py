@@ -1,0 +1,311 @@
+"""Lesson 4: backprop ninja. The part-4 network's backward pass by hand, checked against autograd."""
+
+import inspect
+
+import pandas as pd
+import streamlit as st
+
+from engine.part4_backprop import backprop
+from engine.train import TrainConfig
+from ui import lesson045 as draw
+from ui import present, state, training
+
+ds = state.dataset()
+splits = state.splits(ds.fingerprint, 3, 1, ds)
+
+st.title("Backprop ninja: the backward pass by hand", anchor=False)
+st.markdown(
+    f"""
+Lecture 5 (makemore part 4) takes lecture 4's network (embedding C, Linear, **BatchNorm**,
+tanh, Linear, cross-entropy) and throws `loss.backward()` away. The forward pass is cut into
+small steps so every intermediate tensor has a name, and the gradient of the loss with
+respect to each of them is written out by hand, from the loss back to the embedding table.
+Each result is held against the gradient autograd computed, with the notebook's `cmp`.
+
+The check network: context 3, 10-D embeddings, 64 hidden neurons, one batch of 32 examples
+from {state.md_escape(ds.name)} (V = {ds.vocab_size}). Its biases and BatchNorm gains start
+deliberately non-zero, so a wrong formula cannot hide behind a zero. One difference from the
+notebook: bngain and bnbias come from a generator of their own (seed + 1) rather than
+torch's unseeded global one, so the same seed always gives the same numbers.
+"""
+)
+with st.expander("The forward pass, chunked into named steps"):
+    st.code(inspect.getsource(backprop.forward), language="python")
+
+# ---------------------------------------------------------------------------------------
+st.header("Exercise 1 · every intermediate tensor", anchor=False)
+c1, c2 = st.columns([1, 2])
+seed = c1.number_input(
+    "seed",
+    0,
+    2**53 - 1,
+    backprop.LECTURE_SEED,
+    key="ninja_seed",
+    bind="query-params",
+    help="Seeds the weights and the minibatch (in the notebook's order). Change it for "
+    "another network and batch: the table should stay exact.",
+)
+mistake = c2.selectbox(
+    "Break one formula on purpose",
+    [None, *backprop.MISTAKES],
+    format_func=lambda k: (
+        "none: the correct backward pass"
+        if k is None
+        else f"d{backprop.MISTAKES[k].tensor}: {backprop.MISTAKES[k].title}"
+    ),
+    key="ninja_mistake",
+    bind="query-params",
+    help="Swap in a plausible wrong line and watch the table catch it.",
+)
+try:
+    params, Xb, Yb = backprop.lecture_batch(splits, ds.vocab_size, seed)
+except RuntimeError as e:  # a dataset too small for a batch
+    st.error(f"This dataset cannot make a batch of 32 examples: {e}")
+    st.stop()
+report = backprop.check(params, Xb, Yb, mistake)
+
+m1, m2, m3 = st.columns(3)
+m1.metric("loss of the chunked forward pass", f"{report.loss:.4f}")
+m2.metric(
+    "|F.cross_entropy − chunked|",
+    f"{report.cross_entropy_diff:.2e}",
+    help="The two compute the same number in a different order; float32 rounding differs.",
+)
+exact = sum(r.exact for r in report.rows)
+m3.metric("exact gradients", f"{exact} / {len(report.rows)}")
+
+bad = [r for r in report.rows if not r.exact]
+if not bad:
+    st.success(
+        "All 26 gradients are **exact**: bit for bit the numbers autograd computed, in the "
+        "order the notebook checks them (from the loss back to C)."
+    )
+else:
+    first = bad[0]
+    if mistake is not None:
+        m = backprop.MISTAKES[mistake]
+        st.error(
+            f"cmp catches it: the first gradient that is not exact is **d{first.name}** "
+            f"(approximately right: {'yes' if first.approximate else 'no'}, maxdiff "
+            f"{first.maxdiff:.3g}). {len(bad)} of 26 gradients differ, because everything "
+            f"computed from a wrong gradient is wrong too.\n\n{m.why}"
+        )
+        st.code(m.wrong, language="python")
+    else:
+        st.warning(
+            f"{len(bad)} gradients are not bit-exact on this machine (first: d{first.name}); "
+            "see the approximate column."
+        )
+st.dataframe(
+    draw.cmp_table(report.rows),
+    hide_index=True,
+    column_config={
+        "exact": st.column_config.CheckboxColumn(help="torch.all(dt == t.grad): every bit equal"),
+        "approximate": st.column_config.CheckboxColumn(
+            help="torch.allclose(dt, t.grad): within rtol 1e-5, atol 1e-8"
+        ),
+        "maxdiff": st.column_config.Column(
+            help="(dt − t.grad).abs().max(): the largest difference"
+        ),
+        "your shape": st.column_config.TextColumn(
+            help="Filled in only when the hand-written gradient has the wrong shape."
+        ),
+    },
+    height=35 * 27 + 3,
+)
+rounding = (
+    "rounds 1 − h² once (a fused multiply-add), so the exact formula computes it in float64 "
+    "and rounds once; the plain float32 formula"
+    if backprop.TANH_ROUNDS_ONCE
+    else "rounds 1 − h² twice, like the plain float32 formula; rounding it once"
+)
+st.caption(
+    "One row per tensor, in the notebook's order; white rows are exact, yellow rows only "
+    "approximately right, red rows wrong. **exact**: the hand-written gradient equals "
+    "autograd's bit for bit. **approximate**: equal up to float32 rounding "
+    "(torch.allclose). **maxdiff**: the largest absolute difference. The shapes must match "
+    "too, which the notebook's cmp does not check. One subtlety: on this machine torch's tanh "
+    f"backward {rounding} is only approximately right (pick it in the list above)."
+)
+with st.expander("The hand-written backward pass (engine/backprop.py)"):
+    st.code(inspect.getsource(backprop.manual_backward), language="python")
+
+# ---------------------------------------------------------------------------------------
+st.header("Exercise 2 · cross-entropy backward in one expression", anchor=False)
+st.code(
+    "dlogits = F.softmax(logits, 1)\ndlogits[range(n), Yb] -= 1\ndlogits /= n",
+    language="python",
+)
+ce = report.cross_entropy
+c1, c2 = st.columns(2)
+c1.metric("maxdiff against autograd", f"{ce.maxdiff:.2e}")
+c2.metric("approximate", "yes" if ce.approximate else "no", help="torch.allclose")
+n = len(report.Yb)
+row0, label0 = report.probs[0], int(report.Yb[0])
+st.markdown(
+    f"""
+The gradient on a logit is its probability, minus 1 on the correct character, divided by
+n = {n}: the loss pulls the correct logit up and pushes every other one down, each in
+proportion to how much probability it took. Example 0's label is
+'{state.md_escape(ds.itos[label0])}': p = {row0[label0]:.4f}, so n·dlogits there is
+{row0[label0] - 1:.4f}. Every row of dlogits sums to zero
+(row 0: {float(report.dlogits[0].sum()):.2e}).
+"""
+)
+c1, c2 = st.columns([3, 2])
+c1.altair_chart(
+    draw.dlogits_heatmap(report.dlogits.tolist(), ds.itos, report.Yb.tolist()),
+    key="ninja_dlogits",
+)
+c2.caption(
+    "The notebook's `imshow(dlogits, cmap='gray')`: one row per example of the batch, one "
+    "column per character. Black is the most negative value: the correct character of each "
+    "row, (p − 1)/n. Everything else is a small positive p/n, light gray; a lighter cell is a "
+    "character the net wrongly finds likely. Hover over a cell for its value."
+)
+
+# ---------------------------------------------------------------------------------------
+st.header("Exercise 3 · BatchNorm backward in one expression", anchor=False)
+st.code(
+    "dhprebn = bngain*bnvar_inv/n * (n*dhpreact - dhpreact.sum(0)\n"
+    "                                - n/(n-1)*bnraw*(dhpreact*bnraw).sum(0))",
+    language="python",
+)
+bn = report.batchnorm
+c1, c2, c3 = st.columns(3)
+c1.metric("maxdiff against autograd", f"{bn.maxdiff:.2e}")
+c2.metric("approximate", "yes" if bn.approximate else "no", help="torch.allclose")
+c3.metric(
+    "forward: one line vs chunked",
+    f"{report.batchnorm_forward_diff:.2e}",
+    help="max |bngain·(x − mean)/√(var + eps) + bnbias − hpreact|",
+)
+st.markdown(
+    "Worked out on paper: the mean and the variance depend on every example of the batch, "
+    "so each example's gradient also collects a share from all the others. The n/(n − 1) "
+    "comes from Bessel's correction in the forward pass."
+)
+
+# ---------------------------------------------------------------------------------------
+st.header("Exercise 4 · train with the manual backward only", anchor=False)
+st.markdown(
+    """
+The lecture's training loop with `loss.backward()` replaced by the hand-written gradients
+(using the one-expression backwards of exercises 2 and 3): 200 hidden neurons, 200,000 steps
+of 32 examples, learning rate 0.1, then 0.01 from step 100,000. This network keeps no
+running statistics, so after training BatchNorm is **calibrated**: its mean and variance are
+measured once over the whole training set, and the losses below use them.
+"""
+)
+c1, c2, c3, c4 = present.settings("ninja_train").columns(4)
+steps = c1.number_input(
+    "steps",
+    1,
+    400_000,
+    200_000,
+    step=10_000,
+    key="ninja_steps",
+    bind="query-params",
+    persist_state="session",
+)
+n_hidden = c2.number_input(
+    "n_hidden", 2, 1024, 200, key="ninja_hidden", bind="query-params", persist_state="session"
+)
+lr = c3.number_input(
+    "learning rate (÷10 halfway)",
+    1e-4,
+    10.0,
+    0.1,
+    format="%.4f",
+    key="ninja_lr",
+    bind="query-params",
+    persist_state="session",
+)
+train_seed = c4.number_input(
+    "seed",
+    0,
+    2**53 - 1,
+    backprop.LECTURE_SEED,
+    key="ninja_train_seed",
+    bind="query-params",
+    persist_state="session",
+)
+train_cfg = TrainConfig(
+    steps=steps,
+    lr=lr,
+    lr_after=lr / 10,
+    lr_decay_step=steps // 2,
+    seed=train_seed,
+    eval_every=max(steps // 20, 100),
+)
+net = backprop.NinjaConfig(n_hidden=n_hidden)
+training.controls(
+    "ninja",
+    (ds.fingerprint, net, train_cfg),
+    lambda: backprop.ManualJob(splits, ds.vocab_size, net, train_cfg),
+)
+LECTURE = {"train": 2.070523500442505, "dev": 2.109893560409546}
+
+
+def render(job):
+    if job is None:
+        st.info(
+            "Press **Train**. The full run takes two to three minutes; the page stays usable "
+            "while it trains, and you can stop and resume."
+        )
+        return
+    training.progress(job)
+    training.loss_metrics(
+        job,
+        st.columns(3),
+        "Every 5% of the run: on 20,000 train examples, BatchNorm calibrated on them. "
+        "At the end: the whole split, calibrated on the whole training set.",
+    )
+    st.vega_lite_chart(  # a cached template with fresh data: cheap on every tick
+        draw.smoothed_loss(job.lossi, job.evals, {"lecture: dev 2.1099": LECTURE["dev"]}),
+        width="stretch",
+        key="ninja_curve",
+    )
+    st.caption(
+        "log10 of the minibatch loss. Blue: the mean of each whole block of 1,000 steps, as "
+        "lecture 6 plots it (the first point needs 1,000 steps); gray: finer averages of the "
+        "same losses. Orange and red points: train and dev loss, evaluated every 5% of the "
+        "run and at the end. Green dashed rule: the lecture's final dev loss. The drop "
+        "halfway is the learning-rate decay."
+    )
+
+
+training.live("ninja", render)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {"run": "lecture (notebook output)", **LECTURE},
+            {"run": "lecture ('I achieved', comment)", "train": 2.0718822, "dev": 2.1162496},
+        ]
+    ),
+    hide_index=True,
+    column_config={"train": st.column_config.NumberColumn(format="%.4f"),
+                   "dev": st.column_config.NumberColumn(format="%.4f")},
+)  # fmt: skip
+st.caption(
+    "The lecture's results for comparison. They cannot be matched to the digit: the notebook "
+    "drew bngain and bnbias from an unseeded generator. This page's default run ends at about "
+    "train 2.07, dev 2.11."
+)
+job = training.job("ninja")
+
+
+def check_now():
+    st.session_state["ninja_checked"] = (job, job.step, tuple(job.check_gradients()))
+
+
+if job is not None:
+    st.button("Check the 7 parameter gradients against autograd now", on_click=check_now)
+    checked = st.session_state.get("ninja_checked")
+    if checked is not None and checked[0] is job:
+        st.dataframe(draw.cmp_table(checked[2]), hide_index=True)
+        st.caption(
+            f"The notebook's commented-out check loop, with the weights after step "
+            f"{checked[1]:,} and a fresh batch: the one-expression backwards are approximately "
+            "right (maxdiff around 1e-8), not bit for bit."
+        )

@@ -1,0 +1,147 @@
+"""Lesson 2 pages (MLP trainer, learning-rate finder, embeddings & samples) driven through AppTest."""
+
+import json
+import math
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from ui import part2_mlp as mlp
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def page(path, **session):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in session.items():
+        at.session_state[k] = v
+    at.run()
+    return at.switch_page(path).run()
+
+
+def metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def specs(at):
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def train_tiny(at, steps=300):
+    at.number_input(key="steps").set_value(steps).run()
+    at.button(key="mlp:train").click().run()
+    for _ in range(20):
+        if at.session_state["training:mlp"]["job"].done:
+            break
+        at.run()
+    return at.session_state["training:mlp"]["job"]
+
+
+def test_trainer_defaults_are_the_lectures():
+    at = page("pages/part2_mlp/trainer.py")
+    assert not at.exception
+    assert at.slider(key="block").value == 3
+    assert at.slider(key="n_embd").value == 10
+    assert at.slider(key="n_hidden").value == 200
+    assert at.number_input(key="steps").value == 200_000
+    assert at.number_input(key="lr").value == 0.1
+    assert at.number_input(key="decay").value == 100_000
+    assert "11,897 parameters" in at.caption[0].value
+    assert at.button(key="mlp:stop").disabled
+
+
+def test_train_grows_the_history_stop_stops_and_resume_resumes():
+    at = page("pages/part2_mlp/trainer.py")
+    at.number_input(key="steps").set_value(20_000).run()
+    at.button(key="mlp:train").click().run()
+    job = at.session_state["training:mlp"]["job"]
+    first = job.step
+    assert first > 0
+    at.run()
+    assert job.step > first  # each rerun of the fragment trains another chunk
+    assert at.progress[0].value > 0
+    at.button(key="mlp:stop").click().run()
+    stopped = job.step
+    at.run()
+    at.run()
+    assert job.step == stopped
+    assert not at.button(key="mlp:resume").disabled
+    at.button(key="mlp:resume").click().run()
+    assert job.step > stopped
+    assert at.session_state["training:mlp"]["job"] is job  # the same run, continued
+    at.button(key="mlp:reset").click().run()
+    assert at.session_state["training:mlp"]["job"] is None
+
+
+def test_a_finished_run_lands_on_the_scoreboard_with_its_losses():
+    at = page("pages/part2_mlp/trainer.py")
+    job = train_tiny(at)
+    at.run()
+    assert job.done
+    (row,) = at.session_state["mlp_runs"]
+    assert row["dev"] == round(job.final["dev"], 4)
+    assert row["params"] == 11_897
+    assert metrics(at)["dev loss"] == f"{job.final['dev']:.4f}"
+    shown = at.dataframe[-1].value
+    assert shown["dev"].iloc[0] == row["dev"]
+
+
+def test_loss_curve_has_the_uniform_reference_and_embedding_scatter():
+    at = page("pages/part2_mlp/trainer.py")
+    train_tiny(at, steps=200)
+    curve, scatter = specs(at)[:2]
+    marks = [layer["mark"]["type"] for layer in curve["layer"]]
+    assert marks[0] == "line"
+    assert "rule" in marks
+    assert curve["layer"][0]["encoding"]["y"]["title"] == "log10(loss)"
+    assert [layer["mark"]["type"] for layer in scatter["layer"]] == ["circle", "text"]
+
+
+def test_near_uniform_init_button_starts_near_ln_v():
+    at = page("pages/part2_mlp/trainer.py")
+    at.button[4].click().run()  # "Use the near-uniform init"
+    assert at.selectbox(key="init").value == mlp.NEAR_UNIFORM
+    job = train_tiny(at, steps=1)
+    assert abs(10 ** job.lossi[0] - math.log(27)) < 0.1
+
+
+def test_lr_finder_suggests_a_rate_and_applies_it():
+    at = page("pages/part2_mlp/lr_finder.py")
+    at.button[0].click().run()
+    lr = float(metrics(at)["suggested learning rate"])
+    assert 10**-2 < lr < 10**0
+    (spec,) = specs(at)
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "rule"]
+    at.button[1].click().run()
+    at.switch_page("pages/part2_mlp/trainer.py").run()
+    assert at.number_input(key="lr").value == lr
+
+
+def test_embeddings_page_samples_and_inspects_the_trained_model():
+    at = page("pages/part2_mlp/embeddings.py")
+    assert "No MLP" in at.info[0].value
+    at.switch_page("pages/part2_mlp/trainer.py").run()
+    train_tiny(at)
+    at.switch_page("pages/part2_mlp/embeddings.py").run()
+    assert not at.exception
+    assert len(at.dataframe[1].value) == 20  # the default 20 samples
+    assert set(at.dataframe[1].value["where"]) <= {
+        "in the training data",
+        "in dev/test (never trained on)",
+        "new",
+    }
+    emma = at.dataframe[2].value
+    assert list(emma["next"]) == ["e", "m", "m", "a", "."]
+    assert list(emma["context"])[:2] == ["...", "..e"]
+    at.text_input[0].set_value("zz<b>!").run()
+    assert "never seen" in at.warning[0].value
+
+
+def test_lesson2_pages_work_on_spanish_municipalities():
+    at = page("pages/start/home.py")
+    at.selectbox[0].select("spanish-municipalities").run()
+    at.switch_page("pages/part2_mlp/trainer.py").run()
+    train_tiny(at, steps=200)
+    for p in ("pages/part2_mlp/embeddings.py", "pages/part2_mlp/lr_finder.py"):
+        at.switch_page(p).run()
+        assert not at.exception

@@ -1,0 +1,367 @@
+"""Lesson 3 pages (init & saturation, BatchNorm, diagnostics), driven through AppTest.
+
+The numbers a page shows must be the engine's, computed here directly; the lecture's own
+numbers are checked on makemore's names. Training runs through the page's Train button and
+the live fragment, which AppTest runs once per at.run(), so step counts stay tiny.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.testing.v1 import AppTest
+
+from engine import data
+from engine.layers import Tanh
+from engine.models import MLPConfig
+from engine.part3_bn import diagnostics as D
+from engine.presets import PRESETS
+from engine.train import Job
+from tests.conftest import needs_names
+
+ROOT = Path(__file__).resolve().parents[1]
+INIT, BN, DIAG = (
+    "pages/part3_bn/init.py",
+    "pages/part3_bn/batchnorm.py",
+    "pages/part3_bn/diagnostics.py",
+)
+SMALL = "us-census-1990"  # 5,163 names, shipped with the app: quick full-split evaluations
+
+
+def page(path, dataset=None):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    if dataset:
+        at.switch_page("pages/start/home.py").run()
+        at.selectbox[0].select(dataset).run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def splits(at):
+    return data.make_splits(at.session_state.dataset, 3)
+
+
+def train(at, key, max_runs=300):
+    """Click Train and let the live fragment tick until the run is done."""
+    at.button(key=f"{key}:train").click().run()
+    for _ in range(max_runs):
+        assert not at.exception, at.exception
+        if not at.session_state[f"training:{key}"]["running"]:
+            return at.session_state[f"training:{key}"]["job"]
+        at.run()
+    raise AssertionError(f"{key} did not finish in {max_runs} ticks")
+
+
+def charts(at):
+    return at.get("vega_lite_chart")
+
+
+def specs(at):
+    return [json.loads(c.proto.spec) for c in charts(at)]
+
+
+def chart_data(at, text):
+    """All rows the chart titled `text` ships (Streamlit sends them as Arrow datasets)."""
+    chart = charts(at)[specs(at).index(chart_titled(at, text))]
+    return pd.concat(convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets)
+
+
+def marks(spec):
+    """Every (mark, encoding) of a chart, layers included."""
+    found = []
+    if "mark" in spec:
+        mark = spec["mark"] if isinstance(spec["mark"], dict) else {"type": spec["mark"]}
+        found.append((mark, spec.get("encoding", {})))
+    for sub in spec.get("layer", []):
+        found += marks(sub)
+    return found
+
+
+def chart_titled(at, text):
+    for spec in specs(at):
+        title = spec.get("title", "")
+        title = title.get("text", "") if isinstance(title, dict) else title
+        if text in title:
+            return spec
+    raise AssertionError(f"no chart titled {text!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# init & saturation
+
+
+@needs_names
+def test_init_page_opens_on_the_original_init_with_the_lectures_loss():
+    at = page(INIT)
+    m = metrics(at)
+    assert m["Initial loss"] == "27.8817"
+    assert m["Uniform baseline ln V"] == "3.2958"
+    report = D.explore_init(MLPConfig(), splits(at), 27)
+    big = D.explore_init(MLPConfig(), splits(at), 27, batch_size=1000)
+    assert m["Spread of the logits (std)"] == f"{report.logits_std:.2f}"
+    assert m["Largest |logit|"] == f"{report.logits_max:.2f}"
+    assert m["Saturated |h| > 0.99"] == f"{report.saturated_fraction:.1%}"
+    assert m["Dead neurons"] == f"{big.dead} / 200"
+
+
+@needs_names
+@pytest.mark.parametrize("name", ["part3-fix-softmax", "part3-fix-tanh", "part3-kaiming"])
+def test_each_preset_gives_its_step0_loss(name):
+    at = page(INIT)
+    at.segmented_control(key="init_preset").set_value(name).run()
+    assert metrics(at)["Initial loss"] == f"{PRESETS[name].step0_loss:.4f}"
+    assert at.toggle(key="kaiming").value == (name == "part3-kaiming")
+    assert at.slider(key="w1").disabled == (name == "part3-kaiming")
+
+
+def test_sliders_make_a_custom_init_whose_numbers_are_the_engines():
+    at = page(INIT)
+    at.slider(key="w2").set_value(0.0).run()
+    at.slider(key="b2").set_value(0.0).run()
+    assert at.segmented_control(key="init_preset").value is None
+    assert "Your own init" in at.caption[0].value
+    # zero output weights and bias: every logit is 0, exactly the uniform baseline
+    V = at.session_state.dataset.vocab_size
+    assert metrics(at)["Initial loss"] == f"{math.log(V):.4f}"
+    at.slider(key="w1").set_value(2.0).run()  # the extreme: almost everything saturated
+    config = MLPConfig(w1_scale=2.0, w2_scale=0.0, b2_scale=0.0)
+    report = D.explore_init(config, splits(at), V)
+    assert metrics(at)["Saturated |h| > 0.99"] == f"{report.saturated_fraction:.1%}"
+    assert not at.exception
+
+
+def test_init_charts_are_histograms_and_the_black_white_saturation_image():
+    at = page(INIT)
+    image = chart_titled(at, "|h| > 0.99")
+    (mark, enc), *_ = marks(image)
+    assert mark["type"] == "rect"
+    assert enc["color"]["scale"] == {"domain": [0, 1], "range": ["black", "white"]}
+    assert {enc["x"]["field"], enc["y"]["field"]} == {"neuron", "example"}
+    pixels = chart_data(at, "|h| > 0.99")
+    assert len(pixels) == 32 * 200
+    report = D.explore_init(MLPConfig(), splits(at), at.session_state.dataset.vocab_size)
+    assert pixels["saturated"].mean() == pytest.approx(report.saturated_fraction)
+    for title in ("pre-activations", "tanh outputs"):
+        (mark, enc), *_ = marks(chart_titled(at, title))
+        assert mark["type"] == "rect"
+        assert enc["x2"]["field"] == "x2"  # pre-binned: each bar spans its bin
+        assert enc["y2"] == {"datum": 0}  # from 0 up to the count
+
+
+def test_fan_in_demo_shows_the_engines_stds():
+    at = page(INIT)
+    at.select_slider(key="fan_in").set_value(1000).run()
+    demo = D.fan_in_demo(1000)
+    assert metrics(at)["std of y = x @ w"] == f"{demo.y_std:.3f}"
+    at.toggle(key="fan_scaled").set_value(True).run()
+    at.radio(key="fan_gain").set_value(5 / 3).run()
+    demo = D.fan_in_demo(1000, scaled=True, gain=5 / 3)
+    assert metrics(at)["std of y = x @ w"] == f"{demo.y_std:.3f}"
+    assert metrics(at)["expected std of y"] == "1.667"
+
+
+def test_train_both_trains_the_chosen_init_next_to_the_original():
+    at = page(INIT, dataset=SMALL)
+    at.segmented_control(key="init_preset").set_value("part3-kaiming").run()
+    at.select_slider(key="init_steps").set_value(1000).run()
+    race = train(at, "init")
+    assert list(race.jobs) == ["Kaiming", "original"]
+    assert all(job.step == 1000 and job.final for job in race.jobs.values())
+    table = at.dataframe[0].value.set_index("run")
+    for label, job in race.jobs.items():
+        assert table.loc[label, "train"] == job.final["train"]
+        assert table.loc[label, "dev"] == job.final["dev"]
+        assert table.loc[label, "step-0 loss"] == pytest.approx(10 ** job.lossi[0])
+    assert table.loc["original", "lecture's log: train"] == pytest.approx(2.1245, abs=1e-4)
+    hockey = chart_titled(at, "first 1,000 steps")
+    lines = [m for m, _ in marks(hockey) if m["type"] == "line"]
+    assert lines
+
+
+# ---------------------------------------------------------------------------------------
+# BatchNorm
+
+
+def test_batchnorm_page_trains_both_calibrates_and_folds():
+    at = page(BN, dataset=SMALL)
+    at.select_slider(key="bn_steps").set_value(1000).run()
+    race = train(at, "bn")
+    bn_job = race.jobs["with BatchNorm"]
+    table = at.dataframe[0].value.set_index("run")
+    assert table.loc["with BatchNorm", "dev"] == bn_job.final["dev"]
+    assert table.loc["without BatchNorm", "train"] == race.jobs["without BatchNorm"].final["train"]
+    # batch vs running statistics of the watched neuron
+    mean_chart = chart_titled(at, "mean of the pre-activation")
+    assert {m["type"] for m, _ in marks(mean_chart)} == {"line"}
+    assert race.trace.steps[0] == 0
+    assert len(race.trace.steps) == 1000  # every step of a 1,000-step run
+    at.slider(key="neuron").set_value(199).run()
+    assert not at.exception
+
+    at.button(key="bn:calibrate").click().run()
+    cal = D.calibrate_batchnorm(bn_job.model, splits(at))
+    shown = at.dataframe[1].value
+    assert list(shown["train"]) == pytest.approx([cal.running["train"], cal.calibrated["train"]])
+    assert list(shown["dev"]) == pytest.approx([cal.running["dev"], cal.calibrated["dev"]])
+
+    fold = D.fold_batchnorm(bn_job.model, splits(at).Xdev)
+    m = metrics(at)
+    assert m["max |Δ logits| on dev"] == f"{fold.max_abs_diff:.2e}"
+    assert fold.max_abs_diff < 1e-4
+    assert m["parameters before"] == "12,097"
+    assert (
+        int(m["parameters before"].replace(",", "")) - int(m["parameters after"].replace(",", ""))
+        == 200
+    )  # gamma and beta (400) gone, b' (200) added
+
+
+@pytest.mark.parametrize("x0", [-30.0, 0.0, 30.0])
+def test_batchnorm_widget_shows_the_batch_mean_and_std(x0):
+    at = page(BN)
+    at.slider(key="x0").set_value(x0).run()
+    w = D.batchnorm_widget(x0)
+    assert metrics(at)["batch mean μ"] == f"{w.mu:.2f}"
+    assert metrics(at)["batch std σ"] == f"{w.std:.2f}"
+    spec = chart_titled(at, "input mu")
+    assert spec["title"] == f"input mu {w.mu:.2f} std {w.std:.2f}"
+    kinds = {m["type"] for m, _ in marks(spec)}
+    assert kinds == {"line", "circle"}
+    domain = marks(spec)[-1][1]["x"]["scale"]["domain"]
+    assert domain[0] <= min(w.inputs)  # every dot is on screen
+    assert domain[1] >= max(w.inputs)
+
+
+# ---------------------------------------------------------------------------------------
+# diagnostics
+
+
+@needs_names
+def test_lecture_default_reproduces_the_notebooks_printouts():
+    at = page(DIAG)
+    assert "exactly the lecture's run" in at.caption[0].value
+    job = train(at, "diag")
+    assert job.step == 1001
+    activations, gradients, weights = (c.value.splitlines() for c in at.code)
+    assert activations == [
+        "layer 2 (      Tanh): mean -0.00, std 0.63, saturated: 2.78%",
+        "layer 5 (      Tanh): mean +0.00, std 0.64, saturated: 2.56%",
+        "layer 8 (      Tanh): mean -0.00, std 0.65, saturated: 2.25%",
+        "layer 11 (      Tanh): mean +0.00, std 0.65, saturated: 1.69%",
+        "layer 14 (      Tanh): mean +0.00, std 0.65, saturated: 1.88%",
+    ]
+    assert gradients[0] == "layer 2 (      Tanh): mean +0.000000, std 2.640702e-03"
+    assert weights[-1].endswith("grad:data ratio 1.160105e-01")
+    assert weights[-1].startswith("weight  (100, 27)")
+    m = metrics(at)
+    assert (m["train loss"], m["dev loss"]) == ("2.4003", "2.3982")
+
+    # the charts: step lines from pre-binned histograms, and the -3 guide
+    for title in ("activation distribution", "gradient distribution", "weights gradient"):
+        (mark, enc), *_ = marks(chart_titled(at, title))
+        assert (mark["type"], mark["interpolate"]) == ("line", "step-after")
+        assert enc["color"]["field"] == "series"
+    ud = marks(chart_titled(at, "update:data ratio"))
+    assert ud[0][0]["type"] == "line"
+    rule = next(m for m, _ in ud if m["type"] == "rule")
+    assert rule["color"] == "black"
+    assert list(chart_data(at, "update:data ratio")["y"].dropna()) == [-3]
+
+
+def test_scenarios_set_the_controls_and_the_extremes_render():
+    at = page(DIAG, dataset=SMALL)
+    at.selectbox(key="diag_scenario").select("Fully linear (no tanh)").run()
+    assert at.radio(key="act").value == "linear"
+    assert at.toggle(key="bn").value is False
+    at.selectbox(key="diag_scenario").select("Learning rate too low (0.001)").run()
+    assert at.select_slider(key="diag_lr").value == 0.001
+    # the extremes: 10 layers of 400, gain 3, no BatchNorm, a handful of steps
+    at.slider(key="depth").set_value(10)
+    at.select_slider(key="width").set_value(400)
+    at.select_slider(key="gain").set_value(3.0)
+    at.toggle(key="bn").set_value(False)
+    at.number_input(key="diag_steps").set_value(3).run()
+    assert at.selectbox(key="diag_scenario").value is None  # now "your own settings"
+    job = train(at, "diag")
+    d = job.diagnostics
+    assert len(d.activations) == 10
+    assert len(d.weights) == 12  # C and 11 Linear weights: 10 hidden + output
+    assert at.code[0].value.count("\n") == 9
+    assert chart_data(at, "activation distribution")["series"].nunique() == 10
+    # the saturation shown is the share of |t| > 0.97 at the first tanh, computed directly
+    fresh = Job(job.config, job.train_config, splits(at), 27, record_stats=True)
+    for _ in range(3):
+        fresh.train_step()
+    t = next(layer for layer in fresh.model.layers if isinstance(layer, Tanh)).out
+    sat = ((t.abs() > 0.97).float().mean() * 100).item()
+    assert f"saturated: {sat:.2f}%" in at.code[0].value.splitlines()[0]
+
+
+def test_a_diverging_run_says_so_instead_of_crashing():
+    at = page(DIAG)
+    at.select_slider(key="diag_lr").set_value(3.0)
+    at.toggle(key="bn").set_value(False)
+    at.select_slider(key="gain").set_value(3.0)
+    at.select_slider(key="last_scale").set_value(1.0)
+    at.number_input(key="diag_steps").set_value(60).run()
+    job = train(at, "diag")
+    assert job.done
+    if not math.isfinite(job.lossi[-1]):
+        assert "diverged" in at.error[0].value
+
+
+def test_zero_init_exercise_shows_only_the_output_bias_learning():
+    at = page(DIAG)
+    at.slider(key="depth").set_value(2).run()
+    at.number_input(key="zero_steps").set_value(20).run()
+    run = train(at, "e01")
+    report = D.zero_init_experiment(run.config, splits(at), 27, steps=20)
+    table = at.dataframe[-1].value.sort_values("param")
+    assert list(table["gets gradient"]) == [p.learns for p in report.params]
+    assert table["gets gradient"].sum() == 1
+    assert at.dataframe[-1].value["gets gradient"].iloc[0]  # the learner comes first
+    assert any(report.learning[0] in m.value for m in at.markdown)
+    assert table[table["gets gradient"]]["name"].item() == "BatchNorm1d.beta"
+    assert metrics(at)["parameters that learn"] == f"1 of {len(report.params)}"
+    assert metrics(at)["train loss after training"] == f"{report.train_loss:.4f}"
+
+
+# ---------------------------------------------------------------------------------------
+# another alphabet
+
+
+def test_every_page_works_on_spanish_municipalities():
+    at = page(INIT, dataset="spanish-municipalities")
+    V = at.session_state.dataset.vocab_size
+    assert V == 45
+    report = D.explore_init(MLPConfig(), splits(at), V)
+    assert metrics(at)["Initial loss"] == f"{report.loss:.4f}"
+    assert metrics(at)["Uniform baseline ln V"] == f"{math.log(45):.4f}"
+    at.switch_page(BN).run()
+    assert not at.exception
+    at.switch_page(DIAG).run()
+    at.number_input(key="diag_steps").set_value(5).run()
+    job = train(at, "diag")
+    assert job.model.layers[-2].weight.shape[1] == 45
+    assert not at.exception
+
+
+def test_a_dataset_too_small_to_train_gets_a_message_not_a_stack_trace():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.file_uploader[0].upload("one.txt", b"emma\n", "text/plain").run()
+    at.button(key="home_switch").click().run()
+    assert len(at.session_state.dataset.words) == 1
+    at.switch_page(INIT).run()
+    assert "train split is empty" in at.error[0].value
+    for path, key in [(BN, "bn"), (DIAG, "diag"), (DIAG, "e01")]:
+        at.switch_page(path).run()
+        at.button(key=f"{key}:train").click().run()
+        assert not at.exception, at.exception
+        assert any("train split is empty" in e.value for e in at.error)

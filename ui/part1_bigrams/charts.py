@@ -1,0 +1,475 @@
+"""Altair charts of Lesson 1 (makemore part 1): the bigram table, its rows, the smoothing curves.
+
+Every builder takes tensors or plain lists and returns an alt.Chart. Characters are shown
+as they are, except a space, which is drawn as '␣'; '.' (index 0) comes first on every axis.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+import torch
+
+from engine.part1_bigrams.ngram import decode_context
+
+SPACE = "␣"
+CELLS, MARKS = "cells", "marks"  # named datasets of the chart templates
+LABELS_UP_TO = 30  # heatmaps with more characters than this get tooltips instead of labels
+VALUES = {  # heatmap modes: (column, legend title, text format)
+    "counts": ("count", "count", ",d"),
+    "probabilities": ("p", "P(next|first)", ".2f"),
+    "log-probabilities": ("logp", "log P", ".1f"),
+}
+MODES = tuple(VALUES)
+LOSS_SERIES = ("loss = NLL + λ·mean(W²)", "NLL part")
+SPLIT_COLORS = {"train": "#1f77b4", "dev": "#ff7f0e", "test": "#2ca02c", "all words": "#7f7f7f"}
+
+
+def show(ch: str) -> str:
+    """A character as drawn on a chart axis or in a table."""
+    return SPACE if ch == " " else ch
+
+
+def shown(text: str) -> str:
+    return text.replace(" ", SPACE)
+
+
+def _k_axis_values(ks) -> list[float]:
+    """0, then one tick per decade from 0.01 (0.001 would sit on top of 0)."""
+    top = max(ks)
+    return [0, *(10.0**e for e in range(-2, 4) if 10.0**e <= top)]
+
+
+def _k_label_expr() -> str:
+    return "datum.value >= 1 ? format(datum.value, ',d') : format(datum.value, '~g')"
+
+
+# ---------------------------------------------------------------------------------------
+# the bigram table
+
+
+def bigram_frame(itos, P: torch.Tensor | None = None, N: torch.Tensor | None = None):
+    """One row per cell of a (V, V) table: first, next, bigram, and count / p / logp."""
+    V = len(itos)
+    labels = [show(c) for c in itos]
+    df = pd.DataFrame(
+        {
+            "first": [labels[i] for i in range(V) for _ in range(V)],
+            "next": labels * V,
+        }
+    )
+    df["bigram"] = df["first"] + df["next"]
+    if N is not None:
+        df["count"] = N.reshape(-1).tolist()
+    if P is not None:
+        p = P.reshape(-1).double()
+        df["p"] = p.tolist()
+        logp = p.log()
+        df["logp"] = logp.where(logp.isfinite(), torch.nan).tolist()  # -inf: never seen
+    return df
+
+
+def heatmap_template(
+    itos,
+    mode: str = "counts",
+    size: int = 700,
+    labels: bool | None = None,
+    legend: str = "right",
+    with_counts: bool = True,
+    with_p: bool = True,
+) -> alt.LayerChart:
+    """The heatmap without its data: it reads the named dataset CELLS (a bigram_frame).
+
+    Nothing in it depends on the numbers (colour domain and text contrast are computed by
+    Vega from the data), so the spec can be built once per vocabulary and mode and reused
+    while only the data changes, e.g. at every move of the smoothing slider.
+    """
+    field, legend_title, fmt = VALUES[mode]
+    order = [show(c) for c in itos]
+    V = len(itos)
+    if labels is None:
+        labels = V <= LABELS_UP_TO
+    tooltip = [
+        alt.Tooltip("bigram:N"),
+        alt.Tooltip("first:N", title="first character (row)"),
+        alt.Tooltip("next:N", title="next character (column)"),
+    ]
+    if with_counts:
+        tooltip.append(alt.Tooltip("count:Q", format=",d"))
+    if with_p:
+        tooltip += [
+            alt.Tooltip("p:Q", title="P(next | first)", format=".4f"),
+            alt.Tooltip("logp:Q", title="log P", format=".3f"),
+        ]
+    cell = size / V
+    font = 11 if cell >= 14 else 9
+    # every character labelled while they fit; huge uploaded vocabularies thin them out
+    axis = {"labelAngle": 0, "labelFontSize": font, "labelOverlap": cell < 10, "ticks": False}
+    base = alt.Chart().encode(
+        x=alt.X("next:O", sort=order, title="next character (column)").axis(orient="top", **axis),
+        y=alt.Y("first:O", sort=order, title="first character (row)").axis(**axis),
+        tooltip=tooltip,
+    )
+    scale = (
+        {"scheme": "blues"} if mode == "log-probabilities" else {"scheme": "blues", "domainMin": 0}
+    )
+    colour = alt.Color(f"{field}:Q", title=legend_title).scale(**scale)
+    if legend == "bottom":
+        colour = colour.legend(orient="bottom", direction="horizontal", gradientLength=size * 0.6)
+    # zero counts and probabilities (log = -inf) are white: pairs never seen
+    seen = f"isValid(datum.{field}) && datum.{field} != 0"
+    if mode == "log-probabilities":
+        seen = f"isValid(datum.{field})"
+    zero = base.mark_rect(color="white", stroke="#eeeeee", strokeWidth=0.5)
+    layers = [
+        zero.transform_filter(f"!({seen})"),
+        base.mark_rect().encode(color=colour).transform_filter(seen),
+    ]
+    if labels:
+        # white text on the darkest 45 % of the colour range, dark grey elsewhere
+        lo = "datum.bottom" if mode == "log-probabilities" else "0"
+        ink = (
+            alt.when(f"isValid(datum.{field}) && datum.{field} > {lo} + 0.55 * (datum.top - {lo})")
+            .then(alt.value("white"))
+            .otherwise(alt.value("#444444"))
+        )
+        text = base.transform_joinaggregate(top=f"max({field})", bottom=f"min({field})")
+        text_size = 9 if cell >= 30 else 8 if cell >= 24 else 7
+        layers.append(
+            text.mark_text(baseline="bottom", fontSize=text_size, dy=-1).encode(
+                text="bigram:N", color=ink
+            )
+        )
+        value_text = text.transform_calculate(
+            shown=f"isValid(datum.{field}) ? format(datum.{field}, '{fmt}') : '−∞'"
+        )
+        layers.append(
+            value_text.mark_text(baseline="top", fontSize=text_size, dy=1).encode(
+                text="shown:N", color=ink
+            )
+        )
+    # step sizing: `size` is the grid itself, axes and legend come on top of it
+    return alt.layer(*layers, data=alt.NamedData(CELLS)).properties(
+        width=alt.Step(cell), height=alt.Step(cell)
+    )
+
+
+def heatmap(
+    itos,
+    P: torch.Tensor | None = None,
+    N: torch.Tensor | None = None,
+    mode: str = "counts",
+    title: str | None = None,
+    size: int = 700,
+    labels: bool | None = None,
+    legend: str = "right",
+) -> alt.LayerChart:
+    """The lecture's V x V picture: row = first character, column = the next one.
+
+    Cells are coloured by the count, the probability or the log-probability, pale to dark
+    blue, and labelled with the bigram and the value when there are at most LABELS_UP_TO
+    characters (labels=None); larger vocabularies keep the tooltip only. Cells that are
+    zero (count 0, or probability 0 with k = 0, log-probability -inf) are white.
+    """
+    template = heatmap_template(itos, mode, size, labels, legend, N is not None, P is not None)
+    return template.properties(data=bigram_frame(itos, P, N), title=title or "")
+
+
+def row_bars(itos, first: str, P: torch.Tensor, N: torch.Tensor | None = None) -> alt.Chart:
+    """One row of the table: the distribution of the character that follows `first`."""
+    i = itos.index(first)
+    df = pd.DataFrame({"next": [show(c) for c in itos], "p": P[i].double().tolist()})
+    tooltip = [alt.Tooltip("next:N", title="next character"), alt.Tooltip("p:Q", format=".4f")]
+    if N is not None:
+        df["count"] = N[i].tolist()
+        tooltip.append(alt.Tooltip("count:Q", format=",d"))
+    return (
+        alt.Chart(df, title=f"What follows '{show(first)}': P(next | {show(first)})")
+        .mark_bar()
+        .encode(
+            x=alt.X("next:O", sort=list(df["next"]), title="next character").axis(
+                labelAngle=0, labelOverlap=False
+            ),
+            y=alt.Y("p:Q", title="probability"),
+            tooltip=tooltip,
+        )
+        .properties(height=260)
+    )
+
+
+def top_ngrams(N: torch.Tensor, P: torch.Tensor, n: int, itos, limit: int = 20) -> pd.DataFrame:
+    """The most frequent n-grams with their counts and smoothed probabilities."""
+    V = N.shape[1]
+    values, flat = N.reshape(-1).topk(min(limit, N.numel()))
+    rows = []
+    for c, ix in zip(values.tolist(), flat.tolist(), strict=True):
+        if c == 0:
+            break
+        r, j = divmod(ix, V)
+        gram = decode_context(r, n, itos) + itos[j]
+        rows.append({"n-gram": shown(gram), "count": c, "P(last | before)": P[r, j].item()})
+    return pd.DataFrame(rows, columns=["n-gram", "count", "P(last | before)"])
+
+
+# ---------------------------------------------------------------------------------------
+# smoothing
+
+
+def marks_frame(k: float | None, best_k: float | None) -> pd.DataFrame:
+    """The vertical rules of smoothing_curves: the current k and the best k on dev."""
+    rows = []
+    if k is not None:
+        rows.append({"k": k, "what": "current k"})
+    if best_k is not None:
+        rows.append({"k": best_k, "what": f"best k on dev = {best_k:g}"})
+    return pd.DataFrame(rows, columns=["k", "what"])
+
+
+def smoothing_curves(
+    ks,
+    series: dict[str, list[float]],
+    k: float | None = None,
+    best_k: float | None = None,
+    zoom: bool = False,
+    height: int = 320,
+    marks: alt.NamedData | None = None,
+) -> alt.LayerChart:
+    """NLL against k on a symlog axis (k = 0 sits at the left, then one tick per decade).
+
+    Infinite values (k = 0 with an n-gram never seen in train) are drawn as '∞' markers
+    at the top. zoom=True narrows the y axis to the region around the dev minimum. The
+    rules (solid: current k, dashed: best k on dev) read marks_frame(k, best_k), or the
+    named dataset `marks` in a template whose current k is supplied at render time.
+    """
+    rows = [
+        {"k": kk, "split": name, "nll": v}
+        for name, values in series.items()
+        for kk, v in zip(ks, values, strict=True)
+        if not math.isnan(v)
+    ]
+    df = pd.DataFrame(rows, columns=["k", "split", "nll"])
+    finite = df[df["nll"].map(math.isfinite)]
+    lo, hi = (finite["nll"].min(), finite["nll"].max()) if len(finite) else (0.0, 1.0)
+    if zoom and len(finite):
+        small = finite[finite["k"] > 0].groupby("split")["nll"].first()  # at the smallest k
+        lo = finite[finite["k"] <= 10]["nll"].min()
+        hi = max(small.max(), lo + 1e-3)
+    pad = (hi - lo) * 0.08 or 0.01
+    domain = [lo - pad, hi + pad]
+    infinite = df[~df["nll"].map(math.isfinite)].assign(nll=domain[1], label="∞")
+    x = alt.X("k:Q", title="smoothing k (fake counts added to every cell)").scale(
+        type="symlog", constant=0.001, domain=[0, max(ks)]
+    )
+    x = x.axis(values=_k_axis_values(ks), labelExpr=_k_label_expr(), grid=True, labelOverlap=False)
+    names = list(series)
+    color = alt.Color("split:N", title=None, sort=names).scale(
+        domain=names, range=[SPLIT_COLORS.get(s, "#9467bd") for s in names]
+    )
+    color = color.legend(orient="bottom")
+    lines = (
+        alt.Chart(finite)
+        .mark_line(point=alt.OverlayMarkDef(size=12), clip=True)
+        .encode(
+            x=x,
+            y=alt.Y("nll:Q", title="NLL (nats per character)").scale(domain=domain, zero=False),
+            color=color,
+            tooltip=[
+                alt.Tooltip("split:N"),
+                alt.Tooltip("k:Q", format="~g"),
+                alt.Tooltip("nll:Q", format=".4f", title="NLL"),
+            ],
+        )
+    )
+    layers = [lines]
+    if len(infinite):
+        layers.append(
+            alt.Chart(infinite)
+            .mark_text(fontSize=18, fontWeight="bold", dx=8, align="left")
+            .encode(x="k:Q", y="nll:Q", text="label:N", color=color, tooltip=["split", "k"])
+        )
+    current = k is not None or marks is not None
+    whats = list(marks_frame(0.0 if current else None, best_k)["what"])
+    if whats:
+        dashes = [[1, 0] if w == "current k" else [5, 4] for w in whats]
+        rules = alt.Chart(marks_frame(k, best_k) if marks is None else marks).encode(
+            x="k:Q",
+            strokeDash=alt.StrokeDash("what:N", title=None, sort=whats)
+            .scale(domain=whats, range=dashes)
+            .legend(orient="bottom"),
+            tooltip=["what:N", alt.Tooltip("k:Q", format="~g")],
+        )
+        layers.append(rules.mark_rule(color="black", strokeWidth=1.5))
+    title = "Zoom: around the dev minimum" if zoom else "NLL against the smoothing k"
+    return alt.layer(*layers, title=title).properties(height=height)
+
+
+# ---------------------------------------------------------------------------------------
+# one word
+
+
+def surprisal_bars(rows) -> alt.Chart:
+    """-log p of each step of '.word.' (rows of engine.ngram.word_logprobs); inf shown as ∞."""
+    df = pd.DataFrame(
+        {
+            "step": [f"{i + 1}: {shown(g)}" for i, (g, _, _) in enumerate(rows)],
+            "p": [p for _, p, _ in rows],
+            "surprisal": [s if math.isfinite(s) else None for _, _, s in rows],
+        }
+    )
+    finite = df["surprisal"].dropna()
+    top = (finite.max() if len(finite) else 1.0) * 1.15
+    df["bar"] = df["surprisal"].fillna(top)
+    df["label"] = [
+        f"{s:.2f}" if s is not None and math.isfinite(s) else "∞" for s in df["surprisal"]
+    ]
+    base = alt.Chart(df).encode(
+        x=alt.X("step:N", sort=list(df["step"]), title="step (context → next character)").axis(
+            labelAngle=0
+        ),
+        y=alt.Y("bar:Q", title="surprisal −log p (nats)"),
+        tooltip=[
+            alt.Tooltip("step:N"),
+            alt.Tooltip("p:Q", format=".4f"),
+            alt.Tooltip("label:N", title="−log p"),
+        ],
+    )
+    bars = base.mark_bar().encode(
+        color=alt.condition("datum.label == '∞'", alt.value("#d62728"), alt.value("#4c78a8"))
+    )
+    text = base.mark_text(baseline="bottom", dy=-2).encode(text="label:N")
+    return alt.layer(bars, text, title="How surprised the model is at each character").properties(
+        height=280
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# the neural bigram
+
+
+def loss_frame(losses, data_losses, start: int = 0) -> pd.DataFrame:
+    """Loss and its NLL part per step from `start` on, at most ~1000 points per line."""
+    every = max(1, (len(losses) - start) // 1000)
+    steps = list(range(start, len(losses), every))
+    return pd.DataFrame(
+        {
+            "step": steps * 2,
+            "loss": [losses[i] for i in steps] + [data_losses[i] for i in steps],
+            "series": [LOSS_SERIES[0]] * len(steps) + [LOSS_SERIES[1]] * len(steps),
+        }
+    )
+
+
+def neural_loss(
+    curve: pd.DataFrame | alt.NamedData,
+    references: dict[str, float],
+    title: str = "Training loss",
+) -> alt.LayerChart:
+    """Loss per step (curve: a loss_frame) with the count model's NLLs as dashed lines."""
+    refs = pd.DataFrame({"series": list(references), "loss": list(references.values())})
+    names = [*LOSS_SERIES, *references]
+    palette = ["#1f77b4", "#ff7f0e", "#000000", "#8c8c8c"]
+    color = alt.Color("series:N", title=None, sort=names).scale(
+        domain=names, range=palette[: len(names)]
+    )
+    color = color.legend(orient="bottom", columns=2, labelLimit=400)
+    y = alt.Y("loss:Q", title="loss (nats per character)").scale(zero=False)
+    lines = (
+        alt.Chart(curve)
+        .mark_line()
+        .encode(
+            x=alt.X("step:Q", title="gradient descent step"),
+            y=y,
+            color=color,
+            tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".5f")],
+        )
+    )
+    rules = (
+        alt.Chart(refs)
+        .mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
+        .encode(y="loss:Q", color=color, tooltip=["series:N", alt.Tooltip("loss:Q", format=".5f")])
+    )
+    return alt.layer(lines, rules, title=title).properties(height=340)
+
+
+def distance_curve(distances: pd.DataFrame | alt.NamedData, k: float) -> alt.Chart:
+    """Mean |softmax(W) − P_k| over the table (columns step, distance), after each chunk."""
+    return (
+        alt.Chart(distances, title=f"Mean |softmax(W) − counts with k = {k:g}|")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("step:Q", title="gradient descent step"),
+            y=alt.Y("distance:Q", title="mean absolute difference").scale(zero=True),
+            tooltip=["step:Q", alt.Tooltip("distance:Q", format=".5f")],
+        )
+        .properties(height=260)
+    )
+
+
+def onehot_image(xs, itos) -> alt.Chart:
+    """The lecture's plt.imshow(xenc): one row per input, a 1 in the column of its character."""
+    V = len(itos)
+    labels = [show(c) for c in itos]
+    rows = [
+        {"input": f"{r}: '{labels[x]}'", "column": labels[j], "value": int(j == x)}
+        for r, x in enumerate(xs)
+        for j in range(V)
+    ]
+    df = pd.DataFrame(rows)
+    return (
+        alt.Chart(df, title="one_hot(xs): a single 1 per row, in the column of the character")
+        .mark_rect()
+        .encode(
+            x=alt.X("column:O", sort=labels, title="column (character index)").axis(labelAngle=0),
+            y=alt.Y("input:O", sort=list(dict.fromkeys(df["input"])), title="example").axis(
+                labelOverlap=False
+            ),
+            color=alt.Color("value:Q", scale=alt.Scale(scheme="viridis"), legend=None),
+            tooltip=["input", "column", "value"],
+        )
+        .properties(height=alt.Step(24))
+    )
+
+
+def sample_lengths(samples, words) -> alt.Chart:
+    """Share of samples and of dataset words of each length: does the model know word length?"""
+    rows = []
+    for series, ws in (("dataset words", words), ("samples", samples)):
+        lengths = pd.Series([len(w) for w in ws], dtype="int64")
+        share = lengths.value_counts(normalize=True).sort_index()
+        rows += [{"length": n, "share": s, "series": series} for n, s in share.items()]
+    df = pd.DataFrame(rows, columns=["length", "share", "series"])
+    series = ["dataset words", "samples"]
+    return (
+        alt.Chart(df, title="Word lengths: samples against the dataset")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("length:Q", title="characters in the word").scale(domainMin=0),
+            y=alt.Y("share:Q", title="share of words").axis(format="%"),
+            color=alt.Color("series:N", title=None, sort=series)
+            .scale(domain=series, range=["#7f7f7f", "#ff7f0e"])
+            .legend(orient="bottom"),
+            tooltip=["series:N", "length:Q", alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(height=280)
+    )
+
+
+def nll_by_order(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
+    """The NLL of each n-gram order (rows of `table`), one line per column (a smoothing k)."""
+    df = table.melt(id_vars=["model"], value_vars=columns, var_name="smoothing", value_name="nll")
+    df = df[df["nll"].map(math.isfinite)]
+    return (
+        alt.Chart(df, title="NLL over all words against the context length")
+        .mark_line(point=alt.OverlayMarkDef(size=60))
+        .encode(
+            x=alt.X("model:N", sort=list(table["model"]), title=None).axis(labelAngle=0),
+            y=alt.Y("nll:Q", title="NLL (nats per character)").scale(zero=False),
+            color=alt.Color("smoothing:N", title=None, sort=columns)
+            .scale(domain=columns, range=["#1f77b4", "#ff7f0e"][: len(columns)])
+            .legend(orient="bottom"),
+            tooltip=["model:N", "smoothing:N", alt.Tooltip("nll:Q", format=".4f")],
+        )
+        .properties(height=280)
+    )

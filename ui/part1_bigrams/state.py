@@ -1,0 +1,299 @@
+"""Cached n-gram computations for the Lesson 1 pages, and the neural bigram as a training job.
+
+Everything here depends only on the dataset (by fingerprint), the n-gram order n and the
+smoothing k, so it is computed once for the whole server and shared. Count tables are
+tensors returned by st.cache_resource: read-only, never modify them in place.
+
+The smoothing k lives on a fixed log grid (KS). The train, dev, test and all-words NLL
+curves over the whole grid cost about as much as one NLL, so moving the k slider is a
+lookup into cached curves, not a recount.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import altair as alt
+import streamlit as st
+import torch
+
+from engine import data
+from engine.part1_bigrams import ngram
+from ui.part1_bigrams import charts
+
+# k = 0, then 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade from 0.001 up to 1000
+MANTISSAS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+KS: tuple[float, ...] = (
+    0.0,
+    *(round(m * 10.0**e, 6) for e in range(-3, 3) for m in MANTISSAS),
+    1000.0,
+)
+LECTURE_SEED = 2147483647
+# the largest n-gram table the pages build: 45**4 (Spanish 4-grams) fits, a 60-character
+# upload's 4-gram table (13M cells, 100 MB of counts) is left out to keep the server light
+MAX_CELLS = 8_000_000
+
+
+def orders(vocab_size: int, smallest: int = 1) -> list[int]:
+    """The n-gram orders up to 4 whose (V**(n-1), V) table stays under MAX_CELLS."""
+    return [n for n in range(smallest, 5) if vocab_size**n <= MAX_CELLS]
+
+
+def format_k(k: float) -> str:
+    return f"{k:g}"
+
+
+def nearest_k(k: float) -> float:
+    """The grid value closest to k on a log scale (0 stays 0)."""
+    if k <= 0:
+        return 0.0
+    return min(KS[1:], key=lambda g: abs(math.log(g) - math.log(k)))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def split(fingerprint: str, _ds: data.Dataset) -> tuple[tuple[str, ...], ...]:
+    """The lecture's 80/10/10 split of the words (random.seed(42), one shuffle), read-only."""
+    return tuple(tuple(part) for part in data.split_words(_ds.words))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def counts(fingerprint: str, n: int, _ds: data.Dataset, on: str = "all") -> torch.Tensor:
+    """The (V**(n-1), V) count table over all words or over the train split (read-only)."""
+    words = _ds.words if on == "all" else split(fingerprint, _ds)[0]
+    return ngram.count_table(words, n, _ds.stoi, _ds.vocab_size)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def probabilities(fingerprint: str, n: int, k: float, _ds: data.Dataset, on: str = "all"):
+    """(N + k) with rows normalised, float32 as in the lecture (read-only)."""
+    return ngram.probabilities(counts(fingerprint, n, _ds, on), k)
+
+
+@dataclass(frozen=True)
+class Curves:
+    """NLL against every k of KS. train/dev/test: counted on the train split; all: on all words."""
+
+    ks: tuple[float, ...]
+    train: tuple[float, ...]
+    dev: tuple[float, ...]
+    test: tuple[float, ...]
+    all: tuple[float, ...]
+
+    def at(self, k: float) -> dict[str, float]:
+        i = self.ks.index(k)
+        return {
+            "train": self.train[i],
+            "dev": self.dev[i],
+            "test": self.test[i],
+            "all": self.all[i],
+        }
+
+    @property
+    def best_k(self) -> float | None:
+        """The k with the lowest dev NLL (None when the dev split is empty)."""
+        finite = [(v, k) for k, v in zip(self.ks, self.dev, strict=True) if not math.isnan(v)]
+        return min(finite)[1] if finite else None
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing the NLL for every k…")
+def curves(fingerprint: str, n: int, _ds: data.Dataset) -> Curves:
+    *_, te = split(fingerprint, _ds)
+    curve = ngram.smoothing_curve(_ds.words, n, _ds.stoi, _ds.vocab_size, KS)
+    test = ngram.nll_curve(counts(fingerprint, n, _ds, "train"), te, n, _ds.stoi, KS)
+    everything = ngram.nll_curve(counts(fingerprint, n, _ds), _ds.words, n, _ds.stoi, KS)
+    return Curves(KS, curve.train, curve.dev, tuple(test), tuple(everything))
+
+
+def nlls(fingerprint: str, n: int, k: float, ds: data.Dataset) -> dict[str, float]:
+    """train/dev/test (counted on train) and all (counted on all words) NLL at k."""
+    if k in KS:
+        return curves(fingerprint, n, ds).at(k)
+    return _nlls(fingerprint, n, k, ds)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _nlls(fingerprint: str, n: int, k: float, _ds: data.Dataset) -> dict[str, float]:
+    out = ngram.split_nll(_ds.words, n, _ds.stoi, _ds.vocab_size, k)
+    out["all"] = ngram.nll(probabilities(fingerprint, n, k, _ds), _ds.words, n, _ds.stoi)
+    return out
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def unseen_in_train(fingerprint: str, n: int, _ds: data.Dataset) -> list[tuple[str, int]]:
+    """n-grams of the dev split that never occur in train, with how often dev has them."""
+    _, dev, _ = split(fingerprint, _ds)
+    train = counts(fingerprint, n, _ds, "train")
+    dev_counts = ngram.count_table(dev, n, _ds.stoi, _ds.vocab_size)
+    rows, cols = ((dev_counts > 0) & (train == 0)).nonzero(as_tuple=True)
+    found = [
+        (ngram.decode_context(r, n, _ds.itos) + _ds.itos[c], int(dev_counts[r, c]))
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
+    ]
+    return sorted(found, key=lambda x: (-x[1], x[0]))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def word_rank(fingerprint: str, n: int, k: float, word: str, _ds: data.Dataset):
+    """Where the word's mean NLL falls among the dataset's words (ValueError if unencodable)."""
+    P = probabilities(fingerprint, n, k, _ds)
+    return ngram.word_rank(P, word, _ds.words, n, _ds.stoi)
+
+
+def normalise_word(word: str, norm: data.Normalization) -> str:
+    """A typed word cleaned the way the dataset's words were (case, accents; never split)."""
+    words, _ = data.normalize([word], dataclasses.replace(norm, split_bilingual=False))
+    return words[0] if words else word.strip()
+
+
+# ---------------------------------------------------------------------------------------
+# charts whose structure is built (and validated by Altair) once, with fresh data each run
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _template(template_key: tuple, _build: Callable[[], alt.TopLevelMixin]) -> dict:
+    spec = _build().to_dict()
+    spec.pop("config", None)  # Altair's default view size; Streamlit sizes the chart
+    return spec
+
+
+def draw(
+    where, template_key: tuple, build, datasets: dict, *, key: str, title=None, width="stretch"
+):
+    """Draw build()'s chart with its named datasets filled in (and its title replaced).
+
+    Building and validating an Altair chart costs tens of milliseconds; the template is
+    cached by template_key (everything the chart's structure depends on), so a rerun
+    only ships new data: what keeps the smoothing slider well under 100 ms.
+    """
+    spec = dict(_template(template_key, build))
+    spec["datasets"] = {**spec.get("datasets", {}), **datasets}
+    if title is not None:
+        spec["title"] = title
+    where.vega_lite_chart(spec, key=key, width=width)
+
+
+def draw_heatmap(where, itos, P=None, N=None, mode="counts", *, key: str, title="", **kw):
+    """charts.heatmap through a cached template: only the cells' data is rebuilt."""
+    args = (tuple(itos), mode, *sorted(kw.items()), N is not None, P is not None)
+    build = lambda: charts.heatmap_template(  # noqa: E731
+        itos, mode, with_counts=N is not None, with_p=P is not None, **kw
+    )
+    frame = charts.bigram_frame(itos, P, N)
+    draw(
+        where,
+        ("heatmap", *args),
+        build,
+        {charts.CELLS: frame},
+        key=key,
+        title=title,
+        width="content",
+    )
+
+
+def draw_curves(where, fingerprint: str, n: int, curves: Curves, k: float, zoom: bool, *, key: str):
+    """charts.smoothing_curves of train and dev through a cached template: only k moves."""
+    best = curves.best_k
+    build = lambda: charts.smoothing_curves(  # noqa: E731
+        curves.ks,
+        {"train": curves.train, "dev": curves.dev},
+        best_k=best,
+        zoom=zoom,
+        marks=alt.NamedData(charts.MARKS),
+    )
+    marks = charts.marks_frame(k, best)
+    draw(where, ("curves", fingerprint, n, zoom), build, {charts.MARKS: marks}, key=key)
+
+
+# ---------------------------------------------------------------------------------------
+# the neural bigram as a job for ui.training (train_for / step / done / progress)
+
+
+@dataclass(frozen=True)
+class StepsConfig:
+    steps: int
+
+
+class NeuralBigramJob:
+    """engine.ngram.NeuralBigram with the interface ui.training expects of a Job.
+
+    It trains in about CHUNKS visible chunks (time-boxed too, for the slow methods), and
+    keeps a snapshot of softmax(W) after every chunk so the page can show the table and
+    its distance to the counts as training goes on.
+    """
+
+    CHUNKS = 30
+
+    def __init__(self, ds: data.Dataset, steps: int, config: ngram.NeuralBigramConfig):
+        self.model = ngram.NeuralBigram(ds.words, ds.stoi, ds.vocab_size, config)
+        self.train_config = StepsConfig(steps)
+        self.per_chunk = max(1, -(-steps // self.CHUNKS))
+        self.seconds = 0.0
+        self.snapshots: list[tuple[int, torch.Tensor]] = [(0, self.model.probs())]
+
+    @property
+    def step(self) -> int:
+        return self.model.steps
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.train_config.steps
+
+    def train_for(self, seconds: float) -> int:
+        t0 = time.perf_counter()
+        taken = 0
+        target = min(self.train_config.steps, self.step + self.per_chunk)
+        while self.step < target and (taken == 0 or time.perf_counter() - t0 < seconds):
+            self.model.step()
+            taken += 1
+        self.seconds += time.perf_counter() - t0
+        if taken:
+            self.snapshots.append((self.step, self.model.probs()))
+        return taken
+
+    def steps_per_second(self) -> float:
+        return self.step / self.seconds if self.seconds else 0.0
+
+
+# ---------------------------------------------------------------------------------------
+# E04 / E05: the lecture's random W and the bigrams of one word
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def bigram_examples(fingerprint: str, _ds: data.Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """xs (N,) first characters and ys (N,) next characters of every bigram (read-only)."""
+    X, Y = ngram.examples(_ds.words, 2, _ds.stoi)
+    return X[:, 0], Y
+
+
+def lecture_W(vocab_size: int, seed: int = LECTURE_SEED) -> torch.Tensor:
+    """W = torch.randn((V, V), generator=torch.Generator().manual_seed(2147483647))."""
+    return torch.randn((vocab_size, vocab_size), generator=torch.Generator().manual_seed(seed))
+
+
+def example_word(ds: data.Dataset, preferred: str = "emma") -> str:
+    """The lecture's 'emma' when this vocabulary can spell it, else the dataset's first word."""
+    return preferred if all(c in ds.stoi for c in preferred) else ds.words[0]
+
+
+def word_pairs(word: str, ds: data.Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """xs, ys of the bigrams of '.word.': for emma, xs = . e m m a and ys = e m m a ."""
+    ids = [0, *ds.encode(word), 0]
+    return torch.tensor(ids[:-1]), torch.tensor(ids[1:])
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def onehot_check(fingerprint: str, _ds: data.Dataset) -> float:
+    """E04 over every bigram: max |one_hot(xs) @ W - W[xs]| for the lecture's W (~0.3 s)."""
+    xs, _ = bigram_examples(fingerprint, _ds)
+    return ngram.onehot_matches_indexing(lecture_W(_ds.vocab_size), xs)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cross_entropy_all(fingerprint: str, scale: float, _ds: data.Dataset) -> ngram.CrossEntropyCheck:
+    """E05 over every bigram: manual softmax + NLL and F.cross_entropy of scale * W[xs]."""
+    xs, ys = bigram_examples(fingerprint, _ds)
+    return ngram.cross_entropy_check(scale * lecture_W(_ds.vocab_size)[xs], ys)

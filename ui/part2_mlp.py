@@ -1,0 +1,217 @@
+"""The lesson-2 MLP shared by its pages: settings widgets, the session's job, references.
+
+The trainer, the embedding viewer and the learning-rate finder all read the same
+settings (kept across page switches) and the same per-session job, so training
+started on one page keeps ticking on the others.
+"""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+import torch
+
+from engine import data
+from engine.models import MLPConfig
+from engine.part1_bigrams import ngram
+from engine.train import Job, TrainConfig
+from ui import present, runs, state, training
+
+KEY = "mlp"
+INITS = {
+    "Lecture 3: plain randn everywhere": {},
+    "Near uniform: W2 × 0.01, b2 × 0": {"w2_scale": 0.01, "b2_scale": 0.0},
+    "Kaiming: W1 × (5/3)/√fan_in, b1 × 0.01, W2 × 0.01, b2 × 0": {
+        "kaiming": True,
+        "b1_scale": 0.01,
+        "w2_scale": 0.01,
+        "b2_scale": 0.0,
+    },
+    "Kaiming + BatchNorm (b1 dropped)": {
+        "kaiming": True,
+        "w2_scale": 0.01,
+        "b2_scale": 0.0,
+        "batchnorm": True,
+    },
+}
+NEAR_UNIFORM = list(INITS)[1]
+LIMITS = {"block_size": 16, "n_embd": 64, "n_hidden": 1024, "batch_size": 4096, "steps": 500_000}
+
+
+def _w(fn, label, key, **kw):
+    """A settings widget: kept across page switches and bound to the URL (?n_embd=2&seed=7)."""
+    return fn(label, key=key, bind="query-params", persist_state="session", **kw)
+
+
+def model_ui() -> MLPConfig:
+    """The model's knobs with the lecture's defaults (the trainer and the finder share them)."""
+    with present.settings("mlp_model"):
+        c1, c2, c3 = st.columns(3)
+        block_size = _w(
+            c1.slider,
+            "block_size (context length)",
+            "block",
+            min_value=1,
+            max_value=LIMITS["block_size"],
+            value=3,
+        )
+        n_embd = _w(
+            c2.slider,
+            "n_embd (embedding dimensions)",
+            "n_embd",
+            min_value=1,
+            max_value=LIMITS["n_embd"],
+            value=10,
+        )
+        n_hidden = _w(
+            c3.slider,
+            "n_hidden (tanh neurons)",
+            "n_hidden",
+            min_value=1,
+            max_value=LIMITS["n_hidden"],
+            value=200,
+        )
+        c1, c2 = st.columns([2, 1])
+        init = _w(
+            c1.selectbox,
+            "initialisation",
+            "init",
+            options=list(INITS),
+            help="How the weights are scaled at the start (lecture 4 explores why).",
+        )
+        direct = _w(
+            c2.toggle,
+            "direct connections (E03)",
+            "direct",
+            value=False,
+            help="Bengio et al. 2003: also connect the embeddings straight to the logits.",
+        )
+    return MLPConfig(block_size, n_embd, n_hidden, direct=direct, **INITS[init])
+
+
+def train_ui() -> TrainConfig:
+    """The training knobs with the lecture's defaults."""
+    with present.settings("mlp_train"):
+        c1, c2, c3 = st.columns(3)
+        batch_size = _w(
+            c1.number_input,
+            "batch size",
+            "batch",
+            min_value=1,
+            max_value=LIMITS["batch_size"],
+            value=32,
+        )
+        steps = _w(
+            c2.number_input,
+            "steps",
+            "steps",
+            min_value=1,
+            max_value=LIMITS["steps"],
+            value=200_000,
+            step=1000,
+        )
+        seed = _w(
+            c3.number_input,
+            "seed",
+            "seed",
+            min_value=0,
+            max_value=2**53 - 1,
+            value=2147483647,
+            help="Seeds the initial weights and the minibatches: the same seed gives the same run.",
+        )
+        c1, c2, c3 = st.columns(3)
+        lr = _w(
+            c1.number_input,
+            "learning rate",
+            "lr",
+            min_value=1e-4,
+            max_value=10.0,
+            value=0.1,
+            format="%.4f",
+            help="Try the learning-rate finder page.",
+        )
+        decay = _w(
+            c2.number_input,
+            "decay at step",
+            "decay",
+            min_value=0,
+            max_value=LIMITS["steps"],
+            value=100_000,
+            step=1000,
+            help="From this step on the learning rate is the one on the right.",
+        )
+        lr_after = _w(
+            c3.number_input,
+            "learning rate after",
+            "lr_after",
+            min_value=1e-5,
+            max_value=10.0,
+            value=0.01,
+            format="%.4f",
+        )
+    return TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        lr_after=lr_after,
+        lr_decay_step=decay,
+        seed=seed,
+        eval_every=max(steps // 20, 100),
+    )
+
+
+def settings_ui() -> tuple[MLPConfig, TrainConfig]:
+    """The MLP's knobs with the lecture's defaults; returns the configs they describe."""
+    return model_ui(), train_ui()
+
+
+def saved_model_config() -> MLPConfig:
+    """The model the trainer page's settings describe, read without drawing its widgets."""
+    s = st.session_state
+    return MLPConfig(
+        s.get("block", 3),
+        s.get("n_embd", 10),
+        s.get("n_hidden", 200),
+        direct=s.get("direct", False),
+        **INITS[s.get("init", next(iter(INITS)))],
+    )
+
+
+def devices() -> list[str]:
+    """Where training can run: the CPU, and each CUDA device when the server has one."""
+    return ["cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+
+
+def device_ui() -> str:
+    """A device choice, shown only on a server with a GPU."""
+    options = devices()
+    if len(options) == 1:
+        return "cpu"
+    return _w(
+        st.selectbox, "device", "device", options=options, help="Same numbers, float tolerance."
+    )
+
+
+def make_job(ds: data.Dataset, model: MLPConfig, train: TrainConfig, device: str = "cpu"):
+    """The run from the server's hub: cached, shared while in progress, or new."""
+    splits = state.splits(ds.fingerprint, model.block_size, 1, ds)
+    return runs.open_job(ds, model, train, splits, device)
+
+
+def current_job() -> Job | None:
+    return training.job(KEY)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def bigram_dev(fingerprint: str, _ds: data.Dataset) -> float:
+    """The add-one bigram count model's dev NLL: what the MLP has to beat."""
+    return ngram.split_nll(_ds.words, 2, _ds.stoi, _ds.vocab_size, k=1.0)["dev"]
+
+
+def references(ds: data.Dataset) -> dict[str, float]:
+    refs = {"uniform guess, ln V": math.log(ds.vocab_size)}
+    dev = bigram_dev(ds.fingerprint, ds)
+    if math.isfinite(dev):
+        refs["bigram counts (dev)"] = dev
+    return refs

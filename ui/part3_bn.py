@@ -1,0 +1,400 @@
+"""Chart builders for the pages of lesson 3 (activations, gradients, BatchNorm).
+
+They draw what engine.diagnostics computes: pre-binned histograms (left bin edges, as the
+lecture plots hx[:-1]), the white/black saturation image, update:data ratios with the -3
+guide, the BatchNorm widget, and side-by-side loss curves of runs trained in lockstep.
+
+The charts the live pages redraw on every training tick (the `*_spec` builders) are
+Vega-Lite specs for st.vega_lite_chart from cached templates (charts.template_spec): their
+structure is built and validated once, each tick only fills in the named datasets. The
+others, drawn once per rerun, are Altair charts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+
+from engine.part3_bn.diagnostics import (
+    BatchNormWidget,
+    Calibration,
+    Histogram,
+    UpdateRatios,
+)
+from ui.charts import bucket_means, template_spec
+
+SATURATED = "white"  # the video's imshow(h.abs() > 0.99, cmap="gray"): True is white
+ACTIVE = "black"
+# Charts redrawn on every training tick: a fixed room for the y labels keeps the layout
+# from jumping (and from clipping the left edge) as the labels change width.
+STEADY = {"minExtent": 50}
+BLUE, ORANGE, RED, GRAY = "#1f77b4", "#ff7f0e", "#d62728", "#7f7f7f"  # matplotlib's C0, C1, C3
+
+
+def _palette(n: int) -> alt.Scale:
+    return alt.Scale(scheme="tableau10" if n <= 10 else "tableau20")
+
+
+def _legend_height(n: int, minimum: int = 280) -> int:
+    """Tall enough for a legend of n entries (10 layers or 12 parameters at the extremes)."""
+    return max(minimum, 22 * n + 90)
+
+
+def _empty(title: str) -> alt.Chart:
+    return alt.Chart(pd.DataFrame({"x": []}), title=title).mark_point()
+
+
+def _empty_spec(title: str) -> dict:
+    return template_spec(("empty", title), lambda: _empty(title), {})
+
+
+# ---------------------------------------------------------------------------------------
+# init explorer
+
+
+def histogram_bars(
+    hist: Histogram, title: str, x_title: str, y_title: str = "count", color: str = BLUE
+) -> alt.Chart:
+    """One pre-binned histogram as touching bars from 0 to the count (plt.hist, 50 bins)."""
+    if not hist.x:
+        return _empty(title)
+    width = hist.x[1] - hist.x[0] if len(hist.x) > 1 else 1.0
+    df = pd.DataFrame({"x": hist.x, "y": hist.y})
+    df["x2"] = df["x"] + width
+    return (
+        alt.Chart(df, title=title)
+        .mark_rect(color=color)
+        .encode(
+            x=alt.X("x:Q", title=x_title).scale(zero=False, nice=False),
+            x2="x2:Q",
+            y=alt.Y("y:Q", title=y_title),
+            y2=alt.datum(0),
+            tooltip=[
+                alt.Tooltip("x:Q", title="from", format=".3f"),
+                alt.Tooltip("x2:Q", title="to", format=".3f"),
+                alt.Tooltip("y:Q", title=y_title, format=",.4g"),
+            ],
+        )
+        .properties(height=240)
+    )
+
+
+def saturation_image(saturated: list[list[int]], cell: int = 5) -> alt.Chart:
+    """Examples (rows) x neurons (columns): white where |h| > 0.99, black where tanh is active.
+    A column that is white all the way down is a dead neuron."""
+    rows, cols = len(saturated), len(saturated[0]) if saturated else 0
+    df = pd.DataFrame(
+        [
+            {"example": i, "neuron": j, "saturated": v}
+            for i, row in enumerate(saturated)
+            for j, v in enumerate(row)
+        ]
+    )
+    if not len(df):
+        return _empty("|h| > 0.99")
+    every = max(1, cols // 10)
+    return (
+        alt.Chart(df, title=f"|h| > 0.99 for {rows} examples × {cols} neurons (white = saturated)")
+        .mark_rect()
+        .encode(
+            x=alt.X("neuron:O", title="hidden neuron").axis(
+                values=list(range(0, cols, every)), labelAngle=0
+            ),
+            y=alt.Y("example:O", title="example in the batch").axis(
+                values=list(range(0, rows, max(1, rows // 8)))
+            ),
+            color=alt.Color("saturated:Q", legend=None).scale(
+                domain=[0, 1], range=[ACTIVE, SATURATED]
+            ),
+            tooltip=["example", "neuron", "saturated"],
+        )
+        .properties(height=max(120, rows * cell * 2), width="container")
+        .configure_view(stroke=GRAY, strokeWidth=1)
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# loss curves of runs trained side by side
+
+
+RUNS, RUN_REFS = "compare_runs", "compare_refs"  # compare_loss_curves_spec's datasets
+
+
+def compare_loss_curves_spec(
+    runs: dict[str, list[float]],
+    first: int | None = None,
+    references: dict[str, float] | None = None,
+    title: str | None = None,
+    height: int = 300,
+) -> dict:
+    """log10 minibatch loss of several runs; `first` = only the first steps, every step
+    (where the hockey stick is), else bucket means of the whole run. References {label:
+    loss} as dashed rules. A Vega-Lite spec from a cached template (see template_spec)."""
+    frames = []
+    for label, lossi in runs.items():
+        if first is not None:
+            part = list(lossi[:first])
+            df = pd.DataFrame({"step": range(len(part)), "value": part})
+        else:
+            df = bucket_means(lossi)
+        frames.append(df.assign(run=label))
+    df = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({"step": [], "value": [], "run": []})
+    )
+    refs = pd.DataFrame(
+        [{"line": k, "value": math.log10(v)} for k, v in (references or {}).items() if v > 0],
+        columns=["line", "value"],
+    )
+    order, lines, title = tuple(runs), tuple(refs["line"]), title or ""
+    return template_spec(
+        ("compare_loss_curves", order, first, lines, title, height),
+        lambda: _compare_loss_layers(order, bool(lines), title, height),
+        {RUNS: df, RUN_REFS: refs} if lines else {RUNS: df},
+    )
+
+
+def _compare_loss_layers(
+    order: tuple[str, ...], references: bool, title: str, height: int
+) -> alt.LayerChart:
+    """The chart of compare_loss_curves_spec: runs in `order` (data RUNS), and the
+    references' rules (data RUN_REFS) when there are any."""
+    layers = [
+        alt.Chart(alt.NamedData(RUNS))
+        .mark_line(strokeWidth=1.2, opacity=0.9)
+        .encode(
+            x=alt.X("step:Q", title="step"),
+            y=alt.Y("value:Q", title="log10(minibatch loss)").scale(zero=False).axis(STEADY),
+            color=alt.Color("run:N", title=None, sort=list(order)).scale(
+                domain=list(order), range=[BLUE, ORANGE, RED, GRAY][: len(order)]
+            ),
+            tooltip=[
+                "run:N",
+                alt.Tooltip("step:Q", format=",.0f"),
+                alt.Tooltip("value:Q", format=".4f"),
+            ],
+        )
+    ]
+    if references:
+        layers.append(
+            alt.Chart(alt.NamedData(RUN_REFS))
+            .mark_rule(color=GRAY)
+            .encode(
+                y="value:Q",
+                strokeDash=alt.StrokeDash("line:N", title=None).scale(range=[[6, 4]]),
+                tooltip=["line:N", alt.Tooltip("value:Q", format=".4f")],
+            )
+        )
+    return alt.layer(*layers, title=title).properties(height=height)
+
+
+# ---------------------------------------------------------------------------------------
+# the four diagnostics of cells 15-18
+
+
+HISTOGRAMS = "histogram_lines"  # histogram_lines_spec's dataset
+
+
+def histogram_lines_spec(
+    series: dict[str, Histogram], title: str, x_title: str, y_title: str = "density"
+) -> dict:
+    """One step line per layer or parameter from pre-binned histograms (cells 15-17), as a
+    Vega-Lite spec from a cached template (see template_spec)."""
+    xs, ys, names = [], [], []
+    for label, h in series.items():
+        xs += h.x
+        ys += h.y
+        names += [label] * len(h.x)
+    if not xs:
+        return _empty_spec(title)
+    order = tuple(series)
+    return template_spec(
+        ("histogram_lines", order, title, x_title, y_title),
+        lambda: _histogram_lines_chart(order, title, x_title, y_title),
+        {HISTOGRAMS: pd.DataFrame({"x": xs, "density": ys, "series": names})},
+    )
+
+
+def _histogram_lines_chart(
+    order: tuple[str, ...], title: str, x_title: str, y_title: str
+) -> alt.Chart:
+    return (
+        alt.Chart(alt.NamedData(HISTOGRAMS), title=title)
+        .mark_line(interpolate="step-after", strokeWidth=1.5)
+        .encode(
+            x=alt.X("x:Q", title=x_title).axis(format="~g"),
+            y=alt.Y("density:Q", title=y_title).axis(STEADY),
+            color=alt.Color("series:N", title=None, sort=list(order)).scale(_palette(len(order))),
+            tooltip=[
+                "series:N",
+                alt.Tooltip("x:Q", format=".3~g"),
+                alt.Tooltip("density:Q", format=".3~g"),
+            ],
+        )
+        .properties(height=_legend_height(len(order)))
+    )
+
+
+UPDATES, GUIDE = "update_ratios", "update_guide"  # update_ratio_lines_spec's datasets
+GUIDE_LABEL = "−3: updates ≈ 1/1000 of the data"
+
+
+def update_ratio_lines_spec(updates: UpdateRatios, labels: dict[int, str]) -> dict:
+    """log10(std(lr * grad) / std(param)) per step and 2-D parameter, with the -3 guide; a
+    Vega-Lite spec from a cached template (see template_spec)."""
+    df = pd.DataFrame.from_records(updates.rows, columns=["step", "param", "value"])
+    if not len(df):
+        return _empty_spec("update:data ratio")
+    df["param"] = df["param"].map(labels)
+    order = tuple(labels[i] for i in updates.params)
+    step_title = "step" if updates.stride == 1 else f"step (mean of {updates.stride} steps)"
+    guide = pd.DataFrame({"y": [updates.guide], "label": [GUIDE_LABEL]})
+    return template_spec(
+        ("update_ratio_lines", order, step_title),
+        lambda: _update_ratio_layers(order, step_title),
+        {UPDATES: df, GUIDE: guide},
+    )
+
+
+def _update_ratio_layers(order: tuple[str, ...], step_title: str) -> alt.LayerChart:
+    lines = (
+        alt.Chart(alt.NamedData(UPDATES))
+        .mark_line(strokeWidth=1.2)
+        .encode(
+            x=alt.X("step:Q", title=step_title),
+            y=alt.Y("value:Q", title="log10(update std / data std)").axis(STEADY),
+            color=alt.Color("param:N", title=None, sort=list(order)).scale(_palette(len(order))),
+            tooltip=["param:N", "step:Q", alt.Tooltip("value:Q", format=".2f")],
+        )
+    )
+    rule = alt.Chart(alt.NamedData(GUIDE)).mark_rule(color="black", strokeWidth=2).encode(y="y:Q")
+    text = (
+        alt.Chart(alt.NamedData(GUIDE))
+        .mark_text(align="left", dy=-7, x=4, color="black")
+        .encode(y="y:Q", text="label:N")
+    )
+    return alt.layer(lines, rule, text, title="update:data ratio over time").properties(
+        height=_legend_height(len(order), 300)
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# BatchNorm
+
+
+def _normal_pdf(mu: float, sigma: float, lo: float, hi: float, n: int = 200) -> pd.DataFrame:
+    xs = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+    pdf = [math.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi)) for x in xs]
+    return pd.DataFrame({"x": xs, "y": pdf})
+
+
+def batchnorm_widget(w: BatchNormWidget) -> alt.Chart:
+    """Cell 22: inputs (blue, y=1) joined to their normalised outputs (red, y=0), with the
+    input's Gaussian N(mu, std) in blue and the standard normal N(0, 1) in red."""
+    reach = max(6.0, *(abs(v) + 0.5 for v in w.inputs))
+    lo, hi = -reach, reach
+    points = pd.DataFrame(
+        [{"x": v, "y": 1.0, "kind": "input x", "i": i} for i, v in enumerate(w.inputs)]
+        + [
+            {"x": v, "y": 0.0, "kind": "output (x − μ) / σ", "i": i}
+            for i, v in enumerate(w.outputs)
+        ]
+    )
+    x = alt.X("x:Q", title="value").scale(domain=[lo, hi], nice=False).axis(tickCount=12)
+    y = alt.Y("y:Q", title=None).scale(domain=[-0.05, 1.1]).axis(values=[0, 1])
+    colors = alt.Color("kind:N", title=None).scale(
+        domain=["input x", "output (x − μ) / σ"], range=[BLUE, RED]
+    )
+    links = alt.Chart(points).mark_line(color=GRAY, opacity=0.4).encode(x=x, y=y, detail="i:N")
+    dots = (
+        alt.Chart(points)
+        .mark_circle(size=120, opacity=1)
+        .encode(x=x, y=y, color=colors, tooltip=["kind", alt.Tooltip("x:Q", format=".2f")])
+    )
+    sigma = max(w.std, 1e-6)
+    pdf_in = alt.Chart(_normal_pdf(w.mu, sigma, lo, hi)).mark_line(color=BLUE).encode(x=x, y=y)
+    pdf_out = alt.Chart(_normal_pdf(0.0, 1.0, lo, hi)).mark_line(color=RED).encode(x=x, y=y)
+    return alt.layer(
+        pdf_in, pdf_out, links, dots, title=f"input mu {w.mu:.2f} std {w.std:.2f}"
+    ).properties(height=300)
+
+
+TRACE = "batch_vs_running"  # batch_vs_running_spec's dataset
+
+
+def batch_vs_running_spec(series: dict[str, list[float]], stat: str) -> dict:
+    """One neuron's batch statistic per recorded step (thin, jumpy) and its running
+    estimate; a Vega-Lite spec from a cached template (see template_spec)."""
+    names = [f"batch {stat}", f"running {stat}"]
+    n = len(series["step"])
+    df = pd.DataFrame(
+        {
+            "step": series["step"] * 2,
+            "value": series[names[0]] + series[names[1]],
+            "series": [names[0]] * n + [names[1]] * n,
+        }
+    )
+    return template_spec(
+        ("batch_vs_running", stat), lambda: _batch_vs_running_layers(stat), {TRACE: df}
+    )
+
+
+def _batch_vs_running_layers(stat: str) -> alt.LayerChart:
+    names = [f"batch {stat}", f"running {stat}"]
+    color = alt.Color("series:N", title=None).scale(domain=names, range=["#9ecae1", RED])
+    base = alt.Chart(alt.NamedData(TRACE)).encode(
+        x=alt.X("step:Q", title="step"),
+        y=alt.Y("value:Q", title=stat).scale(zero=False).axis(STEADY),
+        color=color,
+        tooltip=["series:N", "step:Q", alt.Tooltip("value:Q", format=".4f")],
+    )
+    batch = base.transform_filter(alt.datum.series == names[0]).mark_line(strokeWidth=1)
+    running = base.transform_filter(alt.datum.series == names[1]).mark_line(strokeWidth=2.5)
+    return alt.layer(batch, running, title=f"{stat} of the pre-activation").properties(height=240)
+
+
+def calibration_scatter(cal: Calibration, stat: str) -> alt.Chart:
+    """Per neuron: the running estimate (x) against the whole-train-split value (y)."""
+    running = cal.running_mean if stat == "mean" else cal.running_std
+    calibrated = cal.calibrated_mean if stat == "mean" else cal.calibrated_std
+    df = pd.DataFrame({"running": running, "calibrated": calibrated})
+    df["neuron"] = range(len(df))
+    lo = min(df["running"].min(), df["calibrated"].min())
+    hi = max(df["running"].max(), df["calibrated"].max())
+    diagonal = pd.DataFrame({"running": [lo, hi], "calibrated": [lo, hi]})
+    dots = (
+        alt.Chart(df)
+        .mark_circle(size=30, color=BLUE, opacity=0.7)
+        .encode(
+            x=alt.X("running:Q", title=f"running {stat} (kept during training)").scale(zero=False),
+            y=alt.Y("calibrated:Q", title=f"whole-split {stat}").scale(zero=False),
+            tooltip=[
+                "neuron",
+                alt.Tooltip("running:Q", format=".4f"),
+                alt.Tooltip("calibrated:Q", format=".4f"),
+            ],
+        )
+    )
+    line = (
+        alt.Chart(diagonal)
+        .mark_line(color=GRAY, strokeDash=[4, 4])
+        .encode(x="running:Q", y="calibrated:Q")
+    )
+    return alt.layer(line, dots, title=f"{stat} per neuron").properties(height=300)
+
+
+def per_neuron_bars(values: list[float], title: str, y_title: str) -> alt.Chart:
+    df = pd.DataFrame({"neuron": range(len(values)), "value": values})
+    return (
+        alt.Chart(df, title=title)
+        .mark_bar(color=BLUE)
+        .encode(
+            x=alt.X("neuron:Q", title="hidden neuron"),
+            y=alt.Y("value:Q", title=y_title),
+            tooltip=["neuron", alt.Tooltip("value:Q", format=".4f")],
+        )
+        .properties(height=220)
+    )
