@@ -13,7 +13,7 @@ import os
 import random
 import unicodedata
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -47,6 +47,7 @@ class Dataset:
     words: tuple[str, ...]
     normalization: Normalization = Normalization()
     dropped: tuple[tuple[str, int], ...] = ()  # (reason, how many lines)
+    builtin: bool = False  # one of BUILTINS (public), not a student's upload (private)
     fingerprint: str = field(init=False)
 
     def __post_init__(self):
@@ -215,7 +216,8 @@ def builtin_path(key: str, download: bool = True) -> Path:
 
 def load_builtin(key: str, norm: Normalization | None = None, download: bool = True) -> Dataset:
     path = builtin_path(key, download)
-    return from_text(path.read_text(encoding="utf-8"), key, norm or BUILTINS[key].normalization)
+    ds = from_text(path.read_text(encoding="utf-8"), key, norm or BUILTINS[key].normalization)
+    return replace(ds, builtin=True)
 
 
 # ---------------------------------------------------------------------------------------

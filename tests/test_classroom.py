@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine import data
+from engine.export import files as export
 from engine.serve.records import snapshot
 from engine.serve.slots import Limits
 from tests.test_pages_part2_mlp import train_tiny
@@ -110,6 +112,50 @@ def test_the_compare_page_lists_runs_curves_and_the_lecture_logs():
     other = page("pages/classroom/compare.py")  # another session sees it in the cache
     table = other.dataframe[0].value
     assert job.final["dev"] in set(table[table["from"] == "run cache"]["dev"])
+
+
+def uploaded_run(steps: int = 120):
+    """A session that uploaded a word list of its own and trained a tiny MLP on it."""
+    words = data.load_builtin("spanish-municipalities").words[:400]
+    at = page("pages/start/home.py")
+    at.file_uploader[0].upload("pueblos.txt", "\n".join(words).encode(), "text/plain").run()
+    next(b for b in at.button if b.label.startswith("Switch to")).click().run()
+    at.switch_page("pages/part2_mlp/trainer.py").run()
+    at.slider(key="n_hidden").set_value(26).run()
+    return at, train_tiny(at, steps=steps)
+
+
+def listed(at) -> set[str]:
+    """The datasets of the runs the compare page lists (table and export picker)."""
+    table = at.dataframe[0].value
+    picks = at.selectbox(key="export_run").options if at.selectbox else []
+    return set(table["dataset"]) | {label.split(" · ")[-2] for label in picks}
+
+
+def test_runs_on_an_upload_are_private_until_it_is_shared():
+    owner, job = uploaded_run()
+    assert job.final is not None
+    owner.switch_page("pages/classroom/compare.py").run()
+    assert "pueblos.txt" in listed(owner)
+
+    other = page("pages/classroom/compare.py")  # a brand-new session on the same server
+    assert "pueblos.txt" not in listed(other)
+    assert not any("pueblos" in c.value for c in other.caption)  # no download names it
+
+    owner.switch_page("pages/start/home.py").run()
+    owner.button(key="share_upload").click().run()
+    student = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    student.query_params["data"] = owner.query_params["data"]
+    student.run()
+    student.switch_page("pages/classroom/compare.py").run()
+    table = student.dataframe[0].value
+    shared = table[table["dataset"] == "pueblos.txt"]
+    assert list(shared["from"]) == ["run cache"]
+    assert list(shared["dev"]) == [job.final["dev"]]
+    token = owner.query_params["data"].removeprefix("upload:")
+    record = snapshot(job, owner.session_state.dataset)
+    for text in (export.config_json(record), export.standalone_script(record)):
+        assert token not in text  # exports never carry the share token
 
 
 def test_the_compare_pages_choices_are_in_the_link():

@@ -279,7 +279,7 @@ def test_a_link_opens_its_dataset_on_any_page(path):
     [
         ({"data": "klingon-names"}, "Unknown dataset"),
         ({"data": "names", "norm": "shout"}, "Unknown normalisation"),
-        ({"data": "upload:deadbeef"}, "no upload 'deadbeef'"),
+        ({"data": "upload:deadbeef"}, "no word list shared under this link"),
     ],
 )
 def test_a_bad_dataset_link_explains_and_keeps_the_dataset(params, why):
@@ -317,27 +317,63 @@ def test_changing_the_dataset_updates_the_link_of_every_page():
     assert state.NORM_PARAM not in at.query_params
 
 
-def test_an_uploaded_dataset_is_shared_by_link_on_the_same_server():
-    teacher = open_link("pages/start/home.py")
-    teacher.file_uploader[0].upload("pueblos.txt", "Ávila\nPeñíscola\nA Coruña\nLugo\n".encode(),
-                                    "text/plain").run()  # fmt: skip
-    next(b for b in teacher.button if b.label.startswith("Switch to")).click().run()
+PUEBLOS = "Ávila\nPeñíscola\nA Coruña\nLugo\n".encode()
+
+
+def upload_and_switch(at: AppTest, name: str = "pueblos.txt", content: bytes = PUEBLOS):
+    at.file_uploader[0].upload(name, content, "text/plain").run()
+    next(b for b in at.button if b.label.startswith("Switch to")).click().run()
+    return at
+
+
+def test_an_upload_is_private_until_shared_then_its_link_opens_it():
+    teacher = upload_and_switch(open_link("pages/start/home.py"))
+    assert teacher.query_params[state.DATA_PARAM] == "upload:private"
+    assert any("is private" in c.value and "pueblos" in c.value for c in teacher.caption)
+    fingerprint = teacher.session_state.dataset.fingerprint
+    guesses = {
+        "upload:private": "its owner has not shared",
+        f"upload:{fingerprint[:8]}": "no word list shared under this link",  # the old link
+        f"upload:{fingerprint}": "no word list shared under this link",  # the exports' one
+    }
+    for guess, why in guesses.items():
+        student = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        student.query_params[state.DATA_PARAM] = guess
+        student.run()
+        assert student.session_state.dataset.name != "pueblos.txt", guess
+        assert "pueblos.txt" not in student.session_state.uploads
+        assert any(why in e.value and "still working on" in e.value for e in student.error)
+
+    teacher.button(key="share_upload").click().run()
     shared = teacher.query_params[state.DATA_PARAM]
-    assert shared.startswith("upload:")
-    assert len(shared) == len("upload:") + state.LINK_ID
+    token = shared.removeprefix("upload:")
+    assert len(token) >= 22  # 128 random bits, URL-safe base64
+    assert fingerprint not in token
+    (code,) = [c for c in teacher.code if token in c.value]
+    assert "data=upload:" in code.value
     student = open_link("pages/part1_bigrams/counts.py", data=shared)
     assert student.session_state.dataset.name == "pueblos.txt"
     assert student.session_state.dataset.words == teacher.session_state.dataset.words
+    assert student.query_params[state.DATA_PARAM] == shared  # the student's links work too
 
 
-def test_the_upload_store_is_bounded():
+def test_new_content_under_the_same_name_is_private_again():
+    at = upload_and_switch(open_link("pages/start/home.py"))
+    at.button(key="share_upload").click().run()
+    assert at.query_params[state.DATA_PARAM] != "upload:private"
+    upload_and_switch(at, content=b"lugo\nvigo\nleon\n")
+    assert at.session_state.dataset.words == ("lugo", "vigo", "leon")
+    assert at.query_params[state.DATA_PARAM] == "upload:private"
+
+
+def test_the_upload_store_is_bounded_and_opens_exact_tokens_only():
     store = state.UploadStore(size=2)
-    for fp in ("aaaaaaaa11", "bbbbbbbb22", "cccccccc33"):
-        store.put(fp, fp, b"x", None)
+    for token in ("aaaaaaaa11", "bbbbbbbb22", "cccccccc33"):
+        store.keep(token, token, b"x", None)
     assert len(store) == 2
-    assert store.find("aaaaaaaa") is None  # the oldest went first
-    assert store.find("bbbbbbbb") == ("bbbbbbbb22", b"x", None)
-    assert store.find("b") is None  # too short to name one upload
+    assert store.open("aaaaaaaa11") is None  # the least recently used went first
+    assert store.open("bbbbbbbb22") == ("bbbbbbbb22", b"x", None)
+    assert store.open("bbbbbbbb") is None  # a prefix opens nothing
 
 
 # ---------------------------------------------------------------------------------------

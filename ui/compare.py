@@ -54,8 +54,9 @@ def imported() -> dict[str, Record]:
 def entries(cached: list[dict]) -> list[dict]:
     """Every run this session can compare: {"label", "from", "meta", "job" | "record" | None}.
 
-    Its own runs first (newest first), then the ones it imported, then `cached` (the meta
-    of the server's cached runs, RunCache.entries()).
+    Its own runs first (newest first), then the ones it imported, then those of `cached`
+    (the meta of the server's cached runs, RunCache.entries()) that it may see: runs on
+    built-in datasets and on word lists it holds itself (state.visible).
     """
     found, seen = [], set()
     for key, item in reversed(shared.session_runs().items()):
@@ -69,7 +70,7 @@ def entries(cached: list[dict]) -> list[dict]:
             )
             seen.add(key)
     for meta in cached:
-        if meta["key"] not in seen:
+        if meta["key"] not in seen and state.visible(meta):
             found.append(
                 {"label": FAMILIES[meta["model"]["kind"]], "from": "run cache", "meta": meta}
             )

@@ -14,7 +14,11 @@ so that `hide=settings` can hide them (they still run, so the link's values stil
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
+
+from ui import state
 
 PRESENT, HIDE, ZOOM = "present", "hide", "zoom"
 DEFAULT_ZOOM, MIN_ZOOM, MAX_ZOOM = 130, 100, 250
@@ -93,3 +97,32 @@ def apply() -> None:
 def settings(name: str):
     """A container for a page's settings widgets: `&hide=settings` hides it when presenting."""
     return st.container(key=SETTINGS_PREFIX + name)
+
+
+def share_upload_ui(name: str) -> None:
+    """Under the session's upload: that it is private, the button that shares it with the
+    class, and once shared, the link that opens it (its random token, never its fingerprint)."""
+    label = state.md_escape(name)
+    if state.share_token(name) is None:
+        st.caption(
+            f":material/lock: **{label} is private**: only this session sees it and the runs "
+            "on it; a link to this page does not open it for anyone else."
+        )
+        st.button(
+            "Share this word list with the class",
+            key="share_upload",
+            icon=":material/share:",
+            on_click=state.share_upload,
+            args=(name,),
+            help="Makes a link with a random token: whoever opens it on this server gets "
+            "the word list and sees the runs on it.",
+        )
+        return
+    params = {k: v for k, v in state.url_params().items() if v is not None}
+    st.markdown(
+        f":material/group: **{label} is shared with the class.** Whoever opens this link on "
+        "this server gets the word list and sees the runs on it (exported files never carry "
+        "the link):"
+    )
+    link = f"{st.context.url or ''}?{urlencode(params, safe=':,')}"
+    st.code(link, language=None, wrap_lines=True)

@@ -2,11 +2,13 @@
 
 Datasets and their tensors are cached once for the whole server and treated as
 read-only; whatever a student changes (their choice, their uploads) lives in
-st.session_state and is seen by nobody else.
+st.session_state and is seen by nobody else. An upload leaves its session only when
+its owner shares it (share_upload): then a link with its random token opens it.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 
@@ -17,7 +19,8 @@ from engine import data, wordfile
 UPLOAD_PREFIX = "upload:"
 DATA_PARAM, NORM_PARAM = "data", "norm"  # the dataset in every page's URL
 NORM_FLAGS = {"lower": "lowercase", "strip": "strip_accents", "split": "split_bilingual"}
-LINK_ID = 8  # hex digits of an upload's fingerprint in a link: ?data=upload:3fa2c1d0
+SHARE_BYTES = 16  # random bytes of a share token (128 bits): ?data=upload:<22 characters>
+PRIVATE = "private"  # the link value of an upload nobody shared: ?data=upload:private
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the dataset…")
@@ -54,10 +57,13 @@ def splits(fingerprint: str, block_size: int, shuffles: int, _ds: data.Dataset) 
 
 
 class UploadStore:
-    """The most recent uploads anyone switched to on this server, by fingerprint, so that a
-    link with ?data=upload:<fingerprint> opens the teacher's upload for the whole class.
+    """The word lists shared with a class on this server, by share token, so that a link
+    with ?data=upload:<token> opens the teacher's upload for every student who has it.
 
-    Bounded (the oldest is forgotten first) and thread-safe: every session shares it.
+    Only an explicit share() puts an upload here: an upload nobody shared is in its own
+    session only. A token is random (128 bits), not derived from the words, so no other
+    number about a run (its fingerprint, its key) opens anything. Bounded (the least
+    recently used is forgotten first) and thread-safe: every session shares it.
     """
 
     def __init__(self, size: int = 16):
@@ -65,18 +71,18 @@ class UploadStore:
         self._items: OrderedDict[str, tuple[str, bytes, int | None]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, fingerprint: str, name: str, content: bytes, column: int | None) -> None:
+    def keep(self, token: str, name: str, content: bytes, column: int | None) -> None:
+        """Hold a shared upload under its token (again), as the most recently used."""
         with self._lock:
-            self._items[fingerprint] = (name, content, column)
-            self._items.move_to_end(fingerprint)
+            self._items[token] = (name, content, column)
+            self._items.move_to_end(token)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def find(self, prefix: str) -> tuple[str, bytes, int | None] | None:
-        """The one upload whose fingerprint starts with prefix (at least 6 hex digits)."""
+    def open(self, token: str) -> tuple[str, bytes, int | None] | None:
+        """The upload shared under exactly this token, or None."""
         with self._lock:
-            found = [v for fp, v in self._items.items() if fp.startswith(prefix)]
-        return found[0] if len(prefix) >= 6 and len(found) == 1 else None
+            return self._items.get(token)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -105,11 +111,14 @@ def load(source: str, norm: data.Normalization) -> data.Dataset:
 def init() -> None:
     """Give a new session its dataset: names.txt when it is here, else the bundled default."""
     ss = st.session_state
-    ss.setdefault("uploads", {})
+    ss.setdefault("uploads", {})  # name -> (content, column), this session's only
+    ss.setdefault("share_tokens", {})  # name -> token, for the uploads shared by link
+    ss.setdefault("held", set())  # fingerprints of every dataset this session has held
     if "dataset" not in ss:
         source = default_source()
         ss.ds_source, ss.ds_norm = source, data.BUILTINS[source].normalization
         ss.dataset = load(source, ss.ds_norm)
+        ss.held.add(ss.dataset.fingerprint)
     sync_url()
 
 
@@ -126,21 +135,38 @@ def default_norm(source: str) -> data.Normalization:
     return data.BUILTINS[source].normalization if source in data.BUILTINS else data.Normalization()
 
 
-def upload_fingerprint(name: str) -> str:
-    """An upload of this session as the link names it; (re)registers it in the shared store.
+def add_upload(name: str, content: bytes, column: int | None) -> None:
+    """Keep an upload in this session (private); new content under a name unshares it."""
+    ss = st.session_state
+    if ss.uploads.get(name) != (content, column):
+        ss.share_tokens.pop(name, None)
+    ss.uploads[name] = (content, column)
 
-    Called on every run of an upload session: the fingerprint is worked out once per upload
-    and kept with the session, and the store only moves the upload to its recent end.
+
+def share_upload(name: str) -> str:
+    """Share one of this session's uploads with the class: the token its link carries."""
+    tokens = st.session_state.share_tokens
+    tokens.setdefault(name, secrets.token_urlsafe(SHARE_BYTES))
+    upload_store().keep(tokens[name], name, *st.session_state.uploads[name])
+    return tokens[name]
+
+
+def share_token(name: str) -> str | None:
+    """The token of an upload this session shared or opened by link, else None (private).
+
+    Called on every run of an upload session, so a shared upload stays among the store's
+    most recent ones as long as somebody works on it.
     """
-    content, column = st.session_state.uploads[name]
-    links = st.session_state.setdefault("upload_links", {})  # bytes cache their hash
-    if (content, column) not in links:
-        links[(content, column)] = uploaded_dataset(
-            content, name, data.Normalization(), column
-        ).fingerprint
-    fingerprint = links[(content, column)]
-    upload_store().put(fingerprint, name, content, column)
-    return fingerprint
+    token = st.session_state.share_tokens.get(name)
+    if token is not None:
+        upload_store().keep(token, name, *st.session_state.uploads[name])
+    return token
+
+
+def visible(meta: dict) -> bool:
+    """Whether this session may see a cached run: one on a built-in dataset, or on a word
+    list this session has held itself (its own upload, or one opened by a share link)."""
+    return bool(meta.get("builtin")) or meta.get("fingerprint") in st.session_state.held
 
 
 def url_params() -> dict[str, str | None]:
@@ -148,10 +174,7 @@ def url_params() -> dict[str, str | None]:
     ss = st.session_state
     source, norm = ss.ds_source, ss.ds_norm
     if source.startswith(UPLOAD_PREFIX):
-        try:
-            value = UPLOAD_PREFIX + upload_fingerprint(source.removeprefix(UPLOAD_PREFIX))[:LINK_ID]
-        except data.DatasetError:  # not readable without its normalisation: no link to it
-            value = None
+        value = UPLOAD_PREFIX + (share_token(source.removeprefix(UPLOAD_PREFIX)) or PRIVATE)
     else:
         value = None if source == default_source() else source
     flags = [flag for flag, field in NORM_FLAGS.items() if getattr(norm, field)]
@@ -174,19 +197,26 @@ def parse_norm(text: str) -> data.Normalization:
 
 
 def source_from_url(value: str) -> str:
-    """A dataset link value -> a source for load(); an upload is fetched from the server's store."""
+    """A dataset link value -> a source for load(); a shared upload is fetched from the store."""
     value = value.strip()
     if value.lower().startswith(UPLOAD_PREFIX):
-        prefix = value[len(UPLOAD_PREFIX) :].lower()
-        found = upload_store().find(prefix)
+        token = value[len(UPLOAD_PREFIX) :]
+        if token == PRIVATE:
+            raise data.DatasetError(
+                "This link names a word list its owner has not shared: an upload stays in the "
+                "session that uploaded it. Ask them to press **Share this word list with the "
+                "class** on Home and send the new link, or upload the file yourself."
+            )
+        found = upload_store().open(token)
         if found is None:
             raise data.DatasetError(
-                f"This server has no upload '{prefix}' (it keeps the {upload_store().size} most "
-                "recent ones, and forgets them when it restarts): ask for the file and upload it "
-                "on Home."
+                "This server has no word list shared under this link (it keeps the "
+                f"{upload_store().size} most recently used ones, and forgets them when it "
+                "restarts): ask for the file and upload it on Home."
             )
         name, content, column = found
         st.session_state.uploads[name] = (content, column)
+        st.session_state.share_tokens[name] = token
         return UPLOAD_PREFIX + name
     key = value.lower().replace("_", "-")
     if key not in data.BUILTINS:
@@ -244,6 +274,7 @@ def select(source: str, norm: data.Normalization) -> str | None:
     except data.DatasetError as e:
         return str(e)
     st.session_state.update(dataset=ds, ds_source=source, ds_norm=norm)
+    st.session_state.held.add(ds.fingerprint)
     return None
 
 

@@ -112,6 +112,7 @@ def describe(job: Job, dataset: Dataset) -> dict:
         "key": job_key(job) or run_key("", job.config, job.train_config),
         "dataset": dataset.name,
         "fingerprint": dataset.fingerprint,
+        "builtin": dataset.builtin,  # a built-in dataset: its runs are listed for everyone
         "splits": job.splits.key,
         "itos": dataset.itos,
         "model": {"kind": job.config.kind, **dataclasses.asdict(job.config)},

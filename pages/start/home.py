@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import data
-from ui import charts, state
+from ui import charts, present, state
 
 st.title("makemore playground")
 st.markdown(
@@ -31,10 +31,15 @@ with st.expander("Share a run, or put it on a projector", icon=":material/co_pre
 seeds, model and training settings, the open tab) are in the URL, for example
 `/mlp?data=spanish-municipalities&n_embd=2&seed=7`. Put it on the board: every student who
 opens it gets the same dataset, the same settings and, after **Train**, the same numbers.
-Settings at their defaults are left out. An uploaded word list travels as
-`?data=upload:3fa2c1d0`: students on the same server open the teacher's upload (the server
-keeps the 16 most recent ones until it restarts). A link that names an unknown dataset says
-so and keeps yours.
+Settings at their defaults are left out. A link that names an unknown dataset says so and
+keeps yours.
+
+**Your uploads are private.** An uploaded word list, and every run on it, stays in your
+session: nobody else can list, download or open it. To give it to the class, press
+**Share this word list with the class** under it: the link then carries a random token
+(`?data=upload:…`, 128 bits, not derived from the words), and whoever opens that link on
+this server gets the list and sees its runs (the server keeps the 16 most recently used
+shared lists until it restarts). Exported files never carry the token.
 
 **Presenter mode** for a projector: add `present=1` to any page's link. The sidebar and the
 toolbar disappear and everything is drawn 1.3× larger (`zoom=150` for 1.5×, 100–250).
@@ -113,7 +118,7 @@ ds = state.dataset()
 
 
 def use_upload(name: str, content: bytes, column: int) -> None:
-    ss.uploads[name] = (content, column)
+    state.add_upload(name, content, column)
     ss.dataset_error = state.select(state.UPLOAD_PREFIX + name, data.Normalization())
 
 
@@ -122,7 +127,8 @@ f = st.file_uploader(
     "Upload a text file (one word per line) or a csv/tsv with a column of words",
     key="home_upload",
     max_upload_size=2,
-    help="UTF-8, UTF-16 or Windows-1252; any line ends. It stays in your session: nobody else sees it.",
+    help="UTF-8, UTF-16 or Windows-1252; any line ends. It stays in your session: nobody else sees it or its runs "
+    "until you share it with the class.",
 )
 if f is not None:
     content = f.getvalue()
@@ -143,10 +149,14 @@ if f is not None:
             f"{state.md_escape(str(e))} Your current dataset is unchanged.", icon=":material/error:"
         )
     else:
+        working = ss.ds_source == state.UPLOAD_PREFIX + f.name and ss.uploads.get(f.name) == (
+            content,
+            preview.column,
+        )
         st.markdown(
             f"**Preview of {state.md_escape(f.name)}** ({preview.encoding}, "
             f"{'csv column ' + state.md_escape(preview.columns[preview.column]) if preview.kind == 'csv' else 'one word per line'}, "
-            "lower-cased). Nothing changes until you switch to it."
+            "lower-cased)." + ("" if working else " Nothing changes until you switch to it.")
         )
         p1, p2, p3, p4 = st.columns(4)
         p1.metric("words kept", f"{len(candidate.words):,}")
@@ -160,8 +170,7 @@ if f is not None:
         for reason, n in candidate.dropped:
             st.caption(f"dropped {n:,} × {state.md_escape(reason)}")
         st.dataframe(pd.DataFrame({"first words kept": candidate.words[:10]}), hide_index=True)
-        key = state.UPLOAD_PREFIX + f.name
-        if ss.ds_source == key and ss.uploads.get(f.name) == (content, preview.column):
+        if working:
             st.success(f"You are working on {state.md_escape(f.name)}.", icon=":material/check:")
         else:
             st.button(
@@ -172,6 +181,8 @@ if f is not None:
                 on_click=use_upload,
                 args=(f.name, content, preview.column),
             )
+if ss.ds_source.startswith(state.UPLOAD_PREFIX):
+    present.share_upload_ui(ss.ds_source.removeprefix(state.UPLOAD_PREFIX))
 
 st.subheader(state.source_label(ss.ds_source), anchor=False)
 n_words = len(ds.words)
