@@ -25,7 +25,7 @@ import torch
 
 from engine import data, models
 from engine.part1_bigrams import bigram, ngram
-from engine.part3_bn import diagnostics
+from engine.part3_bn import stats
 from engine.presets import PRESETS
 from engine.train import Job
 
@@ -155,7 +155,7 @@ def latencies(ds, repeats: int = 3) -> dict:
     p = PRESETS["part3-deep-bn"]
     job = Job(p.model, p.train, data.make_splits(ds, 3), ds.vocab_size, record_stats=True)
     job.train_step()
-    out["diagnostics_snapshot_ms"] = round(timed(lambda: diagnostics.capture(job)), 1)
+    out["diagnostics_snapshot_ms"] = round(timed(lambda: stats.capture(job)), 1)
     return out
 
 

@@ -147,7 +147,7 @@ def test_compare_loss_curves_spec_fills_its_datasets_into_one_template():
 
 
 def test_histogram_lines_spec_fills_its_dataset_into_one_template():
-    from engine.part3_bn.diagnostics import Histogram
+    from engine.part3_bn.stats import Histogram
     from ui import part3_bn as dc
 
     series = {"layer 2": Histogram([0.0, 0.5], [1.0, 2.0]), "layer 5": Histogram([], [])}
@@ -169,7 +169,7 @@ def test_histogram_lines_spec_fills_its_dataset_into_one_template():
 
 
 def test_update_ratio_lines_spec_fills_its_datasets_into_one_template():
-    from engine.part3_bn.diagnostics import UpdateRatios
+    from engine.part3_bn.stats import UpdateRatios
     from ui import part3_bn as dc
 
     labels = {0: "param 0 (27, 10)", 3: "param 3 (30, 27)"}

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from engine import data
 from engine.layers import Tanh
 from engine.models import MLPConfig
-from engine.part3_bn import diagnostics as D
+from engine.part3_bn import batchnorm, init, zero_init
 from engine.presets import PRESETS
 from engine.train import Job
 from tests.conftest import needs_names
@@ -104,8 +104,8 @@ def test_init_page_opens_on_the_original_init_with_the_lectures_loss():
     m = metrics(at)
     assert m["Initial loss"] == "27.8817"
     assert m["Uniform baseline ln V"] == "3.2958"
-    report = D.explore_init(MLPConfig(), splits(at), 27)
-    big = D.explore_init(MLPConfig(), splits(at), 27, batch_size=1000)
+    report = init.explore_init(MLPConfig(), splits(at), 27)
+    big = init.explore_init(MLPConfig(), splits(at), 27, batch_size=1000)
     assert m["Spread of the logits (std)"] == f"{report.logits_std:.2f}"
     assert m["Largest |logit|"] == f"{report.logits_max:.2f}"
     assert m["Saturated |h| > 0.99"] == f"{report.saturated_fraction:.1%}"
@@ -133,7 +133,7 @@ def test_sliders_make_a_custom_init_whose_numbers_are_the_engines():
     assert metrics(at)["Initial loss"] == f"{math.log(V):.4f}"
     at.slider(key="w1").set_value(2.0).run()  # the extreme: almost everything saturated
     config = MLPConfig(w1_scale=2.0, w2_scale=0.0, b2_scale=0.0)
-    report = D.explore_init(config, splits(at), V)
+    report = init.explore_init(config, splits(at), V)
     assert metrics(at)["Saturated |h| > 0.99"] == f"{report.saturated_fraction:.1%}"
     assert not at.exception
 
@@ -147,7 +147,7 @@ def test_init_charts_are_histograms_and_the_black_white_saturation_image():
     assert {enc["x"]["field"], enc["y"]["field"]} == {"neuron", "example"}
     pixels = chart_data(at, "|h| > 0.99")
     assert len(pixels) == 32 * 200
-    report = D.explore_init(MLPConfig(), splits(at), at.session_state.dataset.vocab_size)
+    report = init.explore_init(MLPConfig(), splits(at), at.session_state.dataset.vocab_size)
     assert pixels["saturated"].mean() == pytest.approx(report.saturated_fraction)
     for title in ("pre-activations", "tanh outputs"):
         (mark, enc), *_ = marks(chart_titled(at, title))
@@ -159,11 +159,11 @@ def test_init_charts_are_histograms_and_the_black_white_saturation_image():
 def test_fan_in_demo_shows_the_engines_stds():
     at = page(INIT)
     at.select_slider(key="fan_in").set_value(1000).run()
-    demo = D.fan_in_demo(1000)
+    demo = init.fan_in_demo(1000)
     assert metrics(at)["std of y = x @ w"] == f"{demo.y_std:.3f}"
     at.toggle(key="fan_scaled").set_value(True).run()
     at.radio(key="fan_gain").set_value(5 / 3).run()
-    demo = D.fan_in_demo(1000, scaled=True, gain=5 / 3)
+    demo = init.fan_in_demo(1000, scaled=True, gain=5 / 3)
     assert metrics(at)["std of y = x @ w"] == f"{demo.y_std:.3f}"
     assert metrics(at)["expected std of y"] == "1.667"
 
@@ -207,12 +207,12 @@ def test_batchnorm_page_trains_both_calibrates_and_folds():
     assert not at.exception
 
     at.button(key="bn:calibrate").click().run()
-    cal = D.calibrate_batchnorm(bn_job.model, splits(at))
+    cal = batchnorm.calibrate_batchnorm(bn_job.model, splits(at))
     shown = at.dataframe[1].value
     assert list(shown["train"]) == pytest.approx([cal.running["train"], cal.calibrated["train"]])
     assert list(shown["dev"]) == pytest.approx([cal.running["dev"], cal.calibrated["dev"]])
 
-    fold = D.fold_batchnorm(bn_job.model, splits(at).Xdev)
+    fold = batchnorm.fold_batchnorm(bn_job.model, splits(at).Xdev)
     m = metrics(at)
     assert m["max |Δ logits| on dev"] == f"{fold.max_abs_diff:.2e}"
     assert fold.max_abs_diff < 1e-4
@@ -227,7 +227,7 @@ def test_batchnorm_page_trains_both_calibrates_and_folds():
 def test_batchnorm_widget_shows_the_batch_mean_and_std(x0):
     at = page(BN)
     at.slider(key="x0").set_value(x0).run()
-    w = D.batchnorm_widget(x0)
+    w = batchnorm.batchnorm_widget(x0)
     assert metrics(at)["batch mean μ"] == f"{w.mu:.2f}"
     assert metrics(at)["batch std σ"] == f"{w.std:.2f}"
     spec = chart_titled(at, "input mu")
@@ -322,7 +322,7 @@ def test_zero_init_exercise_shows_only_the_output_bias_learning():
     at.slider(key="depth").set_value(2).run()
     at.number_input(key="zero_steps").set_value(20).run()
     run = train(at, "e01")
-    report = D.zero_init_experiment(run.config, splits(at), 27, steps=20)
+    report = zero_init.zero_init_experiment(run.config, splits(at), 27, steps=20)
     table = at.dataframe[-1].value.sort_values("param")
     assert list(table["gets gradient"]) == [p.learns for p in report.params]
     assert table["gets gradient"].sum() == 1
@@ -341,7 +341,7 @@ def test_every_page_works_on_spanish_municipalities():
     at = page(INIT, dataset="spanish-municipalities")
     V = at.session_state.dataset.vocab_size
     assert V == 45
-    report = D.explore_init(MLPConfig(), splits(at), V)
+    report = init.explore_init(MLPConfig(), splits(at), V)
     assert metrics(at)["Initial loss"] == f"{report.loss:.4f}"
     assert metrics(at)["Uniform baseline ln V"] == f"{math.log(45):.4f}"
     at.switch_page(BN).run()

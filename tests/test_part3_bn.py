@@ -8,7 +8,7 @@ import torch
 from engine import data
 from engine.layers import BatchNorm1d
 from engine.models import DeepConfig, MLPConfig, WaveNetConfig, build
-from engine.part3_bn import diagnostics as D
+from engine.part3_bn import batchnorm, init, stats, zero_init
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
 
@@ -32,7 +32,7 @@ def deep_bn():
     p = PRESETS["part3-deep-bn"]
     splits = data.make_splits(NAMES, p.model.block_size, p.shuffles)
     job = Job(p.model, p.train, splits, NAMES.vocab_size, record_stats=True)
-    return job, D.train_and_capture(job)
+    return job, stats.train_and_capture(job)
 
 
 # ---------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def test_update_ratios_are_cell_18(deep_bn):
 def test_init_explorer_gives_the_step0_losses(name):
     p = PRESETS[name]
     splits = data.make_splits(NAMES, p.model.block_size, p.shuffles)
-    report = D.explore_init(p.model, splits, NAMES.vocab_size)
+    report = init.explore_init(p.model, splits, NAMES.vocab_size)
     assert round(report.loss, 4) == p.step0_loss
     assert report.baseline == pytest.approx(3.295837, abs=1e-6)
 
@@ -126,7 +126,7 @@ def test_init_explorer_gives_the_step0_losses(name):
 
 def test_histogram_is_torch_histogram_at_left_edges():
     t = torch.randn(1000, generator=torch.Generator().manual_seed(0))
-    h = D.histogram(t)
+    h = stats.histogram(t)
     hy, hx = torch.histogram(t, bins=100, density=True)
     assert h.x == hx[:-1].tolist()
     assert h.y == hy.tolist()
@@ -138,7 +138,7 @@ def test_capture_counts_saturation_and_gradients_directly(small_splits):
     job = Job(DeepConfig(), TrainConfig(steps=5, eval_every=0), small_splits, 27, True)
     for _ in range(5):
         job.train_step()
-    diag = D.capture(job)
+    diag = stats.capture(job)
     tanhs = [job.model.layers[i] for i in (4, 7, 10, 13, 16)]  # after Embedding, Flatten
     for a, g, layer in zip(diag.activations, diag.gradients, tanhs, strict=True):
         t = layer.out
@@ -158,13 +158,13 @@ def test_capture_refuses_outputs_an_evaluation_overwrote(small_splits):
     job.train_step()
     job.evaluate("dev")
     with pytest.raises(ValueError, match="right after"):
-        D.capture(job)
+        stats.capture(job)
 
 
 def test_update_ratios_are_averaged_down_when_long(small_splits):
     job = Job(MLPConfig(), TrainConfig(steps=10, eval_every=0), small_splits, 27, True)
-    D.train_and_capture(job)
-    up = D.update_ratios(job, max_points=4)
+    stats.train_and_capture(job)
+    up = stats.update_ratios(job, max_points=4)
     assert up.stride == 3
     assert [r["step"] for r in up.rows if r["param"] == 0] == [0, 3, 6, 9]
     first = next(r["value"] for r in up.rows if r["param"] == 1)
@@ -173,7 +173,7 @@ def test_update_ratios_are_averaged_down_when_long(small_splits):
 
 def test_init_explorer_uses_the_jobs_first_minibatch(small_splits):
     config = MLPConfig()  # the original init: saturated tanh, huge logits
-    report = D.explore_init(config, small_splits, 27)
+    report = init.explore_init(config, small_splits, 27)
     job = Job(config, TrainConfig(steps=1), small_splits, 27)
     assert report.loss == pytest.approx(job.train_step())
     assert len(report.saturated) == 32
@@ -184,20 +184,20 @@ def test_init_explorer_uses_the_jobs_first_minibatch(small_splits):
     assert report.loss > 5 * report.baseline
     assert report.logits_max > 10
     assert sum(report.h.y) == 32 * 200  # counts, as plt.hist(h.view(-1), 50)
-    assert D.explore_init(config, small_splits, 27, batch_size=500).n_hidden == 200
+    assert init.explore_init(config, small_splits, 27, batch_size=500).n_hidden == 200
 
 
 @pytest.mark.parametrize("fan_in", [10, 100, 1000])
 def test_fan_in_grows_the_std_unless_scaled(fan_in):
-    raw = D.fan_in_demo(fan_in)
+    raw = init.fan_in_demo(fan_in)
     assert raw.x_std == pytest.approx(1, rel=0.05)
     assert raw.y_std == pytest.approx(math.sqrt(fan_in), rel=0.05)
-    kaiming = D.fan_in_demo(fan_in, scaled=True, gain=5 / 3)
+    kaiming = init.fan_in_demo(fan_in, scaled=True, gain=5 / 3)
     assert kaiming.y_std == pytest.approx(5 / 3, rel=0.05) == kaiming.expected_y_std
 
 
 def test_batchnorm_widget_normalises_the_five_inputs():
-    w = D.batchnorm_widget(-12.5)
+    w = batchnorm.batchnorm_widget(-12.5)
     x = torch.tensor(w.inputs)
     assert w.inputs[0] == -12.5
     assert len(w.inputs) == 5
@@ -237,7 +237,7 @@ def test_folding_batchnorm_keeps_the_eval_forward(config, flavour, gamma_shape):
     assert bns[0].flavour == flavour
     assert bns[0].gamma.shape == gamma_shape
     X = torch.randint(0, 27, (500, 3), generator=torch.Generator().manual_seed(1))
-    report = D.fold_batchnorm(model, X)
+    report = batchnorm.fold_batchnorm(model, X)
     assert report.max_abs_diff < 1e-5
     assert not any(isinstance(la, BatchNorm1d) for la in report.model.layers)
     assert len(report.folds) == len(bns)
@@ -246,7 +246,7 @@ def test_folding_batchnorm_keeps_the_eval_forward(config, flavour, gamma_shape):
     i, j = report.folds[0]
     linear, bn = model.layers[i], model.layers[j]
     x = torch.randn(7, linear.weight.shape[0])
-    folded = D.fold_linear_bn(linear, bn)
+    folded = batchnorm.fold_linear_bn(linear, bn)
     bn.training = False
     with torch.no_grad():
         assert torch.allclose(folded(x), bn(linear(x)), atol=1e-5)
@@ -257,7 +257,7 @@ def test_folding_a_trained_wavenet():
     splits = data.make_splits(SMALL, 8)
     job = Job(WaveNetConfig(), TrainConfig(steps=30, eval_every=0, seed=42), splits, 27)
     job.run()
-    report = D.fold_batchnorm(job.model, splits.Xdev)
+    report = batchnorm.fold_batchnorm(job.model, splits.Xdev)
     assert report.folds == [(2, 3), (6, 7), (10, 11)]
     assert report.n_params_before - report.n_params_after == 3 * 128  # 2*128 BN, +128 bias
     assert report.max_abs_diff < 1e-5
@@ -276,7 +276,7 @@ def test_folding_a_trained_wavenet():
     ],
 )
 def test_zero_init_only_the_output_bias_learns(small_splits, config, learner):
-    report = D.zero_init_experiment(config, small_splits, 27, steps=100)
+    report = zero_init.zero_init_experiment(config, small_splits, 27, steps=100)
     assert report.learning == [learner]
     assert not report.diverged
     frozen = [p for p in report.params if not p.learns]
@@ -287,6 +287,6 @@ def test_zero_init_only_the_output_bias_learns(small_splits, config, learner):
 
 def test_zero_init_with_eps_free_batchnorm_is_nan(small_splits):
     config = MLPConfig(kaiming=True, w2_scale=0.01, b2_scale=0.0, batchnorm=True)
-    report = D.zero_init_experiment(config, small_splits, 27, steps=3)
+    report = zero_init.zero_init_experiment(config, small_splits, 27, steps=3)
     assert report.diverged
     assert report.learning == []

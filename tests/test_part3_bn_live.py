@@ -1,4 +1,4 @@
-"""The live-page side of engine.diagnostics: jobs trained in lockstep, chunked evaluation,
+"""The live-page side of engine.part3_bn: jobs trained in lockstep, chunked evaluation,
 BatchNorm's batch vs running statistics and the calibration pass, checked against direct
 torch computations."""
 
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from engine import data
 from engine.layers import BatchNorm1d
 from engine.models import DeepConfig, MLPConfig
-from engine.part3_bn import diagnostics as D
+from engine.part3_bn import batchnorm, live, stats, zero_init
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
 
@@ -26,19 +26,19 @@ def splits():
 
 def test_histogram_leaves_out_what_is_not_a_number():
     t = torch.tensor([1.0, math.nan, 2.0, math.inf, 3.0])
-    assert D.histogram(t, bins=3, density=False) == D.histogram(
+    assert stats.histogram(t, bins=3, density=False) == stats.histogram(
         torch.tensor([1.0, 2.0, 3.0]), 3, False
     )
-    assert D.histogram(torch.full((4,), math.nan)) == D.Histogram([], [])
+    assert stats.histogram(torch.full((4,), math.nan)) == stats.Histogram([], [])
 
 
 def test_chunked_evaluation_is_the_jobs_finish(splits, monkeypatch):
-    monkeypatch.setattr(D, "EVAL_CHUNK", 1000)  # several chunks per split
+    monkeypatch.setattr(live, "EVAL_CHUNK", 1000)  # several chunks per split
     job = Job(BN_MLP, TrainConfig(steps=20, eval_every=0), splits, 27)
     job.run()
     expected = {s: job.evaluate(s) for s in ("train", "dev", "test")}
     job.final, job.evals = None, []
-    evaluation = D.ChunkedEvaluation(job)
+    evaluation = live.ChunkedEvaluation(job)
     evaluation.run_for(0)  # at least one chunk, even with no time
     assert not evaluation.done
     while not evaluation.done:
@@ -50,26 +50,26 @@ def test_chunked_evaluation_is_the_jobs_finish(splits, monkeypatch):
 
 def test_live_diagnostics_capture_the_last_training_step(splits):
     config, tc = DeepConfig(n_layers=2, n_hidden=20), TrainConfig(steps=7, eval_every=0)
-    live = D.LiveDiagnostics(Job(config, tc, splits, 27, record_stats=True))
+    run = live.LiveDiagnostics(Job(config, tc, splits, 27, record_stats=True))
     reference = Job(config, tc, splits, 27, record_stats=True)
-    while not live.job.done:
-        live.train_for(0.001)
-        while reference.step < live.step:
+    while not run.job.done:
+        run.train_for(0.001)
+        while reference.step < run.step:
             reference.train_step()
-        assert live.diagnostics.step == live.step
-        assert live.diagnostics.activations == D.capture(reference).activations
-    assert not live.done  # trained, not yet evaluated
-    while not live.done:
-        live.train_for(0.05)
-    assert live.final["dev"] == pytest.approx(reference.evaluate("dev"), rel=1e-6)
-    assert live.diagnostics.step == 7  # the snapshot survived the evaluation
+        assert run.diagnostics.step == run.step
+        assert run.diagnostics.activations == stats.capture(reference).activations
+    assert not run.done  # trained, not yet evaluated
+    while not run.done:
+        run.train_for(0.05)
+    assert run.final["dev"] == pytest.approx(reference.evaluate("dev"), rel=1e-6)
+    assert run.diagnostics.step == 7  # the snapshot survived the evaluation
 
 
 def test_lockstep_trains_both_step_for_step_and_calls_the_hooks(splits):
     tc = TrainConfig(steps=12, eval_every=0)
     jobs = {"a": Job(MLPConfig(), tc, splits, 27), "b": Job(BN_MLP, tc, splits, 27)}
     seen = []
-    race = D.Lockstep(jobs, hooks={"b": lambda job: seen.append(job.step)})
+    race = live.Lockstep(jobs, hooks={"b": lambda job: seen.append(job.step)})
     race.train_for(0.0001)
     assert jobs["a"].step == jobs["b"].step == race.step >= 1
     while not race.done:
@@ -81,12 +81,12 @@ def test_lockstep_trains_both_step_for_step_and_calls_the_hooks(splits):
     alone.run()
     assert alone.lossi == jobs["b"].lossi
     with pytest.raises(ValueError, match="same number of steps"):
-        D.Lockstep({"a": jobs["a"], "c": Job(MLPConfig(), TrainConfig(steps=3), splits, 27)})
+        live.Lockstep({"a": jobs["a"], "c": Job(MLPConfig(), TrainConfig(steps=3), splits, 27)})
 
 
 def test_batchnorm_trace_records_the_batch_and_running_statistics(splits):
     job = Job(BN_MLP, TrainConfig(steps=10, eval_every=0), splits, 27)
-    trace = D.BatchNormTrace(job, max_points=5)
+    trace = batchnorm.BatchNormTrace(job, max_points=5)
     assert trace.stride == 2
     C0, W0 = job.model.layers[0].weight.clone(), job.model.layers[2].weight.clone()
     state = job.batch_generator.get_state()
@@ -115,7 +115,7 @@ def test_batchnorm_trace_records_the_batch_and_running_statistics(splits):
 def test_calibration_uses_the_whole_train_split(splits, config):
     job = Job(config, TrainConfig(steps=30, eval_every=0), splits, 27)
     job.run()
-    cal = D.calibrate_batchnorm(job.model, splits)
+    cal = batchnorm.calibrate_batchnorm(job.model, splits)
     assert cal.running == pytest.approx({s: job.evaluate(s) for s in ("train", "dev")})
     first = next(i for i, la in enumerate(job.model.layers) if isinstance(la, BatchNorm1d))
     bn = job.model.layers[first]
@@ -138,15 +138,15 @@ def test_calibration_uses_the_whole_train_split(splits, config):
             loss = F.cross_entropy(h @ W2 + b2, Y).item()
         assert cal.calibrated["dev"] == pytest.approx(loss, rel=1e-5)
     assert all(la.training for la in job.model.layers if isinstance(la, BatchNorm1d))
-    known = D.calibrate_batchnorm(job.model, splits, running={"train": 1.0, "dev": 2.0})
+    known = batchnorm.calibrate_batchnorm(job.model, splits, running={"train": 1.0, "dev": 2.0})
     assert known.running == {"train": 1.0, "dev": 2.0}
 
 
 def test_zero_init_run_in_chunks_matches_the_one_shot_experiment(splits):
     config = DeepConfig(n_layers=2, n_hidden=20)
-    run = D.ZeroInitRun(config, splits, 27, steps=15)
+    run = zero_init.ZeroInitRun(config, splits, 27, steps=15)
     while not run.done:
         run.train_for(0.001)
     report = run.report()
-    assert report == D.zero_init_experiment(config, splits, 27, steps=15)
+    assert report == zero_init.zero_init_experiment(config, splits, 27, steps=15)
     assert report.learning == ["param 9: layer 7 BatchNorm1d.beta"]

@@ -11,10 +11,9 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine import models
+from engine import lectures, models
 from engine import part5_wavenet as wavenet
 from engine.export.files import FAMILIES
-from engine.part3_bn import diagnostics
 from engine.presets import PRESETS
 from engine.serve.records import CONFIGS, Record, describe, restore, snapshot
 from engine.train import TrainConfig
@@ -129,7 +128,7 @@ def lecture_rows() -> tuple[dict, ...]:
         *(
             lecture_row(PRESETS[name].title, PRESETS[name].lecture, PRESETS[name].model,
                         PRESETS[name].train, losses)
-            for name, losses in diagnostics.LECTURE_LOSS_LOG.items()
+            for name, losses in lectures.LECTURE_LOSS_LOG.items()
         ),
         *(
             lecture_row(row.title, part5.lecture, row.config, part5.train, (row.train, row.dev))

@@ -1,6 +1,6 @@
 """Chart builders for the pages of lesson 3 (activations, gradients, BatchNorm).
 
-They draw what engine.diagnostics computes: pre-binned histograms (left bin edges, as the
+They draw what engine.part3_bn computes: pre-binned histograms (left bin edges, as the
 lecture plots hx[:-1]), the white/black saturation image, update:data ratios with the -3
 guide, the BatchNorm widget, and side-by-side loss curves of runs trained in lockstep.
 
@@ -17,12 +17,8 @@ import math
 import altair as alt
 import pandas as pd
 
-from engine.part3_bn.diagnostics import (
-    BatchNormWidget,
-    Calibration,
-    Histogram,
-    UpdateRatios,
-)
+from engine.part3_bn.batchnorm import BatchNormWidget, Calibration
+from engine.part3_bn.stats import Histogram, UpdateRatios
 from ui.charts import bucket_means, template_spec
 
 SATURATED = "white"  # the video's imshow(h.abs() > 0.99, cmap="gray"): True is white

@@ -11,8 +11,9 @@ import math
 import pandas as pd
 import streamlit as st
 
+from engine import lectures
 from engine.models import ConfigError
-from engine.part3_bn import diagnostics
+from engine.part3_bn import batchnorm, live
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
 from ui import part3_bn as dc
@@ -53,8 +54,8 @@ tc = TrainConfig(steps=steps, lr_decay_step=steps // 2, eval_every=0)
 
 def make_race():
     jobs = {label: Job(c, tc, splits, V) for label, c in CONFIGS.items()}
-    trace = diagnostics.BatchNormTrace(jobs[WITH])
-    race = diagnostics.Lockstep(jobs, hooks={WITH: trace.record})
+    trace = batchnorm.BatchNormTrace(jobs[WITH])
+    race = live.Lockstep(jobs, hooks={WITH: trace.record})
     race.trace = trace  # goes with this run: a new Train starts a new trace
     return race
 
@@ -91,7 +92,7 @@ def render(race):
         width="stretch",
     )
     training.results_table(
-        race.jobs, {label: diagnostics.LECTURE_LOSS_LOG[LOG[label]] for label in race.jobs}
+        race.jobs, {label: lectures.LECTURE_LOSS_LOG[LOG[label]] for label in race.jobs}
     )
     st.subheader("Batch statistics against the running statistics", anchor=False)
     series = race.trace.neuron(neuron)
@@ -141,7 +142,7 @@ else:
 
     def calibrate():
         known = bn_job.final if bn_job.done else None
-        s["calibration"] = (key, diagnostics.calibrate_batchnorm(bn_job.model, splits, known))
+        s["calibration"] = (key, batchnorm.calibrate_batchnorm(bn_job.model, splits, known))
 
     st.button(
         "Calibrate on the whole train split",
@@ -191,7 +192,7 @@ x0 = st.slider(
     "x0: the first of five inputs", -30.0, 30.0, 0.0, step=0.5, key="x0", bind="query-params",
     help="The other four are randn(5) · 5 with the seed 2147483647 + 1, as in the notebook.",
 )  # fmt: skip
-widget = diagnostics.batchnorm_widget(x0)
+widget = batchnorm.batchnorm_widget(x0)
 m = st.columns(2)
 m[0].metric("batch mean μ", f"{widget.mu:.2f}")
 m[1].metric("batch std σ", f"{widget.std:.2f}")
@@ -227,14 +228,14 @@ if race is None:
 else:
     bn_job = race.jobs[WITH]
     try:
-        fold = diagnostics.fold_batchnorm(bn_job.model, splits.Xdev)
+        fold = batchnorm.fold_batchnorm(bn_job.model, splits.Xdev)
     except ConfigError as e:
         st.error(str(e))
         st.stop()
     i, j = fold.folds[0]
     linear = fold.model.layers[i]
     bn = bn_job.model.layers[j]
-    scale = diagnostics.batchnorm_scale(bn).tolist()
+    scale = batchnorm.batchnorm_scale(bn).tolist()
     m = st.columns(3)
     m[0].metric(
         "max |Δ logits| on dev",

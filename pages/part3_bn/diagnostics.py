@@ -10,8 +10,9 @@ import math
 import pandas as pd
 import streamlit as st
 
+from engine import lectures
 from engine.models import TANH_GAIN, DeepConfig
-from engine.part3_bn import diagnostics
+from engine.part3_bn import live, zero_init
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
 from ui import charts, present, state, training
@@ -129,37 +130,37 @@ st.caption(
 
 
 def make_job():
-    return diagnostics.LiveDiagnostics(Job(config, tc, splits, V, record_stats=True))
+    return live.LiveDiagnostics(Job(config, tc, splits, V, record_stats=True))
 
 
 training.controls("diag", (ds.fingerprint, config, tc), make_job)
 
 
-def render(live):
-    if live is None:
+def render(run):
+    if run is None:
         st.info(
             "Click **Train**: the four views appear after the first steps and follow the "
             "training live.",
             icon=":material/play_arrow:",
         )
         return
-    training.progress(live)
-    if live.job.done and not live.done:
+    training.progress(run)
+    if run.job.done and not run.done:
         st.caption("Trained: now evaluating the train, dev and test splits…")
-    d = live.diagnostics
+    d = run.diagnostics
     if d is None:
         return
-    if not math.isfinite(live.lossi[-1]):
+    if not math.isfinite(run.lossi[-1]):
         st.error(
             "The loss is no longer a number (it diverged): lower the learning rate or the gain."
         )
     m = st.columns(3)
-    m[0].metric("minibatch loss", f"{10 ** live.lossi[-1]:.4f}", help=f"at step {d.step:,}")
-    if live.final:
-        m[1].metric("train loss", f"{live.final['train']:.4f}", help="the whole train split")
-        m[2].metric("dev loss", f"{live.final['dev']:.4f}", help="the whole dev split")
+    m[0].metric("minibatch loss", f"{10 ** run.lossi[-1]:.4f}", help=f"at step {d.step:,}")
+    if run.final:
+        m[1].metric("train loss", f"{run.final['train']:.4f}", help="the whole train split")
+        m[2].metric("dev loss", f"{run.final['dev']:.4f}", help="the whole dev split")
         if lecture_run:
-            train, dev = diagnostics.LECTURE_LOSS_LOG["part3-deep-bn"]
+            train, dev = lectures.LECTURE_LOSS_LOG["part3-deep-bn"]
             st.caption(f"The lecture printed train {train:.4f}, dev {dev:.4f} (cell 19).")
     kind = d.activations[0].kind if d.activations else "Tanh"
     name = "Tanh" if kind == "Tanh" else "linear"
@@ -272,7 +273,7 @@ e01_steps = c3.number_input("Steps", 1, 2_000, 300, step=100, key="zero_steps", 
 
 
 def make_zero_run():
-    return diagnostics.ZeroInitRun(
+    return zero_init.ZeroInitRun(
         config, splits, V, int(e01_steps), zero_embedding, zero_bn and batchnorm
     )
 

@@ -9,8 +9,9 @@ import math
 
 import streamlit as st
 
+from engine import lectures
 from engine.models import TANH_GAIN, ConfigError, MLPConfig
-from engine.part3_bn import diagnostics
+from engine.part3_bn import init, live
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
 from ui import part3_bn as dc
@@ -104,8 +105,8 @@ st.caption(
 )
 
 try:
-    report = diagnostics.explore_init(config, splits, V)
-    big = diagnostics.explore_init(config, splits, V, batch_size=DEAD_BATCH)
+    report = init.explore_init(config, splits, V)
+    big = init.explore_init(config, splits, V, batch_size=DEAD_BATCH)
 except ConfigError as e:
     st.error(str(e))
     st.stop()
@@ -213,7 +214,7 @@ gain = c3.radio(
     key="fan_gain",
     bind="query-params",
 )
-demo = diagnostics.fan_in_demo(fan_in, scaled=scaled, gain=gain)
+demo = init.fan_in_demo(fan_in, scaled=scaled, gain=gain)
 m = st.columns(3)
 m[0].metric("std of x", f"{demo.x_std:.3f}")
 m[1].metric("std of y = x @ w", f"{demo.y_std:.3f}")
@@ -256,7 +257,7 @@ tc = TrainConfig(steps=steps, lr_decay_step=steps // 2, eval_every=0)
 
 
 def make_race():
-    return diagnostics.Lockstep(
+    return live.Lockstep(
         {label: Job(c, tc, splits, V) for label, c in runs.items()},
     )
 
@@ -292,9 +293,9 @@ def render(race):
     training.results_table(
         race.jobs,
         {
-            label: diagnostics.LECTURE_LOSS_LOG[n]
+            label: lectures.LECTURE_LOSS_LOG[n]
             for label, n in presets.items()
-            if n in diagnostics.LECTURE_LOSS_LOG
+            if n in lectures.LECTURE_LOSS_LOG
         },
         step0=True,
     )

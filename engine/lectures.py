@@ -1,0 +1,19 @@
+"""The lectures' seeds and printed numbers, in one place.
+
+Every page, test and engine module that reproduces a lecture reads its seed and its
+reference numbers from here.
+"""
+
+from __future__ import annotations
+
+LECTURE_SEED = 2147483647
+
+# The "loss log" of the notebook (cell 11, markdown) and cell 19: (train, dev) after training.
+LECTURE_LOSS_LOG = {
+    "part3-original": (2.1245384216308594, 2.168196439743042),
+    "part3-fix-softmax": (2.07, 2.13),
+    "part3-fix-tanh": (2.0355966091156006, 2.1026785373687744),
+    "part3-kaiming": (2.0376641750335693, 2.106989622116089),
+    "part3-batchnorm": (2.0668270587921143, 2.104844808578491),
+    "part3-deep-bn": (2.4002976417541504, 2.3982467651367188),
+}
