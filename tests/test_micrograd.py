@@ -8,8 +8,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.micrograd import expression as ex
-from engine.micrograd import value as mg
-from engine.micrograd.value import Value
+from engine.micrograd.examples import (
+    EXAMPLES,
+    example_a_plus_a,
+    example_l,
+    example_neuron,
+    example_softmax_nll,
+    example_two_paths,
+)
+from engine.micrograd.exercise import (
+    EXERCISE_POINT,
+    exercise_analytic,
+    exercise_f,
+    numerical_gradient,
+)
+from engine.micrograd.job import MicroJob, MicroTrainConfig
+from engine.micrograd.nn import YS
+from engine.micrograd.torch_check import softmax_nll_torch, torch_check
+from engine.micrograd.trace import trace_backward
+from engine.micrograd.value import Value, topological_order
 
 
 def grads_of(*values):
@@ -91,38 +108,38 @@ def test_a_composite_expression_matches_torch_everywhere(x, y, z):
 
 
 def test_the_lectures_graphs_have_the_lectures_gradients():
-    L = mg.example_l()
+    L = example_l()
     L.backward()
-    leaves = {v.label: v.grad for v in mg.topological_order(L)}
+    leaves = {v.label: v.grad for v in topological_order(L)}
     assert L.data == -8.0
     assert leaves == {"a": 6.0, "b": -4.0, "c": -2.0, "e": -2.0, "d": -2.0, "f": 4.0, "L": 1.0}
 
     for expanded in (False, True):
-        o = mg.example_neuron(expanded)
+        o = example_neuron(expanded)
         o.backward()
-        g = {v.label: v.grad for v in mg.topological_order(o) if v.label}
+        g = {v.label: v.grad for v in topological_order(o) if v.label}
         assert o.data == pytest.approx(0.7071, abs=1e-4)
         assert [g["x1"], g["w1"], g["x2"], g["w2"]] == pytest.approx([-1.5, 1.0, 0.5, 0.0])
         assert g["n"] == pytest.approx(0.5)
 
-    f = mg.example_two_paths()
+    f = example_two_paths()
     f.backward()
-    g = {v.label: v.grad for v in mg.topological_order(f)}
+    g = {v.label: v.grad for v in topological_order(f)}
     assert (g["a"], g["b"]) == (-3.0, -8.0)
 
 
 def test_accumulation_and_the_lectures_bug():
-    b = mg.example_a_plus_a()
+    b = example_a_plus_a()
     b.backward()
-    (a,) = [v for v in mg.topological_order(b) if v.label == "a"]
+    (a,) = [v for v in topological_order(b) if v.label == "a"]
     assert a.grad == 2.0
-    buggy = mg.trace_backward(mg.example_a_plus_a(), accumulate=False)
+    buggy = trace_backward(example_a_plus_a(), accumulate=False)
     names = [n.name for n in buggy.nodes]
     assert buggy.steps[-1].grads[names.index("a")] == 1.0  # = instead of +=
 
 
 def test_trace_steps_one_node_at_a_time_and_ends_at_backward():
-    trace = mg.trace_backward(mg.example_l())
+    trace = trace_backward(example_l())
     names = [n.name for n in trace.nodes]
     assert trace.steps[0].grads == (0.0,) * len(names)
     assert [names[s.node] for s in trace.steps[1:]] == ["L", "d", "e"]  # ops, from the end
@@ -135,21 +152,21 @@ def test_trace_steps_one_node_at_a_time_and_ends_at_backward():
 
 
 def test_softmax_nll_exercise_matches_torch_in_double_precision():
-    loss = mg.example_softmax_nll()
+    loss = example_softmax_nll()
     loss.backward()
     logits = sorted(
-        (v for v in mg.topological_order(loss) if v.label.startswith("logit")),
+        (v for v in topological_order(loss) if v.label.startswith("logit")),
         key=lambda v: v.label,
     )
-    torch_loss, torch_grads = mg.softmax_nll_torch()
+    torch_loss, torch_grads = softmax_nll_torch()
     assert loss.data == pytest.approx(torch_loss, abs=1e-12)
     assert [v.grad for v in logits] == pytest.approx(torch_grads, abs=1e-12)
 
 
 def test_the_tiny_mlp_matches_torch_and_learns():
-    job = mg.MicroJob(mg.MicroTrainConfig(steps=20, lr=0.1, seed=1337))
+    job = MicroJob(MicroTrainConfig(steps=20, lr=0.1, seed=1337))
     assert len(job.model.parameters()) == 41  # MLP(3, [4, 4, 1])
-    check = mg.torch_check(job.model)
+    check = torch_check(job.model)
     assert check.loss == pytest.approx(check.torch_loss, abs=1e-12)
     assert check.max_grad_diff < 1e-12
     assert check.max_pred_diff < 1e-12
@@ -158,23 +175,23 @@ def test_the_tiny_mlp_matches_torch_and_learns():
     assert job.step == 20
     assert len(job.losses) == 21
     assert job.losses[-1] < 0.1 < job.losses[0]
-    for pred, target in zip(job.preds[-1], mg.YS, strict=True):
+    for pred, target in zip(job.preds[-1], YS, strict=True):
         assert pred == pytest.approx(target, abs=0.25)
-    after = mg.torch_check(job.model)
+    after = torch_check(job.model)
     assert after.max_grad_diff < 1e-12
 
 
 def test_same_seed_same_net_and_slow_motion_paces_the_steps():
-    a = mg.MicroJob(mg.MicroTrainConfig(seed=7))
-    b = mg.MicroJob(mg.MicroTrainConfig(seed=7))
+    a = MicroJob(MicroTrainConfig(seed=7))
+    b = MicroJob(MicroTrainConfig(seed=7))
     assert [p.data for p in a.model.parameters()] == [p.data for p in b.model.parameters()]
     a.pace = 1
     assert a.train_for(5.0) == 1
 
 
 def test_forgetting_zero_grad_changes_the_run():
-    right = mg.MicroJob(mg.MicroTrainConfig(steps=5))
-    wrong = mg.MicroJob(mg.MicroTrainConfig(steps=5, zero_grad=False))
+    right = MicroJob(MicroTrainConfig(steps=5))
+    wrong = MicroJob(MicroTrainConfig(steps=5, zero_grad=False))
     for job in (right, wrong):
         job.train_for(5.0)
     assert right.losses[1] == wrong.losses[1]  # the first step is the same
@@ -241,7 +258,7 @@ def test_own_expression_against_torch_and_the_numerical_slope():
     expr = ex.parse("tanh(a*b + c) - a**2/b")
     env = {"a": 2.0, "b": -3.0, "c": 10.0}
     root = ex.build_graph(expr, env)
-    trace = mg.trace_backward(root)
+    trace = trace_backward(root)
     ref = ex.reference_gradients(expr, env)
     assert ref.value == pytest.approx(root.data, abs=1e-12)
     final = {n.name: g for n, g in zip(trace.nodes, trace.steps[-1].grads, strict=True)}
@@ -253,23 +270,23 @@ def test_own_expression_against_torch_and_the_numerical_slope():
 
 
 def test_lecture_examples_agree_with_their_text_form():
-    for example in mg.EXAMPLES.values():
+    for example in EXAMPLES.values():
         root = example.build()
         ref = ex.reference_gradients(ex.parse(example.text), example.env)
         assert root.data == pytest.approx(ref.value, abs=1e-12)
         root.backward()
-        leaves = {v.label: v.grad for v in mg.topological_order(root) if v.label in example.env}
+        leaves = {v.label: v.grad for v in topological_order(root) if v.label in example.env}
         assert leaves == pytest.approx({k: g for k, (g, _) in ref.grads.items()}, abs=1e-12)
 
 
 def test_derivative_exercise_three_ways():
-    exact = mg.exercise_analytic(*mg.EXERCISE_POINT)
+    exact = exercise_analytic(*EXERCISE_POINT)
     assert exact == pytest.approx([-12.353553390593273, 10.25699027111255, 0.0625])
-    symmetric = mg.numerical_gradient(mg.exercise_f, mg.EXERCISE_POINT, 1e-6, symmetric=True)
-    forward = mg.numerical_gradient(mg.exercise_f, mg.EXERCISE_POINT, 1e-6, symmetric=False)
+    symmetric = numerical_gradient(exercise_f, EXERCISE_POINT, 1e-6, symmetric=True)
+    forward = numerical_gradient(exercise_f, EXERCISE_POINT, 1e-6, symmetric=False)
     assert symmetric == pytest.approx(exact, abs=1e-7)
     assert forward == pytest.approx(exact, abs=1e-4)
     assert max(map(abs, (s - e for s, e in zip(symmetric, exact, strict=True)))) < max(
         map(abs, (f - e for f, e in zip(forward, exact, strict=True)))
     )
-    assert math.isfinite(mg.exercise_f(*mg.EXERCISE_POINT))
+    assert math.isfinite(exercise_f(*EXERCISE_POINT))

@@ -12,7 +12,7 @@ import math
 import altair as alt
 import pandas as pd
 
-from engine.micrograd.value import Trace
+from engine.micrograd.trace import Trace
 from engine.part4_backprop.backprop import Comparison
 from engine.part5_wavenet import TimeStats
 from ui.charts import block_means, bucket_means, template_spec

@@ -1,1 +1,1 @@
-"""TODO"""
+"""Lecture 1 (micrograd, backpropagation): a scalar Value, the tiny MLP, the backward trace, the checks."""

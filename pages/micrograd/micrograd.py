@@ -6,7 +6,18 @@ import pandas as pd
 import streamlit as st
 
 from engine.micrograd import expression as ex
-from engine.micrograd import value as mg
+from engine.micrograd.examples import EXAMPLES, example_softmax_nll
+from engine.micrograd.exercise import (
+    EXERCISE_POINT,
+    exercise_analytic,
+    exercise_f,
+    numerical_gradient,
+)
+from engine.micrograd.job import MicroJob, MicroTrainConfig
+from engine.micrograd.nn import XS, YS
+from engine.micrograd.torch_check import softmax_nll_torch, torch_check
+from engine.micrograd.trace import trace_backward
+from engine.micrograd.value import topological_order
 from ui import lesson045 as draw
 from ui import present, state, training
 
@@ -30,11 +41,11 @@ each path sends it.
 # ---------------------------------------------------------------------------------------
 st.header("A graph, stepped through backward", anchor=False)
 
-choices = [*mg.EXAMPLES, OWN]
+choices = [*EXAMPLES, OWN]
 example = st.selectbox(
     "Graph",
     choices,
-    format_func=lambda k: "your own expression" if k == OWN else mg.EXAMPLES[k].title,
+    format_func=lambda k: "your own expression" if k == OWN else EXAMPLES[k].title,
     key="mg_example",
     bind="query-params",
     persist_state="session",
@@ -95,12 +106,12 @@ if example == OWN:
         st.stop()
     about = f"Your expression: `{expr.text}`."
 else:
-    chosen = mg.EXAMPLES[example]
+    chosen = EXAMPLES[example]
     root, expr, env = chosen.build(), ex.parse(chosen.text), chosen.env
     reference = ex.reference_gradients(expr, env)
     about = chosen.about
 
-trace = mg.trace_backward(root, accumulate=not bug)
+trace = trace_backward(root, accumulate=not bug)
 last = len(trace.steps) - 1
 step_key = f"mg_step:{example}:{expr.text}:{bug}"
 ss.setdefault(step_key, last)
@@ -225,8 +236,8 @@ forget = c2.toggle(
     persist_state="session",
     help="Without p.grad = 0 before backward, every step adds to the old gradients.",
 )
-config = mg.MicroTrainConfig(steps=steps, lr=lr, seed=seed, zero_grad=not forget)
-training.controls("micrograd", config, lambda: mg.MicroJob(config))
+config = MicroTrainConfig(steps=steps, lr=lr, seed=seed, zero_grad=not forget)
+training.controls("micrograd", config, lambda: MicroJob(config))
 job = training.job("micrograd")
 if job is not None:
     job.pace = 1 if slow else None
@@ -237,7 +248,7 @@ def render(job):
         st.info("Press **Train** to run gradient descent on the four examples.")
         return
     training.progress(job)
-    check = mg.torch_check(job.model)
+    check = torch_check(job.model)
     m1, m2, m3 = st.columns(3)
     m1.metric("loss", f"{job.losses[-1]:.6f}", help="Sum of squared errors after the last step.")
     m2.metric(
@@ -252,9 +263,7 @@ def render(job):
     )
     c1, c2 = st.columns(2)
     c1.vega_lite_chart(draw.micro_loss_chart(job.losses), width="stretch", key="mg_loss")
-    c2.vega_lite_chart(
-        draw.micro_predictions_chart(job.preds, mg.YS), width="stretch", key="mg_preds"
-    )
+    c2.vega_lite_chart(draw.micro_predictions_chart(job.preds, YS), width="stretch", key="mg_preds")
     st.caption(
         "Left: the loss after each step (step 0: the untrained net), on a log scale. Right: "
         "one panel per example, its prediction after each step (solid, one colour per "
@@ -264,8 +273,8 @@ def render(job):
     st.dataframe(
         pd.DataFrame(
             {
-                "inputs": [str(list(x)) for x in mg.XS],
-                "target": mg.YS,
+                "inputs": [str(list(x)) for x in XS],
+                "target": YS,
                 "prediction": job.preds[-1],
             }
         ),
@@ -294,10 +303,10 @@ exponent = st.select_slider(
     bind="query-params",
 )
 h = 10.0**exponent
-point = mg.EXERCISE_POINT
-exact = mg.exercise_analytic(*point)
-forward = mg.numerical_gradient(mg.exercise_f, point, h, symmetric=False)
-symmetric = mg.numerical_gradient(mg.exercise_f, point, h, symmetric=True)
+point = EXERCISE_POINT
+exact = exercise_analytic(*point)
+forward = numerical_gradient(exercise_f, point, h, symmetric=False)
+symmetric = numerical_gradient(exercise_f, point, h, symmetric=True)
 st.dataframe(
     pd.DataFrame(
         {
@@ -320,7 +329,7 @@ errors = [
         "error": max(
             abs(est - ex)
             for est, ex in zip(
-                mg.numerical_gradient(mg.exercise_f, point, 10.0**k, sym), exact, strict=True
+                numerical_gradient(exercise_f, point, 10.0**k, sym), exact, strict=True
             )
         ),
     }
@@ -344,12 +353,12 @@ loss of logits [0, 3, −2, 1] with target 3, against torch in double precision.
 is one of the examples at the top of the page.
 """
 )
-loss = mg.example_softmax_nll()
+loss = example_softmax_nll()
 loss.backward()
 logits = sorted(
-    (v for v in mg.topological_order(loss) if v.label.startswith("logit")), key=lambda v: v.label
+    (v for v in topological_order(loss) if v.label.startswith("logit")), key=lambda v: v.label
 )
-torch_loss, torch_grads = mg.softmax_nll_torch()
+torch_loss, torch_grads = softmax_nll_torch()
 st.dataframe(
     pd.DataFrame(
         {
