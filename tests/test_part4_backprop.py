@@ -4,8 +4,10 @@ import pytest
 import torch
 
 from engine import data
-from engine.part4_backprop import backprop
-from engine.part4_backprop.backprop import CHECKED, MISTAKES
+from engine.part4_backprop.check import check
+from engine.part4_backprop.job import ManualJob
+from engine.part4_backprop.manual import MISTAKES, cmp
+from engine.part4_backprop.net import CHECKED, NinjaConfig, autograd, lecture_batch
 from engine.train import TrainConfig
 
 TINY = data.from_text(
@@ -20,15 +22,15 @@ def splits(names):
 
 @pytest.fixture(scope="module")
 def lecture_report(splits):
-    params, Xb, Yb = backprop.lecture_batch(splits, 27)
-    return backprop.check(params, Xb, Yb)
+    params, Xb, Yb = lecture_batch(splits, 27)
+    return check(params, Xb, Yb)
 
 
 def test_the_check_network_is_the_lectures(splits):
-    params, Xb, Yb = backprop.lecture_batch(splits, 27)
+    params, Xb, Yb = lecture_batch(splits, 27)
     assert sum(p.nelement() for p in params.values()) == 4137
     assert Xb.shape == (32, 3)
-    t, _ = backprop.autograd(params, Xb, Yb)
+    t, _ = autograd(params, Xb, Yb)
     shapes = {k: tuple(v.shape) for k, v in t.items()}
     assert shapes["logprobs"] == shapes["logits"] == (32, 27)
     assert shapes["counts_sum_inv"] == shapes["logit_maxes"] == (32, 1)
@@ -37,7 +39,7 @@ def test_the_check_network_is_the_lectures(splits):
     assert shapes["embcat"] == (32, 30)
     assert shapes["emb"] == (32, 3, 10)
     # the same draws give the same batch: the lecture's generator, in the lecture's order
-    again = backprop.lecture_batch(splits, 27)
+    again = lecture_batch(splits, 27)
     assert torch.equal(again[1], Xb)
     assert torch.equal(again[0]["bngain"], params["bngain"])
 
@@ -54,11 +56,11 @@ def test_all_26_gradients_are_exact_on_the_lecture_batch(lecture_report):
 
 @pytest.mark.parametrize("seed", [0, 1, 42])
 def test_exact_on_other_seeds_and_datasets_too(splits, seed):
-    params, Xb, Yb = backprop.lecture_batch(splits, 27, seed=seed)
-    assert all(row.exact for row in backprop.check(params, Xb, Yb).rows)
+    params, Xb, Yb = lecture_batch(splits, 27, seed=seed)
+    assert all(row.exact for row in check(params, Xb, Yb).rows)
     tiny = data.make_splits(TINY, 3)
-    params, Xb, Yb = backprop.lecture_batch(tiny, TINY.vocab_size, seed=seed, batch_size=16)
-    assert all(row.exact for row in backprop.check(params, Xb, Yb).rows)
+    params, Xb, Yb = lecture_batch(tiny, TINY.vocab_size, seed=seed, batch_size=16)
+    assert all(row.exact for row in check(params, Xb, Yb).rows)
 
 
 def test_one_expression_backwards_are_within_1e_8(lecture_report):
@@ -82,8 +84,8 @@ def test_dlogits_rows_sum_to_zero_and_hold_p_minus_one_at_the_label(lecture_repo
 
 @pytest.mark.parametrize("name", list(MISTAKES))
 def test_every_mistake_is_caught_first_at_its_tensor(splits, name):
-    params, Xb, Yb = backprop.lecture_batch(splits, 27)
-    rows = backprop.check(params, Xb, Yb, name).rows
+    params, Xb, Yb = lecture_batch(splits, 27)
+    rows = check(params, Xb, Yb, name).rows
     first = next(row for row in rows if not row.exact)
     assert first.name == MISTAKES[name].tensor
     before = rows[: [r.name for r in rows].index(first.name)]
@@ -91,12 +93,12 @@ def test_every_mistake_is_caught_first_at_its_tensor(splits, name):
 
 
 def test_approximate_only_mistakes_and_wrong_shapes(splits):
-    params, Xb, Yb = backprop.lecture_batch(splits, 27)
+    params, Xb, Yb = lecture_batch(splits, 27)
     for name in ("max-branch", "tanh-rounding"):  # right maths, different rounding
-        rows = backprop.check(params, Xb, Yb, name).rows
+        rows = check(params, Xb, Yb, name).rows
         assert all(row.approximate for row in rows)
         assert not all(row.exact for row in rows)
-    rows = {r.name: r for r in backprop.check(params, Xb, Yb, "row-sum").rows}
+    rows = {r.name: r for r in check(params, Xb, Yb, "row-sum").rows}
     assert rows["counts_sum_inv"].manual_shape == (32, 27)
     assert rows["counts_sum_inv"].shape == (32, 1)
     assert not rows["counts_sum_inv"].approximate
@@ -104,27 +106,27 @@ def test_approximate_only_mistakes_and_wrong_shapes(splits):
 
 def test_cmp_insists_on_the_shape():
     grad = torch.ones(1, 4)
-    assert backprop.cmp("x", torch.ones(1, 4), grad).exact
-    broadcast = backprop.cmp("x", torch.ones(4), grad)
+    assert cmp("x", torch.ones(1, 4), grad).exact
+    broadcast = cmp("x", torch.ones(4), grad)
     assert not broadcast.exact
     assert not broadcast.approximate
     assert broadcast.maxdiff == 0.0
-    incompatible = backprop.cmp("x", torch.ones(3), grad)
+    incompatible = cmp("x", torch.ones(3), grad)
     assert not incompatible.approximate
 
 
 def test_unknown_mistake_is_refused(splits):
-    params, Xb, Yb = backprop.lecture_batch(splits, 27)
+    params, Xb, Yb = lecture_batch(splits, 27)
     with pytest.raises(ValueError, match="Unknown mistake"):
-        backprop.check(params, Xb, Yb, "nonsense")
+        check(params, Xb, Yb, "nonsense")
 
 
 def test_manual_training_learns_and_its_gradients_match_autograd():
     tiny = data.make_splits(TINY, 3)
-    job = backprop.ManualJob(
+    job = ManualJob(
         tiny,
         TINY.vocab_size,
-        backprop.NinjaConfig(n_hidden=32),
+        NinjaConfig(n_hidden=32),
         TrainConfig(steps=300, lr_decay_step=200, eval_every=100),
     )
     first = job.train_step()
@@ -146,7 +148,7 @@ def test_exercise_4_reaches_the_lectures_result(splits):
 
     The notebook: train 2.0705, dev 2.1099. Measured here: 2.0717 / 2.1094.
     """
-    job = backprop.ManualJob(splits, 27)
+    job = ManualJob(splits, 27)
     assert job.num_params() == 12_297
     result = job.run()
     assert result["train"] == pytest.approx(2.07, abs=0.01)

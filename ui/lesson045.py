@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from engine.micrograd.trace import Trace
-from engine.part4_backprop.backprop import Comparison
+from engine.part4_backprop.manual import Comparison
 from engine.part5_wavenet import TimeStats
 from ui.charts import block_means, bucket_means, template_spec
 

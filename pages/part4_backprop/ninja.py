@@ -5,7 +5,11 @@ import inspect
 import pandas as pd
 import streamlit as st
 
-from engine.part4_backprop import backprop
+from engine.lectures import LECTURE_SEED
+from engine.part4_backprop.check import check
+from engine.part4_backprop.job import ManualJob
+from engine.part4_backprop.manual import MISTAKES, TANH_ROUNDS_ONCE, manual_backward
+from engine.part4_backprop.net import NinjaConfig, forward, lecture_batch
 from engine.train import TrainConfig
 from ui import lesson045 as draw
 from ui import present, state, training
@@ -30,7 +34,7 @@ torch's unseeded global one, so the same seed always gives the same numbers.
 """
 )
 with st.expander("The forward pass, chunked into named steps"):
-    st.code(inspect.getsource(backprop.forward), language="python")
+    st.code(inspect.getsource(forward), language="python")
 
 # ---------------------------------------------------------------------------------------
 st.header("Exercise 1 · every intermediate tensor", anchor=False)
@@ -39,7 +43,7 @@ seed = c1.number_input(
     "seed",
     0,
     2**53 - 1,
-    backprop.LECTURE_SEED,
+    LECTURE_SEED,
     key="ninja_seed",
     bind="query-params",
     help="Seeds the weights and the minibatch (in the notebook's order). Change it for "
@@ -47,22 +51,22 @@ seed = c1.number_input(
 )
 mistake = c2.selectbox(
     "Break one formula on purpose",
-    [None, *backprop.MISTAKES],
+    [None, *MISTAKES],
     format_func=lambda k: (
         "none: the correct backward pass"
         if k is None
-        else f"d{backprop.MISTAKES[k].tensor}: {backprop.MISTAKES[k].title}"
+        else f"d{MISTAKES[k].tensor}: {MISTAKES[k].title}"
     ),
     key="ninja_mistake",
     bind="query-params",
     help="Swap in a plausible wrong line and watch the table catch it.",
 )
 try:
-    params, Xb, Yb = backprop.lecture_batch(splits, ds.vocab_size, seed)
+    params, Xb, Yb = lecture_batch(splits, ds.vocab_size, seed)
 except RuntimeError as e:  # a dataset too small for a batch
     st.error(f"This dataset cannot make a batch of 32 examples: {e}")
     st.stop()
-report = backprop.check(params, Xb, Yb, mistake)
+report = check(params, Xb, Yb, mistake)
 
 m1, m2, m3 = st.columns(3)
 m1.metric("loss of the chunked forward pass", f"{report.loss:.4f}")
@@ -83,7 +87,7 @@ if not bad:
 else:
     first = bad[0]
     if mistake is not None:
-        m = backprop.MISTAKES[mistake]
+        m = MISTAKES[mistake]
         st.error(
             f"cmp catches it: the first gradient that is not exact is **d{first.name}** "
             f"(approximately right: {'yes' if first.approximate else 'no'}, maxdiff "
@@ -116,7 +120,7 @@ st.dataframe(
 rounding = (
     "rounds 1 − h² once (a fused multiply-add), so the exact formula computes it in float64 "
     "and rounds once; the plain float32 formula"
-    if backprop.TANH_ROUNDS_ONCE
+    if TANH_ROUNDS_ONCE
     else "rounds 1 − h² twice, like the plain float32 formula; rounding it once"
 )
 st.caption(
@@ -127,8 +131,8 @@ st.caption(
     "too, which the notebook's cmp does not check. One subtlety: on this machine torch's tanh "
     f"backward {rounding} is only approximately right (pick it in the list above)."
 )
-with st.expander("The hand-written backward pass (engine/backprop.py)"):
-    st.code(inspect.getsource(backprop.manual_backward), language="python")
+with st.expander("The hand-written backward pass (engine/part4_backprop/manual.py)"):
+    st.code(inspect.getsource(manual_backward), language="python")
 
 # ---------------------------------------------------------------------------------------
 st.header("Exercise 2 · cross-entropy backward in one expression", anchor=False)
@@ -225,7 +229,7 @@ train_seed = c4.number_input(
     "seed",
     0,
     2**53 - 1,
-    backprop.LECTURE_SEED,
+    LECTURE_SEED,
     key="ninja_train_seed",
     bind="query-params",
     persist_state="session",
@@ -238,11 +242,11 @@ train_cfg = TrainConfig(
     seed=train_seed,
     eval_every=max(steps // 20, 100),
 )
-net = backprop.NinjaConfig(n_hidden=n_hidden)
+net = NinjaConfig(n_hidden=n_hidden)
 training.controls(
     "ninja",
     (ds.fingerprint, net, train_cfg),
-    lambda: backprop.ManualJob(splits, ds.vocab_size, net, train_cfg),
+    lambda: ManualJob(splits, ds.vocab_size, net, train_cfg),
 )
 LECTURE = {"train": 2.070523500442505, "dev": 2.109893560409546}
 
