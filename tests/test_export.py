@@ -22,6 +22,7 @@ import torch
 
 from engine import data
 from engine.export import files as export
+from engine.export import load
 from engine.models import ConfigError, DeepConfig, MLPConfig, WaveNetConfig
 from engine.sample import sample_words
 from engine.serve.records import FORMAT, Record, restore, snapshot
@@ -94,7 +95,7 @@ def record_of(name: str) -> Record:
 def test_export_then_import_gives_identical_losses(name):
     job = trained(name)
     raw = export.model_bytes(snapshot(job, CENSUS))
-    record = export.check(Record.from_bytes(raw))
+    record = load.check(Record.from_bytes(raw))
     again = restore(record, job.splits)
     for split in ("train", "dev", "test"):
         assert again.evaluate(split) == job.evaluate(split) == job.final[split]
@@ -105,9 +106,9 @@ def test_export_then_import_gives_identical_losses(name):
 
 @pytest.mark.parametrize("name", ["mlp", "mlp-bn-kaiming", "deep", "wavenet"])
 def test_the_imported_model_is_the_trained_one(name):
-    """export.load_model (samples, import checks) gives the trained weights, bit for bit."""
+    """load.load_model (samples, import checks) gives the trained weights, bit for bit."""
     job = trained(name)
-    model = export.load_model(Record.from_bytes(export.model_bytes(record_of(name))))
+    model = load.load_model(Record.from_bytes(export.model_bytes(record_of(name))))
     model.eval()
     with torch.no_grad():
         for split in ("train", "dev", "test"):
@@ -145,7 +146,7 @@ def test_bad_files_are_refused():
         bad_types,
     ]:
         with pytest.raises(ConfigError):
-            export.check(Record.from_bytes(raw))
+            load.check(Record.from_bytes(raw))
 
 
 EXECUTED: list[str] = []

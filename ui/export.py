@@ -11,6 +11,7 @@ import streamlit as st
 
 from engine.data import Dataset
 from engine.export import files as export
+from engine.export import load
 from engine.models import ConfigError
 from engine.serve.records import Record
 
@@ -118,7 +119,7 @@ def read_model(raw: bytes) -> Record:
     """An exported model file as a Record; ConfigError for anything else (never unpickled)."""
     if len(raw) > MAX_UPLOAD_MB * 2**20:
         raise ConfigError(f"This file is larger than {MAX_UPLOAD_MB} MB: not a playground model.")
-    return export.check(Record.from_bytes(raw))
+    return load.check(Record.from_bytes(raw))
 
 
 def describe(record: Record) -> str:

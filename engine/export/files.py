@@ -4,7 +4,8 @@ Everything here starts from an engine.runs.Record (what a run leaves behind) and
 plain text or bytes, so the app, the CLI and the tests share one format:
 
 - the model file: Record.to_bytes(), a weights-only torch file (config, weights, loss
-  history) that Record.from_bytes reads back without unpickling any code;
+  history) that Record.from_bytes reads back without unpickling any code (and
+  engine.export.load checks on import);
 - the config as JSON, the loss history as CSV, samples as text, the words as words.txt;
 - standalone_script(record): one plain-PyTorch file, written for this run's model family
   in the lectures' style, that retrains the run from the words file and prints its losses.
@@ -23,8 +24,8 @@ import time
 
 import torch
 
-from engine import models
-from engine.data import MAX_VOCAB, Dataset
+from engine.data import Dataset
+from engine.export.load import load_model
 from engine.models import ConfigError, DeepConfig, MLPConfig, WaveNetConfig
 from engine.sample import sample_words
 from engine.serve.records import FORMAT, Record
@@ -115,77 +116,6 @@ def losses_csv(record: Record) -> str:
             row[3], row[4] = repr(evals[step]["train"]), repr(evals[step]["dev"])
         writer.writerow(row)
     return out.getvalue()
-
-
-def load_model(record: Record) -> models.Model:
-    """The record's model with its trained weights (on the CPU)."""
-    model = models.build(record.config, len(record.meta["itos"]), torch.Generator())
-    return model.load_state_dict(record.state)
-
-
-def check(record: Record, max_params: int = 8_000_000) -> Record:
-    """Make sure an imported record is whole: its meta complete, its weights its model's.
-
-    Record.from_bytes checks the format and the two configs; a file made by hand could
-    still lack the rest, or ask for a model far bigger than its weights. Raises ConfigError
-    (with a message for the user) and returns the record.
-    """
-    meta = record.meta
-    try:
-        itos = meta["itos"]
-        if not (isinstance(itos, list) and all(isinstance(c, str) for c in itos)):
-            raise ValueError
-        if not (2 <= len(itos) <= MAX_VOCAB and isinstance(meta["evals"], list)):
-            raise ValueError
-        if record.lossi.ndim != 1:
-            raise ValueError
-        for e in meta["evals"]:
-            int(e["step"]), float(e["train"]), float(e["dev"])
-        if meta["final"] is not None:
-            float(meta["final"]["train"]), float(meta["final"]["dev"]), float(meta["final"]["test"])
-        int(meta["steps"]), float(meta["seconds"]), int(meta["params"])
-        str(meta["dataset"]), str(meta["fingerprint"]), str(meta["key"])
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError(
-            "This model file is incomplete: it was not saved by makemore playground."
-        ) from None
-    try:
-        for config in (record.config, record.train_config):
-            _check_types(config)
-        models.validate(record.config, len(itos))
-        too_big = _size_bound(record.config, len(itos)) > max_params
-    except ConfigError:
-        raise
-    except (TypeError, ValueError, OverflowError):
-        raise ConfigError("This model file holds an impossible configuration.") from None
-    if too_big:
-        raise ConfigError("This model file describes a model too large for this server.")
-    try:
-        load_model(record)  # ConfigError when the weights belong to another architecture
-    except (RuntimeError, TypeError, ValueError) as e:
-        if isinstance(e, ConfigError):
-            raise
-        raise ConfigError("The weights in this file do not fit its model.") from None
-    return record
-
-
-def _check_types(config) -> None:
-    """Every field of a config has its default's type (an int will do for a float)."""
-    for f in dataclasses.fields(config):
-        value, default = getattr(config, f.name), f.default
-        wanted = (int, float) if type(default) is float else type(default)
-        if default is None:  # batch_seed
-            wanted = (int, type(None))
-        if not isinstance(value, wanted) or (type(default) is not bool and type(value) is bool):
-            raise TypeError(f.name)
-
-
-def _size_bound(c, V: int) -> int:
-    """More numbers than any model of this config holds (checked before building one)."""
-    fan_in = c.block_size * c.n_embd
-    depth = getattr(c, "n_layers", 1) + (int(math.log2(c.block_size)) + 1)
-    h = c.n_hidden
-    return V * c.n_embd + fan_in * (h + V) + 2 * depth * h * h + h * V + 8 * (depth + 1) * (h + V)
 
 
 def samples_text(
