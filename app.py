@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from ui import navigation, present, state
+from ui import link_values, navigation, present, state
 
 
 @asynccontextmanager
@@ -91,7 +91,8 @@ def router() -> None:
         f"{len(ds.words):,} words · V = {ds.vocab_size}"
     )
     present.apply()
-    nav.run()
+    with link_values.watch():
+        nav.run()
 
 
 # `streamlit run app.py` imports this file once to find `app`, then runs it as __main__

@@ -185,7 +185,8 @@ def test_wavenet_defaults_are_the_lectures_and_the_shapes_table():
     assert at.slider(key="wn_hidden").value == 128
     assert at.toggle(key="wn_hier").value
     assert at.toggle(key="wn_bnfix").value
-    assert at.number_input(key="wn_decay").value == 150_000
+    assert at.number_input(key="wn_decay").value is None  # three quarters in, as the lecture
+    assert at.number_input(key="wn_decay").proto.placeholder == "three quarters in: 150,000"
     assert at.number_input(key="wn_seed").value == 42
     shapes = at.dataframe[0].value
     assert list(shapes["output shape"])[:2] == ["(32, 8, 24)", "(32, 4, 48)"]

@@ -44,9 +44,12 @@ def test_trainer_defaults_are_the_lectures():
     assert at.slider(key="n_embd").value == 10
     assert at.slider(key="n_hidden").value == 200
     assert at.number_input(key="steps").value == 200_000
+    assert at.number_input(key="steps").label == "steps (1 to 500,000)"  # the limit, in sight
     assert at.number_input(key="lr").value == 0.1
-    assert at.number_input(key="decay").value == 100_000
+    assert at.number_input(key="decay").value is None  # halfway, as the lecture
+    assert at.number_input(key="decay").proto.placeholder == "halfway: 100,000"
     assert "11,897 parameters" in at.caption[0].value
+    assert "then 0.01 from step 100,000" in at.caption[0].value
     assert at.button(key="mlp:stop").disabled
 
 
@@ -84,6 +87,22 @@ def test_a_finished_run_lands_on_the_scoreboard_with_its_losses():
     assert metrics(at)["dev loss"] == f"{job.final['dev']:.4f}"
     shown = at.dataframe[-1].value
     assert shown["dev"].iloc[0] == row["dev"]
+
+
+def test_the_learning_rate_drops_halfway_through_a_short_run_unless_set():
+    at = page("pages/part2_mlp/trainer.py")
+    job = train_tiny(at, steps=400)
+    assert job.train_config.lr_decay_step == 200
+    assert at.number_input(key="decay").proto.placeholder == "halfway: 200"
+    assert any("The drop halfway (step 200) is the learning-rate decay" in c.value
+               for c in at.caption)  # fmt: skip
+    at.number_input(key="decay").set_value(1_000).run()
+    assert "then 0.01 from step 1,000" in at.caption[0].value
+    at.button(key="mlp:train").click().run()
+    job = at.session_state["training:mlp"]["job"]
+    assert job.train_config.lr_decay_step == 1_000
+    at.run()
+    assert any("ends before the learning-rate decay (step 1,000)" in c.value for c in at.caption)
 
 
 def test_loss_curve_has_the_uniform_reference_and_embedding_scatter():

@@ -56,6 +56,8 @@ def link(at) -> dict[str, str | list[str]]:
             continue
         wire = node._widget_state
         kind = wire.WhichOneof("value")
+        if kind is None:  # an empty field (None), which is its default: not in the link
+            continue
         value = getattr(wire, kind)
         params[name] = _coerce_value_for_query_url(
             list(value.data) if hasattr(value, "data") else value, kind
@@ -202,6 +204,7 @@ def test_every_setting_of_the_page_survives_a_link(path):
         assert same(value(theirs[key]), new), (key, value(theirs[key]), new)
     assert classmate.session_state.dataset.name == "spanish-municipalities"
     assert link(classmate) == shared  # and their link is the teacher's
+    assert not rejected(classmate)  # a good link raises no complaint
 
 
 def test_a_hand_written_link_to_the_trainer():
@@ -222,20 +225,59 @@ def test_the_mlp_settings_travel_between_its_three_pages():
         assert (shown["n_embd"].value, shown["block"].value) == (2, 5), path
 
 
-def test_bad_values_in_a_link_are_dropped_without_a_stack_trace():
+def rejected(at) -> list[str]:
+    """The lines of the page's warning about link values it could not use."""
+    found = [w.value for w in at.warning if "could not be used" in w.value]
+    return [line for text in found for line in text.splitlines() if line.startswith("- ")]
+
+
+def test_bad_values_in_a_link_are_explained_and_the_rest_applies():
     at = open_link(
         "pages/part2_mlp/trainer.py",
-        n_embd="999",
-        seed="-3",
+        n_embd="999999",
+        seed="abc",
+        steps="-5",
         init="nonsense",
-        block="x",
         direct="maybe",
+        n_hidden="50",
     )
-    shown = widgets(at)
-    assert shown["n_embd"].value == 10
-    assert shown["init"].value == next(iter(mlp.INITS))
-    assert shown["block"].value == 3
     assert not at.exception
+    shown = widgets(at)
+    assert (shown["n_embd"].value, shown["steps"].value, shown["n_hidden"].value) == (
+        10,
+        200_000,
+        50,
+    )
+    assert shown["init"].value == next(iter(mlp.INITS))
+    lines = rejected(at)
+    assert len(lines) == 5  # one line per bad value, in one message
+    (embd,) = [line for line in lines if "`n_embd=999999`" in line]
+    assert "whole numbers from 1 to 64" in embd
+    assert "used `10` instead" in embd
+    (steps,) = [line for line in lines if "`steps=-5`" in line]
+    assert "1 to 500,000" in steps
+    assert "used `200,000`" in steps
+    assert any("seed=abc" in line and "whole numbers from 0" in line for line in lines)
+    assert any("direct=maybe" in line and "`true` or `false`" in line for line in lines)
+    assert any("init=nonsense" in line and "one of `Lecture 3" in line for line in lines)
+    at.run()
+    assert not rejected(at)  # said once: the URL no longer carries the bad values
+
+
+@pytest.mark.parametrize(
+    ("path", "param", "bad", "takes", "used"),
+    [
+        ("pages/part1_bigrams/smoothing.py", "smooth_k", "abc", "one of 62 values", "1"),
+        ("pages/part1_bigrams/counts.py", "heat_show", "zzz", "`counts`, `probabilities`", "counts"),
+        ("pages/part2_mlp/lr_finder.py", "lrf_range", "-9", "numbers from -6 to 1", "-3, 0"),
+    ],
+)  # fmt: skip
+def test_each_kind_of_widget_explains_a_bad_link_value(path, param, bad, takes, used):
+    at = open_link(path, **{param: bad})
+    (line,) = rejected(at)
+    assert f"`{param}={bad}`" in line
+    assert takes in line
+    assert f"used `{used}` instead" in line
 
 
 def test_buttons_that_change_settings_update_the_link():

@@ -16,7 +16,7 @@ from engine import data
 from engine.models import MLPConfig
 from engine.part1_bigrams import ngram
 from engine.train import Job, TrainConfig
-from ui import present, runs, state, training
+from ui import link_values, present, runs, schedule, state, training
 
 KEY = "mlp"
 INITS = {
@@ -96,7 +96,7 @@ def train_ui() -> TrainConfig:
         c1, c2, c3 = st.columns(3)
         batch_size = _w(
             c1.number_input,
-            "batch size",
+            link_values.ranged("batch size", 1, LIMITS["batch_size"]),
             "batch",
             min_value=1,
             max_value=LIMITS["batch_size"],
@@ -104,7 +104,7 @@ def train_ui() -> TrainConfig:
         )
         steps = _w(
             c2.number_input,
-            "steps",
+            link_values.ranged("steps", 1, LIMITS["steps"]),
             "steps",
             min_value=1,
             max_value=LIMITS["steps"],
@@ -131,16 +131,7 @@ def train_ui() -> TrainConfig:
             format="%.4f",
             help="Try the learning-rate finder page.",
         )
-        decay = _w(
-            c2.number_input,
-            "decay at step",
-            "decay",
-            min_value=0,
-            max_value=LIMITS["steps"],
-            value=100_000,
-            step=1000,
-            help="From this step on the learning rate is the one on the right.",
-        )
+        decay = schedule.decay_ui(c2, "decay", steps, 0.5, "decay at step", LIMITS["steps"])
         lr_after = _w(
             c3.number_input,
             "learning rate after",

@@ -19,7 +19,7 @@ from engine.micrograd.torch_check import softmax_nll_torch, torch_check
 from engine.micrograd.trace import trace_backward
 from engine.micrograd.value import topological_order
 from ui import lesson045 as draw
-from ui import present, state, training
+from ui import link_values, present, state, training
 
 state.init()  # this page needs no dataset, but a first visit by deep link needs the router
 ss = st.session_state
@@ -198,8 +198,15 @@ forward pass, zero the grads, `loss.backward()`, then nudge every parameter by
 """
 )
 c1, c2, c3 = present.settings("mg_train").columns(3)
-steps = c1.number_input(
-    "steps", 1, 2000, 20, key="mg_steps", bind="query-params", persist_state="session"
+steps = link_values.whole_number(
+    c1,
+    "steps",
+    1,
+    2000,
+    20,
+    key="mg_steps",
+    bind="query-params",
+    persist_state="session",
 )
 lr = c2.select_slider(
     "learning rate",

@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 from engine.part1_bigrams import ngram
-from ui import present, state, training
+from ui import link_values, present, state, training
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import state as bs
 
@@ -36,8 +36,7 @@ lr = c1.number_input(
     "Learning rate", 0.1, 200.0, 50.0, 5.0, key="nb_lr", bind="query-params",
     help="The lecture uses 50: the full-batch gradient of this convex loss is small and smooth.",
 )  # fmt: skip
-steps = c2.number_input(
-    "Steps", 10, 3000, 500, 50, key="nb_steps", bind="query-params",
+steps = link_values.whole_number(c2, "Steps", 10, 3000, 500, 50, key="nb_steps", bind="query-params",
     help="Gradient descent steps over all the bigrams (the lecture ran about 100).",
 )  # fmt: skip
 reg = c3.select_slider(

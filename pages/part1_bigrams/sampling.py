@@ -7,7 +7,7 @@ import streamlit as st
 
 from engine.part1_bigrams import ngram
 from engine.sample import sample_words
-from ui import present, state
+from ui import link_values, present, state
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import state as bs
 
@@ -52,7 +52,15 @@ pad = "." * (n - 1)
 def sample_ui():
     """n samples with a seed and a temperature, each marked new or already in the data."""
     c1, c2, c3 = present.settings("sample_draw").columns(3)
-    count = c1.number_input("How many samples", 1, 500, 20, key="sample_count", bind="query-params")
+    count = link_values.whole_number(
+        c1,
+        "How many samples",
+        1,
+        500,
+        20,
+        key="sample_count",
+        bind="query-params",
+    )
     seed = c2.number_input(
         "Seed",
         0,

@@ -9,7 +9,7 @@ from engine import data
 from engine.part1_bigrams import bigram
 from engine.part2_mlp import embeddings, likelihood
 from engine.sample import sample_words
-from ui import charts, present, state, training
+from ui import charts, link_values, present, state, training
 from ui import part2_mlp as mlp
 
 st.title("Embeddings & samples", anchor=False)
@@ -140,7 +140,7 @@ training.live(mlp.KEY, render)
 
 st.header("Sampling", anchor=False)
 c1, c2, c3, c4 = present.settings("embeddings_sampling").columns(4)
-n = c1.number_input("how many", 1, 200, 20, key="emb_n", bind="query-params")
+n = link_values.whole_number(c1, "how many", 1, 200, 20, key="emb_n", bind="query-params")
 temperature = c2.slider(
     "temperature", 0.1, 2.0, 1.0, 0.05, key="emb_temp", bind="query-params",
     help="Below 1: safer, more common names. Above 1: wilder.",

@@ -8,7 +8,7 @@ import torch
 
 from engine import models
 from engine.part2_mlp import embeddings
-from ui import charts, state, training
+from ui import charts, schedule, state, training
 from ui import part2_mlp as mlp
 
 st.title("MLP language model", anchor=False)
@@ -35,7 +35,8 @@ except models.ConfigError as e:
     st.stop()
 st.caption(
     f"{n_params:,} parameters · dataset {state.md_escape(ds.name)} (V = {ds.vocab_size}) · "
-    f"{train_cfg.steps:,} steps of {train_cfg.batch_size} examples"
+    f"{train_cfg.steps:,} steps of {train_cfg.batch_size} examples · learning rate "
+    f"{train_cfg.lr:g}, then {train_cfg.lr_after:g} from step {train_cfg.lr_decay_step:,}"
 )
 device = mlp.device_ui()
 training.controls(
@@ -71,7 +72,7 @@ def render(job):
         "noisy estimate). Orange and red dashed lines with points: train and dev loss evaluated "
         "every so often and on the whole splits at the end. Horizontal dashed rules (the legend's "
         "references): the loss of a uniform guess (ln V) and of the bigram count model on dev. "
-        "The drop halfway is the learning-rate decay."
+        + schedule.decay_note(job.train_config)
     )
     C = job.model.layers[0].weight
     xy = embeddings.project(C)

@@ -15,7 +15,7 @@ from engine.models import TANH_GAIN, DeepConfig
 from engine.part3_bn import live, zero_init
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
-from ui import charts, present, state, training
+from ui import charts, link_values, present, state, training
 from ui import part3_bn as dc
 
 ss = st.session_state
@@ -97,8 +97,7 @@ lr = c3.select_slider(
     "Learning rate", LRS, DEFAULT[5], key="diag_lr", format_func=lambda v: f"{v:g}",
     bind="query-params",
 )  # fmt: skip
-steps = c4.number_input(
-    "Steps", 1, 10_000, 1_001, step=100, key="diag_steps", bind="query-params",
+steps = link_values.whole_number(c4, "Steps", 1, 10_000, 1_001, step=100, key="diag_steps", bind="query-params",
     help="The lecture stops after 1,001 steps (its loop breaks at i >= 1000).",
 )  # fmt: skip
 chosen = (depth, width, gain, batchnorm, nonlin, lr, last)
@@ -269,7 +268,16 @@ zero_bn = c2.toggle(
     "Zero BatchNorm's γ and β too", False, key="zero_bn", bind="query-params",
     disabled=not batchnorm,
 )  # fmt: skip
-e01_steps = c3.number_input("Steps", 1, 2_000, 300, step=100, key="zero_steps", bind="query-params")
+e01_steps = link_values.whole_number(
+    c3,
+    "Steps",
+    1,
+    2_000,
+    300,
+    step=100,
+    key="zero_steps",
+    bind="query-params",
+)
 
 
 def make_zero_run():

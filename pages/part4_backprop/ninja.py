@@ -12,7 +12,7 @@ from engine.part4_backprop.manual import MISTAKES, TANH_ROUNDS_ONCE, manual_back
 from engine.part4_backprop.net import NinjaConfig, forward, lecture_batch
 from engine.train import TrainConfig
 from ui import lesson045 as draw
-from ui import present, state, training
+from ui import link_values, present, state, training
 
 ds = state.dataset()
 splits = state.splits(ds.fingerprint, 3, 1, ds)
@@ -202,7 +202,8 @@ measured once over the whole training set, and the losses below use them.
 """
 )
 c1, c2, c3, c4 = present.settings("ninja_train").columns(4)
-steps = c1.number_input(
+steps = link_values.whole_number(
+    c1,
     "steps",
     1,
     400_000,
@@ -212,8 +213,15 @@ steps = c1.number_input(
     bind="query-params",
     persist_state="session",
 )
-n_hidden = c2.number_input(
-    "n_hidden", 2, 1024, 200, key="ninja_hidden", bind="query-params", persist_state="session"
+n_hidden = link_values.whole_number(
+    c2,
+    "n_hidden",
+    2,
+    1024,
+    200,
+    key="ninja_hidden",
+    bind="query-params",
+    persist_state="session",
 )
 lr = c3.number_input(
     "learning rate (÷10 halfway)",

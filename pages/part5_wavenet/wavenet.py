@@ -11,7 +11,7 @@ from engine.presets import PRESETS
 from engine.sample import sample_words
 from engine.train import TrainConfig
 from ui import lesson045 as draw
-from ui import present, state, training
+from ui import link_values, present, schedule, state, training
 from ui.runs import open_job
 
 ss = st.session_state
@@ -195,7 +195,8 @@ else:
 # ---------------------------------------------------------------------------------------
 st.header("Train", anchor=False)
 c1, c2, c3, c4 = present.settings("wavenet_train").columns(4)
-steps = c1.number_input(
+steps = link_values.whole_number(
+    c1,
     "steps",
     1,
     400_000,
@@ -209,10 +210,9 @@ lr = c2.number_input(
     "learning rate", 1e-4, 10.0, PRESET.train.lr, format="%.4f", key="wn_lr", bind="query-params",
     persist_state="session",
 )  # fmt: skip
-decay = c3.number_input(
-    "÷10 from step", 0, 400_000, PRESET.train.lr_decay_step, step=10_000, key="wn_decay", bind="query-params",
-    persist_state="session",
-)  # fmt: skip
+decay = schedule.decay_ui(
+    c3, "wn_decay", steps, PRESET.train.lr_decay_step / PRESET.train.steps, "÷10 from step", 400_000
+)
 seed = c4.number_input(
     "seed", 0, 2**53 - 1, PRESET.train.seed, key="wn_seed", bind="query-params", persist_state="session",
     help="The lecture's torch.manual_seed(42): it draws the weights and the minibatches.",
@@ -255,7 +255,7 @@ def render(job):
         "block of 1,000 steps (blue; it needs 1,000 steps for its first point). Gray: "
         "finer averages of the same losses, for short runs. Orange and red points: train and "
         "dev loss evaluated every 5% of the run and at the end. Green dashed rule: the "
-        "lecture's final dev loss. The drop near the end is the learning-rate decay."
+        "lecture's final dev loss. " + schedule.decay_note(job.train_config)
     )
 
 
@@ -328,7 +328,7 @@ if job is None:
     st.info("Train the net (even briefly) to sample names from it.")
 else:
     c1, c2 = st.columns(2)
-    n = c1.number_input("how many", 1, 200, 20, key="wn_n", bind="query-params")
+    n = link_values.whole_number(c1, "how many", 1, 200, 20, key="wn_n", bind="query-params")
     sample_seed = c2.number_input(
         "seed", 0, 2**53 - 1, 2147483647 + 10, key="wn_sample_seed", bind="query-params",
         help="The lecture sampled unseeded; a seed makes the names repeatable.",
