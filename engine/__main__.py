@@ -19,7 +19,7 @@ import time
 import torch
 
 from engine import bench, data, models, wordfile
-from engine.part1_bigrams import bigram
+from engine.part1_bigrams import bigram, ngram
 from engine.presets import PRESETS
 from engine.sample import sample_words
 from engine.serve.cache import RunCache
@@ -221,7 +221,7 @@ def cmd_sample(args) -> None:
         model = trained_job(args, ds, model_cfg, train_cfg, shuffles).model
     else:
         N = bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size)
-        model = bigram.BigramModel(bigram.probabilities(N, args.smoothing))
+        model = bigram.BigramModel(ngram.probabilities(N, args.smoothing))
     for w in sample_words(model, ds.itos, args.n, args.seed, args.temperature, args.top_k):
         print(w)
 
@@ -229,10 +229,10 @@ def cmd_sample(args) -> None:
 def cmd_bigram(args) -> None:
     ds = load_dataset(args)
     tr, dev, te = data.split_words(ds.words)
-    P_all = bigram.probabilities(
+    P_all = ngram.probabilities(
         bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size), args.smoothing
     )
-    P_tr = bigram.probabilities(bigram.count_matrix(tr, ds.stoi, ds.vocab_size), args.smoothing)
+    P_tr = ngram.probabilities(bigram.count_matrix(tr, ds.stoi, ds.vocab_size), args.smoothing)
     result = {
         "dataset": ds.name,
         "smoothing": args.smoothing,

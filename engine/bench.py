@@ -148,7 +148,7 @@ def latencies(ds, repeats: int = 3) -> dict:
     examples = [ngram._rows_and_targets(w, 2, ds.stoi, ds.vocab_size) for w in (tr, dev, te)]
 
     def move(k=3.0):  # one slider move: the smoothed table for the heatmap and the three NLLs
-        bigram.probabilities(N, k)
+        ngram.probabilities(N, k)
         return [ngram._curve(N, rows, Y, [k]) for rows, Y in examples]
 
     out["smoothing_slider_move_ms"] = round(timed(move), 2)

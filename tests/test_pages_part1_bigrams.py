@@ -17,10 +17,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import data
-from engine.part1_bigrams import ngram
+from engine.part1_bigrams import neural, ngram
 from engine.sample import sample_words
 from tests.conftest import needs_names
-from ui.part1_bigrams import state as bs
 
 ROOT = Path(__file__).resolve().parents[1]
 INSPECTOR = {"sampling_tab": "Likelihood inspector"}
@@ -333,7 +332,7 @@ def test_inspector_at_k0_shows_an_infinite_surprisal(ds):
 
 
 def test_neural_bigram_trains_to_the_engines_numbers(ds, monkeypatch):
-    monkeypatch.setattr(bs.NeuralBigramJob, "CHUNKS", 3)  # 3 page runs instead of 30
+    monkeypatch.setattr(neural.NeuralBigramJob, "CHUNKS", 3)  # 3 page runs instead of 30
     at = page("pages/part1_bigrams/neural_bigram.py")
     assert at.info  # press Train
     at.number_input(key="nb_steps").set_value(30).run()
@@ -345,8 +344,8 @@ def test_neural_bigram_trains_to_the_engines_numbers(ds, monkeypatch):
         at.run()
     assert not at.exception
     assert job.step == 30
-    cfg = ngram.NeuralBigramConfig(method="counts")  # the page's default
-    ref = ngram.NeuralBigram(ds.words, ds.stoi, ds.vocab_size, cfg)
+    cfg = neural.NeuralBigramConfig(method="counts")  # the page's default
+    ref = neural.NeuralBigram(ds.words, ds.stoi, ds.vocab_size, cfg)
     ref.step(30)
     m = metrics(at)
     assert m["Loss"] == f"{ref.losses[-1]:.4f}"

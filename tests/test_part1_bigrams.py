@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from engine import data
 from engine.models import ConfigError
-from engine.part1_bigrams import bigram, ngram
+from engine.part1_bigrams import bigram, neural, ngram
 from engine.sample import generate, sample_words
 
 REASON = ""
@@ -358,9 +358,9 @@ def test_generate_accepts_the_ngram_model():
 
 def test_neural_methods_compute_the_same_loss_and_steps():
     runs = []
-    for method in ngram.METHODS:
-        nb = ngram.NeuralBigram(
-            TINY.words, TINY.stoi, TINY.vocab_size, ngram.NeuralBigramConfig(method=method)
+    for method in neural.METHODS:
+        nb = neural.NeuralBigram(
+            TINY.words, TINY.stoi, TINY.vocab_size, neural.NeuralBigramConfig(method=method)
         )
         nb.step(5)
         runs.append((nb.losses, nb.data_losses, nb.W.detach().clone()))
@@ -371,7 +371,7 @@ def test_neural_methods_compute_the_same_loss_and_steps():
 
 
 def test_neural_bigram_starts_from_the_seeded_randn():
-    nb = ngram.NeuralBigram(TINY.words, TINY.stoi, TINY.vocab_size, ngram.NeuralBigramConfig())
+    nb = neural.NeuralBigram(TINY.words, TINY.stoi, TINY.vocab_size, neural.NeuralBigramConfig())
     g = torch.Generator().manual_seed(2147483647)
     assert torch.equal(nb.W.detach(), torch.randn((TINY.vocab_size, TINY.vocab_size), generator=g))
     assert nb.steps == 0
@@ -390,8 +390,8 @@ def test_neural_bigram_without_reg_learns_the_count_table():
     P = ngram.probabilities(N, 0.0)
     floor = ngram.nll(P, ds.words, 2, ds.stoi)
     # lr 50 oscillates here: with 45 bigrams one row holds 10/45 of the loss, not ~1/7 of it
-    cfg = ngram.NeuralBigramConfig(lr=10.0, reg=0.0, method="counts")
-    nb = ngram.NeuralBigram(ds.words, ds.stoi, ds.vocab_size, cfg)
+    cfg = neural.NeuralBigramConfig(lr=10.0, reg=0.0, method="counts")
+    nb = neural.NeuralBigram(ds.words, ds.stoi, ds.vocab_size, cfg)
     seen = N.sum(1) > 0
     start = (nb.probs() - P)[seen].abs().max().item()
     nb.step(2000)
@@ -404,26 +404,26 @@ def test_neural_bigram_without_reg_learns_the_count_table():
 
 def test_neural_bigram_rejects_bad_configs():
     with pytest.raises(ConfigError):
-        ngram.NeuralBigram(TINY.words, TINY.stoi, 8, ngram.NeuralBigramConfig(method="matmul"))
+        neural.NeuralBigram(TINY.words, TINY.stoi, 8, neural.NeuralBigramConfig(method="matmul"))
     with pytest.raises(ConfigError):
-        ngram.NeuralBigram(TINY.words, TINY.stoi, 8, ngram.NeuralBigramConfig(reg=-1))
+        neural.NeuralBigram(TINY.words, TINY.stoi, 8, neural.NeuralBigramConfig(reg=-1))
 
 
 def test_e04_one_hot_times_w_picks_rows():
     g = torch.Generator().manual_seed(2147483647)
     W = torch.randn((27, 27), generator=g)
     xs = torch.tensor([0, 5, 13, 13, 1])  # .emma
-    assert ngram.onehot_matches_indexing(W, xs) == 0.0
+    assert neural.onehot_matches_indexing(W, xs) == 0.0
 
 
 def test_e05_cross_entropy_is_the_manual_loss_but_safe():
     g = torch.Generator().manual_seed(2147483647)
     W = torch.randn((27, 27), generator=g)
     xs, ys = torch.tensor([0, 5, 13, 13, 1]), torch.tensor([5, 13, 13, 1, 0])
-    check = ngram.cross_entropy_check(W[xs], ys)
+    check = neural.cross_entropy_check(W[xs], ys)
     assert check.manual == pytest.approx(3.7693049907684326, abs=1e-6)  # part1 cell 46
     assert check.diff < 1e-6
-    big = ngram.cross_entropy_check(100 * W[xs], ys)
+    big = neural.cross_entropy_check(100 * W[xs], ys)
     assert not math.isfinite(big.manual)
     assert math.isfinite(big.fused)
 
@@ -527,7 +527,7 @@ def test_names_neural_bigram_reproduces_the_lecture():
     "after 100 steps 2.49013" is the last loss the lecture's `for k in range(100)` loop
     prints: losses[99], computed after 99 updates.
     """
-    nb = ngram.NeuralBigram(NAMES.words, NAMES.stoi, NAMES.vocab_size, ngram.NeuralBigramConfig())
+    nb = neural.NeuralBigram(NAMES.words, NAMES.stoi, NAMES.vocab_size, neural.NeuralBigramConfig())
     assert len(nb.xs) == 228_146
     nb.step(100)
     assert nb.losses[0] == pytest.approx(3.768619, abs=1e-5)
@@ -540,8 +540,8 @@ def test_names_neural_bigram_reproduces_the_lecture():
 @needs_names
 def test_names_neural_bigram_long_runs_by_counts():
     """The same loss grouped by bigram, 0.1 ms a step: 300 and 1000 steps of docs 3.2."""
-    cfg = ngram.NeuralBigramConfig(method="counts")
-    nb = ngram.NeuralBigram(NAMES.words, NAMES.stoi, NAMES.vocab_size, cfg)
+    cfg = neural.NeuralBigramConfig(method="counts")
+    nb = neural.NeuralBigram(NAMES.words, NAMES.stoi, NAMES.vocab_size, cfg)
     nb.step(1000)
     assert nb.losses[0] == pytest.approx(3.768619, abs=1e-5)
     assert nb.losses[99] == pytest.approx(2.49013, abs=1e-5)
@@ -551,7 +551,7 @@ def test_names_neural_bigram_long_runs_by_counts():
     assert nb.data_losses[999] == pytest.approx(2.46044, abs=1e-5)
     assert min(nb.data_losses) > 2.454014  # the count model is the limit
 
-    cfg = ngram.NeuralBigramConfig(reg=0.0, method="counts")
-    plain = ngram.NeuralBigram(NAMES.words, NAMES.stoi, NAMES.vocab_size, cfg)
+    cfg = neural.NeuralBigramConfig(reg=0.0, method="counts")
+    plain = neural.NeuralBigram(NAMES.words, NAMES.stoi, NAMES.vocab_size, cfg)
     plain.step(300)
     assert plain.losses[-1] == pytest.approx(2.45931, abs=1e-5)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from engine import data
-from engine.part1_bigrams import bigram
+from engine.part1_bigrams import bigram, ngram
 from engine.sample import sample_words
 from tests.conftest import needs_names
 
@@ -31,33 +31,33 @@ def test_names_counts_are_the_lectures(names):
     assert (N == 0).sum() == 102
     s = names.stoi
     assert (N[s["n"], 0], N[s["a"], 0], N[s["a"], s["n"]], N[0, s["a"]]) == (6763, 6640, 5438, 4410)
-    p = bigram.probabilities(N, 0)[0]  # the first-letter distribution of cell 13
+    p = ngram.probabilities(N, 0)[0]  # the first-letter distribution of cell 13
     assert p[s["a"]].item() == pytest.approx(0.1377, abs=1e-4)
 
 
 @needs_names
 def test_names_nll_is_the_lectures(names):
     N = bigram.count_matrix(names.words, names.stoi, 27)
-    assert bigram.nll(bigram.probabilities(N, 0), names.words, names.stoi) == pytest.approx(
+    assert bigram.nll(ngram.probabilities(N, 0), names.words, names.stoi) == pytest.approx(
         2.4540, abs=5e-5
     )
-    assert bigram.nll(bigram.probabilities(N, 1), names.words, names.stoi) == pytest.approx(
+    assert bigram.nll(ngram.probabilities(N, 1), names.words, names.stoi) == pytest.approx(
         2.4546, abs=5e-5
     )
 
 
 def test_unseen_bigram_has_infinite_loss_without_smoothing():
     ds = data.from_text("ab\nba\n", "x")
-    P0 = bigram.probabilities(bigram.count_matrix(["ab"], ds.stoi, ds.vocab_size), 0)
+    P0 = ngram.probabilities(bigram.count_matrix(["ab"], ds.stoi, ds.vocab_size), 0)
     assert bigram.nll(P0, ["ba"], ds.stoi) == float("inf")
-    P1 = bigram.probabilities(bigram.count_matrix(["ab"], ds.stoi, ds.vocab_size), 1)
+    P1 = ngram.probabilities(bigram.count_matrix(["ab"], ds.stoi, ds.vocab_size), 1)
     assert bigram.nll(P1, ["ba"], ds.stoi) < float("inf")
     torch.testing.assert_close(P1.sum(1), torch.ones(ds.vocab_size))
 
 
 def test_word_walkthrough_gives_each_bigrams_probability():
     ds = data.from_text("emma\n", "x")
-    P = bigram.probabilities(bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size), 0)
+    P = ngram.probabilities(bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size), 0)
     rows = bigram.word_logprobs(P, "emma", ds.stoi)
     assert [r[0] for r in rows] == [".e", "em", "mm", "ma", "a."]
     assert [r[1] for r in rows] == pytest.approx([1, 1, 0.5, 0.5, 1])
@@ -65,7 +65,7 @@ def test_word_walkthrough_gives_each_bigrams_probability():
 
 def test_sampling_the_count_model_only_makes_seen_bigrams():
     ds = data.from_text("anna\nhannah\n", "x")
-    P = bigram.probabilities(bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size), 0)
+    P = ngram.probabilities(bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size), 0)
     seen = dict_counts(ds.words)
     for w in sample_words(bigram.BigramModel(P), ds.itos, n=50, seed=3):
         assert all(pair in seen for pair in zip("." + w, w + ".", strict=True))

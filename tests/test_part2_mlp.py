@@ -7,7 +7,7 @@ import torch
 
 from engine import data, models
 from engine.models import MLPConfig
-from engine.part1_bigrams import bigram
+from engine.part1_bigrams import bigram, ngram
 from engine.part2_mlp import embeddings, likelihood, lr_finder
 
 TINY = data.from_text(
@@ -70,7 +70,7 @@ def test_character_kinds_for_colouring():
 
 def test_word_logprobs_of_the_bigram_model_match_the_count_table():
     ds = data.from_text("emma\nanna\n", "x")
-    P = bigram.probabilities(bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size), 1)
+    P = ngram.probabilities(bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size), 1)
     rows = likelihood.word_logprobs(bigram.BigramModel(P), "emma", ds.stoi)
     expected = bigram.word_logprobs(P, "emma", ds.stoi)
     assert [r["context"] + r["next"] for r in rows] == [e[0] for e in expected]

@@ -29,15 +29,6 @@ def count_matrix(words, stoi, vocab_size: int) -> torch.Tensor:
     return torch.bincount(a * vocab_size + b, minlength=vocab_size**2).view(vocab_size, vocab_size)
 
 
-def probabilities(N: torch.Tensor, k: float = 1.0) -> torch.Tensor:
-    """Rows of (N + k) normalised to sum to 1, float32 as in the lecture.
-
-    With k = 0 a row that was never seen has no distribution; it is left all zero.
-    """
-    P = (N + k).float()
-    return P / P.sum(1, keepdim=True).clamp_min(1e-30)
-
-
 def nll(P: torch.Tensor, words, stoi) -> float:
     """Mean -log P over every bigram of the words (float64; inf if one has probability 0)."""
     a, b = bigrams(words, stoi)

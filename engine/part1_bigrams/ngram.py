@@ -1,13 +1,12 @@
-"""N-gram count models and the neural bigram of lecture 2 (makemore part 1) and its exercises.
+"""N-gram count models of lecture 2 (makemore part 1) and its exercises E01-E03.
 
 Counting: the n - 1 previous characters (left-padded with '.', exactly as
 data.build_examples pads with block_size = n - 1) select a row of a (V**(n-1), V) table
 of counts; add k fake counts (smoothing), normalise the rows, and score the data by its
 mean negative log-likelihood (E01: trigram; E02: train/dev/test; E03: tune k on dev).
 
-The neural bigram learns the same table as logits: W (V, V), softmax, the mean NLL plus
-reg * mean(W**2), full-batch gradient descent. Row indexing W[xs] is the one-hot matmul
-(E04) and F.cross_entropy is the explicit softmax + NLL, only safer (E05).
+The bigram is n = 2. The neural bigram, which learns the same table, is in
+engine.part1_bigrams.neural.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import torch.nn.functional as F
 
 from engine.data import END, split_words
 from engine.models import ConfigError
-from engine.part1_bigrams.bigram import BigramModel, probabilities
 
 MAX_CELLS = 2**25  # V**n table cells: 27**5 (14M) fits, a 100-char vocabulary with n = 4 does not
 
@@ -93,6 +91,15 @@ def count_table(words, n: int, stoi, vocab_size: int) -> torch.Tensor:
     rows, Y = _rows_and_targets(words, n, stoi, vocab_size)
     counts = torch.bincount(rows * vocab_size + Y, minlength=vocab_size**n)
     return counts.view(vocab_size ** (n - 1), vocab_size)
+
+
+def probabilities(N: torch.Tensor, k: float = 1.0) -> torch.Tensor:
+    """Rows of (N + k) normalised to sum to 1, float32 as in the lecture.
+
+    With k = 0 a row that was never seen has no distribution; it is left all zero.
+    """
+    P = (N + k).float()
+    return P / P.sum(1, keepdim=True).clamp_min(1e-30)
 
 
 def nll(P: torch.Tensor, words, n: int, stoi) -> float:
@@ -255,128 +262,3 @@ class NGramModel:
 
     def train(self, mode: bool = True):
         return self
-
-
-# ---------------------------------------------------------------------------------------
-# the neural bigram
-
-
-METHODS = ("onehot", "index", "counts")
-
-
-@dataclass(frozen=True)
-class NeuralBigramConfig:
-    """Lecture 2's neural bigram: W ~ randn(V, V), lr 50, loss = NLL + reg * mean(W**2).
-
-    method picks how the same loss is computed:
-    "onehot": the lecture's cells, one_hot(xs) @ W, exp, normalise, -log p[y] (~90 ms/step);
-    "index": E04 + E05, W[xs] and F.cross_entropy (~25 ms/step);
-    "counts": the 228,146 terms grouped by bigram, -sum N * log_softmax(W) / sum N (~0.1 ms).
-    """
-
-    lr: float = 50.0
-    reg: float = 0.01
-    seed: int = 2147483647
-    method: str = "index"
-
-
-class NeuralBigram:
-    """Full-batch gradient descent on W, a few steps at a time, keeping the loss history.
-
-    losses[i] (and data_losses[i], the NLL part) is the loss of step i's forward pass,
-    computed before step i's update, i.e. after i updates: what the lecture's loop prints.
-    """
-
-    def __init__(self, words, stoi, vocab_size: int, config: NeuralBigramConfig):
-        if config.method not in METHODS:
-            raise ConfigError(f"method must be one of {', '.join(METHODS)}.")
-        if config.reg < 0:
-            raise ConfigError("The regularisation strength cannot be negative.")
-        self.config, self.vocab_size = config, vocab_size
-        X, self.ys = examples(words, 2, stoi)
-        self.xs = X[:, 0]  # (N,) previous character
-        if len(self.ys) == 0:
-            raise ConfigError("No bigrams to train on.")
-        self.N = torch.bincount(self.xs * vocab_size + self.ys, minlength=vocab_size**2)
-        self.N = self.N.view(vocab_size, vocab_size).float()  # (V, V) for the counts method
-        g = torch.Generator().manual_seed(config.seed)
-        self.W = torch.randn((vocab_size, vocab_size), generator=g, requires_grad=True)
-        self.losses: list[float] = []
-        self.data_losses: list[float] = []
-
-    @property
-    def steps(self) -> int:
-        return len(self.losses)
-
-    def forward(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss, data loss) for the current W, as scalar tensors in the autograd graph."""
-        W, method = self.W, self.config.method
-        if method == "onehot":
-            xenc = F.one_hot(self.xs, num_classes=self.vocab_size).float()  # (N, V)
-            logits = xenc @ W  # (N, V) log-counts
-            counts = logits.exp()
-            probs = counts / counts.sum(1, keepdim=True)  # (N, V)
-            data_loss = -probs[torch.arange(len(self.ys)), self.ys].log().mean()
-        elif method == "index":
-            data_loss = F.cross_entropy(W[self.xs], self.ys)
-        else:
-            data_loss = -(self.N * F.log_softmax(W, dim=1)).sum() / self.N.sum()
-        return data_loss + self.config.reg * (W**2).mean(), data_loss
-
-    def step(self, steps: int = 1) -> float:
-        """Forward, record, backward, W.data += -lr * W.grad; the last recorded loss."""
-        for _ in range(steps):
-            loss, data_loss = self.forward()
-            self.losses.append(loss.item())
-            self.data_losses.append(data_loss.item())
-            self.W.grad = None
-            loss.backward()
-            self.W.data += -self.config.lr * self.W.grad
-        return self.losses[-1] if self.losses else math.nan
-
-    @torch.no_grad()
-    def loss(self) -> tuple[float, float]:
-        """(loss, data loss) of the current W without updating it."""
-        loss, data_loss = self.forward()
-        return loss.item(), data_loss.item()
-
-    @torch.no_grad()
-    def probs(self) -> torch.Tensor:
-        """softmax(W) by rows: the learned bigram table, (V, V). Compare with probabilities(N, k)."""
-        return F.softmax(self.W, dim=1)
-
-    def model(self) -> BigramModel:
-        """A snapshot for sampling with engine.sample."""
-        return BigramModel(self.probs())
-
-
-def onehot_matches_indexing(W: torch.Tensor, xs: torch.Tensor) -> float:
-    """E04: max |one_hot(xs) @ W - W[xs]|; 0.0, since multiplying by a one-hot row picks a row."""
-    with torch.no_grad():
-        onehot = F.one_hot(xs, num_classes=W.shape[0]).to(W.dtype) @ W  # (N, V)
-        return (onehot - W[xs]).abs().max().item()
-
-
-@dataclass(frozen=True)
-class CrossEntropyCheck:
-    manual: float  # exp, normalise, -mean log p[y], as in the lecture
-    fused: float  # F.cross_entropy
-
-    @property
-    def diff(self) -> float:
-        return abs(self.manual - self.fused)
-
-
-def cross_entropy_check(logits: torch.Tensor, ys: torch.Tensor) -> CrossEntropyCheck:
-    """E05: the lecture's softmax + NLL against F.cross_entropy on the same logits.
-
-    They agree to float rounding on tame logits. Scale the logits up (e.g. by 100) and
-    exp overflows to inf, so the manual loss turns nan or inf, while cross_entropy
-    subtracts each row's max first and stays finite; it is also one fused, faster op.
-    """
-    with torch.no_grad():
-        counts = logits.exp()
-        probs = counts / counts.sum(1, keepdim=True)
-        manual = -probs[torch.arange(len(ys)), ys].log().mean().item()
-        fused = F.cross_entropy(logits, ys).item()
-    return CrossEntropyCheck(manual, fused)

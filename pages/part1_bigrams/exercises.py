@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 import torch.nn.functional as F
 
-from engine.part1_bigrams import ngram
+from engine.part1_bigrams import neural, ngram
 from ui import present, state
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import state as bs
@@ -102,7 +102,7 @@ computed under the same convention.
         key="e01_n",
         bind="query-params",
     )
-    word = bs.example_word(ds)
+    word = neural.example_word(ds)
     P = bs.probabilities(fp, n1, k1, ds)
     left, right = st.columns(2)
     walk = ngram.word_logprobs(P, word, n1, ds.stoi)
@@ -231,9 +231,9 @@ honest estimate for new words. Choosing k by looking at test would make test jus
 
 def e04_onehot_ui():
     """E04: one_hot(x) @ W is W[x]."""
-    word = bs.example_word(ds)
-    xs, _ = bs.word_pairs(word, ds)
-    W = bs.lecture_W(V)
+    word = neural.example_word(ds)
+    xs, _ = neural.word_pairs(word, ds)
+    W = neural.lecture_W(V)
     st.markdown(
         f"""
 **E04. One-hot encoding times W just selects a row of W.** `one_hot(x)` is a row of V zeros with
@@ -302,10 +302,10 @@ its backward pass is simpler. Scale the logits up and see the manual version bre
         key="e05_scale",
         bind="query-params",
     )
-    word = bs.example_word(ds)
-    xs, ys = bs.word_pairs(word, ds)
-    W = bs.lecture_W(V)
-    few = ngram.cross_entropy_check(scale * W[xs], ys)
+    word = neural.example_word(ds)
+    xs, ys = neural.word_pairs(word, ds)
+    W = neural.lecture_W(V)
+    few = neural.cross_entropy_check(scale * W[xs], ys)
     all_xs, _ = bs.bigram_examples(fp, ds)
     many = bs.cross_entropy_all(fp, float(scale), ds)
 

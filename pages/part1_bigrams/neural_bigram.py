@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine.part1_bigrams import ngram
+from engine.part1_bigrams import neural, ngram
 from ui import link_values, present, state, training
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import state as bs
@@ -49,7 +49,7 @@ reg = c3.select_slider(
 )
 method = c4.selectbox(
     "Compute the loss by",
-    ngram.METHODS[::-1],
+    neural.METHODS[::-1],
     format_func={
         "counts": "grouping equal bigrams (fast)",
         "index": "W[xs] + F.cross_entropy",
@@ -77,11 +77,11 @@ at_k = bs.nlls(fp, 2, k, ds)["all"]
 
 KEY = "neural_bigram"
 SIDE = 400  # pixels per side of the two heatmaps next to each other
-config = ngram.NeuralBigramConfig(lr=float(lr), reg=float(reg), method=method)
+config = neural.NeuralBigramConfig(lr=float(lr), reg=float(reg), method=method)
 training.controls(
     KEY,
     (fp, config, int(steps)),
-    lambda: bs.NeuralBigramJob(ds, int(steps), config),
+    lambda: neural.NeuralBigramJob(ds, int(steps), config),
 )
 
 

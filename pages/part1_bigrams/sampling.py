@@ -5,6 +5,7 @@ import math
 import pandas as pd
 import streamlit as st
 
+from engine import lectures
 from engine.part1_bigrams import ngram
 from engine.sample import sample_words
 from ui import link_values, present, state
@@ -65,7 +66,7 @@ def sample_ui():
         "Seed",
         0,
         2**53 - 1,
-        bs.LECTURE_SEED,
+        lectures.LECTURE_SEED,
         key="sample_seed",
         bind="query-params",
         help="torch.Generator().manual_seed(seed): the same seed gives the same samples. "

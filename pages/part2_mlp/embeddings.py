@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import data
-from engine.part1_bigrams import bigram
+from engine.part1_bigrams import bigram, ngram
 from engine.part2_mlp import embeddings, likelihood
 from engine.sample import sample_words
 from ui import charts, link_values, present, state, training
@@ -175,7 +175,7 @@ st.caption(
 st.header("Likelihood of a name: MLP vs bigram", anchor=False)
 word = st.text_input("a name", "emma", max_chars=64, key="emb_word", bind="query-params").strip()
 if word:
-    P = bigram.probabilities(
+    P = ngram.probabilities(
         bigram.count_matrix(data.split_words(ds.words)[0], ds.stoi, ds.vocab_size), 1
     )
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ import streamlit as st
 import torch
 
 from engine import data
-from engine.part1_bigrams import ngram
+from engine.part1_bigrams import neural, ngram
 from ui.part1_bigrams import charts
 
 # k = 0, then 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade from 0.001 up to 1000
@@ -32,7 +31,6 @@ KS: tuple[float, ...] = (
     *(round(m * 10.0**e, 6) for e in range(-3, 3) for m in MANTISSAS),
     1000.0,
 )
-LECTURE_SEED = 2147483647
 # the largest n-gram table the pages build: 45**4 (Spanish 4-grams) fits, a 60-character
 # upload's 4-gram table (13M cells, 100 MB of counts) is left out to keep the server light
 MAX_CELLS = 8_000_000
@@ -209,56 +207,6 @@ def draw_curves(where, fingerprint: str, n: int, curves: Curves, k: float, zoom:
 
 
 # ---------------------------------------------------------------------------------------
-# the neural bigram as a job for ui.training (train_for / step / done / progress)
-
-
-@dataclass(frozen=True)
-class StepsConfig:
-    steps: int
-
-
-class NeuralBigramJob:
-    """engine.ngram.NeuralBigram with the interface ui.training expects of a Job.
-
-    It trains in about CHUNKS visible chunks (time-boxed too, for the slow methods), and
-    keeps a snapshot of softmax(W) after every chunk so the page can show the table and
-    its distance to the counts as training goes on.
-    """
-
-    CHUNKS = 30
-
-    def __init__(self, ds: data.Dataset, steps: int, config: ngram.NeuralBigramConfig):
-        self.model = ngram.NeuralBigram(ds.words, ds.stoi, ds.vocab_size, config)
-        self.train_config = StepsConfig(steps)
-        self.per_chunk = max(1, -(-steps // self.CHUNKS))
-        self.seconds = 0.0
-        self.snapshots: list[tuple[int, torch.Tensor]] = [(0, self.model.probs())]
-
-    @property
-    def step(self) -> int:
-        return self.model.steps
-
-    @property
-    def done(self) -> bool:
-        return self.step >= self.train_config.steps
-
-    def train_for(self, seconds: float) -> int:
-        t0 = time.perf_counter()
-        taken = 0
-        target = min(self.train_config.steps, self.step + self.per_chunk)
-        while self.step < target and (taken == 0 or time.perf_counter() - t0 < seconds):
-            self.model.step()
-            taken += 1
-        self.seconds += time.perf_counter() - t0
-        if taken:
-            self.snapshots.append((self.step, self.model.probs()))
-        return taken
-
-    def steps_per_second(self) -> float:
-        return self.step / self.seconds if self.seconds else 0.0
-
-
-# ---------------------------------------------------------------------------------------
 # E04 / E05: the lecture's random W and the bigrams of one word
 
 
@@ -269,31 +217,17 @@ def bigram_examples(fingerprint: str, _ds: data.Dataset) -> tuple[torch.Tensor, 
     return X[:, 0], Y
 
 
-def lecture_W(vocab_size: int, seed: int = LECTURE_SEED) -> torch.Tensor:
-    """W = torch.randn((V, V), generator=torch.Generator().manual_seed(2147483647))."""
-    return torch.randn((vocab_size, vocab_size), generator=torch.Generator().manual_seed(seed))
-
-
-def example_word(ds: data.Dataset, preferred: str = "emma") -> str:
-    """The lecture's 'emma' when this vocabulary can spell it, else the dataset's first word."""
-    return preferred if all(c in ds.stoi for c in preferred) else ds.words[0]
-
-
-def word_pairs(word: str, ds: data.Dataset) -> tuple[torch.Tensor, torch.Tensor]:
-    """xs, ys of the bigrams of '.word.': for emma, xs = . e m m a and ys = e m m a ."""
-    ids = [0, *ds.encode(word), 0]
-    return torch.tensor(ids[:-1]), torch.tensor(ids[1:])
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
 def onehot_check(fingerprint: str, _ds: data.Dataset) -> float:
     """E04 over every bigram: max |one_hot(xs) @ W - W[xs]| for the lecture's W (~0.3 s)."""
     xs, _ = bigram_examples(fingerprint, _ds)
-    return ngram.onehot_matches_indexing(lecture_W(_ds.vocab_size), xs)
+    return neural.onehot_matches_indexing(neural.lecture_W(_ds.vocab_size), xs)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def cross_entropy_all(fingerprint: str, scale: float, _ds: data.Dataset) -> ngram.CrossEntropyCheck:
+def cross_entropy_all(
+    fingerprint: str, scale: float, _ds: data.Dataset
+) -> neural.CrossEntropyCheck:
     """E05 over every bigram: manual softmax + NLL and F.cross_entropy of scale * W[xs]."""
     xs, ys = bigram_examples(fingerprint, _ds)
-    return ngram.cross_entropy_check(scale * lecture_W(_ds.vocab_size)[xs], ys)
+    return neural.cross_entropy_check(scale * neural.lecture_W(_ds.vocab_size)[xs], ys)
