@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from engine import data, models
+from engine import data, likelihood, models
 from engine.models import MLPConfig
 from engine.part1_bigrams import bigram, ngram
-from engine.part2_mlp import embeddings, likelihood, lr_finder
+from engine.part2_mlp import embeddings, lr_finder
 
 TINY = data.from_text(
     "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia"] * 30), "t"

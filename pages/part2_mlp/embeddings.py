@@ -5,9 +5,9 @@ import math
 import pandas as pd
 import streamlit as st
 
-from engine import data
+from engine import data, likelihood
 from engine.part1_bigrams import bigram, ngram
-from engine.part2_mlp import embeddings, likelihood
+from engine.part2_mlp import embeddings
 from engine.sample import sample_words
 from ui import charts, link_values, present, state, training
 from ui import part2_mlp as mlp
