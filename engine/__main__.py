@@ -19,7 +19,7 @@ import time
 import torch
 
 from engine import bench, data, models, wordfile
-from engine.part1_bigrams import bigram, ngram
+from engine.part1_bigrams import ngram
 from engine.presets import PRESETS
 from engine.sample import sample_words
 from engine.serve.cache import RunCache
@@ -220,8 +220,8 @@ def cmd_sample(args) -> None:
         )
         model = trained_job(args, ds, model_cfg, train_cfg, shuffles).model
     else:
-        N = bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size)
-        model = bigram.BigramModel(ngram.probabilities(N, args.smoothing))
+        N = ngram.count_table(ds.words, 2, ds.stoi, ds.vocab_size)
+        model = ngram.NGramModel(ngram.probabilities(N, args.smoothing), 2)
     for w in sample_words(model, ds.itos, args.n, args.seed, args.temperature, args.top_k):
         print(w)
 
@@ -230,16 +230,16 @@ def cmd_bigram(args) -> None:
     ds = load_dataset(args)
     tr, dev, te = data.split_words(ds.words)
     P_all = ngram.probabilities(
-        bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size), args.smoothing
+        ngram.count_table(ds.words, 2, ds.stoi, ds.vocab_size), args.smoothing
     )
-    P_tr = ngram.probabilities(bigram.count_matrix(tr, ds.stoi, ds.vocab_size), args.smoothing)
+    P_tr = ngram.probabilities(ngram.count_table(tr, 2, ds.stoi, ds.vocab_size), args.smoothing)
     result = {
         "dataset": ds.name,
         "smoothing": args.smoothing,
-        "all": bigram.nll(P_all, ds.words, ds.stoi),
-        "train": bigram.nll(P_tr, tr, ds.stoi),
-        "dev": bigram.nll(P_tr, dev, ds.stoi),
-        "test": bigram.nll(P_tr, te, ds.stoi),
+        "all": ngram.nll(P_all, ds.words, 2, ds.stoi),
+        "train": ngram.nll(P_tr, tr, 2, ds.stoi),
+        "dev": ngram.nll(P_tr, dev, 2, ds.stoi),
+        "test": ngram.nll(P_tr, te, 2, ds.stoi),
     }
     if args.json:
         print(json.dumps(result))

@@ -24,7 +24,7 @@ import time
 import torch
 
 from engine import data, models
-from engine.part1_bigrams import bigram, ngram
+from engine.part1_bigrams import ngram
 from engine.part3_bn import stats
 from engine.presets import PRESETS
 from engine.train import Job
@@ -140,7 +140,7 @@ def latencies(ds, repeats: int = 3) -> dict:
     ks = [0.0, *(10 ** (e / 10) for e in range(-30, 31))]  # a slider's grid of 61 k values
 
     def curves():  # once per dataset: count, then the NLL of every split at every k
-        N = bigram.count_matrix(tr, ds.stoi, ds.vocab_size)
+        N = ngram.count_table(tr, 2, ds.stoi, ds.vocab_size)
         return N, [ngram.nll_curve(N, words, 2, ds.stoi, ks) for words in (tr, dev, te)]
 
     out["smoothing_all_k_ms"] = round(timed(curves), 1)

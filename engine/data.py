@@ -247,7 +247,9 @@ def build_examples(words, block_size: int, stoi: dict[str, int]):
             X.append(context)
             Y.append(ix)
             context = [*context[1:], ix]
-    return torch.tensor(X, dtype=torch.long).view(-1, block_size), torch.tensor(Y, dtype=torch.long)
+    return torch.tensor(X, dtype=torch.long).view(len(Y), block_size), torch.tensor(
+        Y, dtype=torch.long
+    )
 
 
 @dataclass(frozen=True)

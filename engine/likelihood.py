@@ -21,15 +21,10 @@ def word_logprobs(model, word: str, stoi) -> list[dict]:
     """One row per predicted character of word + '.', for any model with makemore's interface."""
     missing = sorted({c for c in word if c not in stoi})
     if missing:
-        raise ValueError(f"not in this dataset's vocabulary: {' '.join(missing)}")
+        raise ValueError(f"Not in this dataset's vocabulary: {', '.join(map(repr, missing))}.")
     X, Y = build_examples([word], model.block_size, stoi)
     X, Y = X.to(device_of(model)), Y.to(device_of(model))
-    model.train(False)
-    try:
-        logits, _ = model(X)
-    finally:
-        model.train(True)
-    p = F.softmax(logits, dim=1)[torch.arange(len(Y)), Y].tolist()
+    p = next_char_probs(model, X)[torch.arange(len(Y)), Y].tolist()
     itos = {i: s for s, i in stoi.items()}
     chars = [*word, END]
     return [
@@ -41,6 +36,24 @@ def word_logprobs(model, word: str, stoi) -> list[dict]:
         }
         for t in range(len(Y))
     ]
+
+
+def next_char_probs(model, X: torch.Tensor) -> torch.Tensor:
+    """The model's distribution of the character after each context of X, (N, V).
+
+    A count model (engine.part1_bigrams.ngram.NGramModel) gives the rows of its table as
+    they are, so an n-gram it never saw has p = 0 and -log p = inf, as in the lecture; a
+    net gives softmax(logits) of an eval-mode forward.
+    """
+    table = getattr(model, "probs", None)
+    if table is not None:
+        return table(X)
+    model.train(False)
+    try:
+        logits, _ = model(X)
+    finally:
+        model.train(True)
+    return F.softmax(logits, dim=1)
 
 
 def mean_nll(rows: list[dict]) -> float:

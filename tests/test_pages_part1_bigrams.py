@@ -16,7 +16,7 @@ import pyarrow.ipc
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import data
+from engine import data, likelihood
 from engine.part1_bigrams import neural, ngram
 from engine.sample import sample_words
 from tests.conftest import needs_names
@@ -279,16 +279,16 @@ def test_inspector_walks_through_emma(ds):
     at = page("pages/part1_bigrams/sampling.py", **INSPECTOR)
     assert at.text_input(key="inspect_word").value == "emma"
     P = ngram.probabilities(ngram.count_table(ds.words, 2, ds.stoi, ds.vocab_size), 1.0)
-    rows = ngram.word_logprobs(P, "emma", 2, ds.stoi)
+    rows = likelihood.word_logprobs(ngram.NGramModel(P, 2), "emma", ds.stoi)
     rank = ngram.word_rank(P, "emma", ds.words, 2, ds.stoi)
     m = metrics(at)
     assert m["Mean NLL"] == fmt(rank.nll)
-    assert m["Log-likelihood"] == fmt(sum(math.log(p) for _, p, _ in rows))
+    assert m["Log-likelihood"] == fmt(sum(math.log(r["p"]) for r in rows))
     assert m[f"Rank among {rank.total:,} words"] == f"{rank.rank:,}"
     assert m["More likely than"] == f"{rank.percentile:.1f} %"
     steps = table(at, "step")
     assert steps["step"].tolist() == [".e", "em", "mm", "ma", "a."]
-    assert steps["p"].tolist() == pytest.approx([p for _, p, _ in rows])
+    assert steps["p"].tolist() == pytest.approx([r["p"] for r in rows])
     bars = spec(charts(at)[0])
     assert marks(bars) == ["bar", "text"]
     assert bars["layer"][0]["encoding"]["y"]["field"] == "bar"

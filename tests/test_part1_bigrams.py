@@ -1,4 +1,4 @@
-"""engine.ngram as a specification: n-gram counts, smoothing, NLL, the neural bigram.
+"""engine.part1_bigrams as a specification: n-gram counts, smoothing, NLL, the neural bigram.
 
 Every count and NLL is checked against a brute-force dictionary implementation, and on
 names.txt against the numbers of docs/lectures.md (sections 3.1 and 3.2).
@@ -14,9 +14,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import data
+from engine import data, likelihood
 from engine.models import ConfigError
-from engine.part1_bigrams import bigram, neural, ngram
+from engine.part1_bigrams import neural, ngram
 from engine.sample import generate, sample_words
 
 REASON = ""
@@ -146,14 +146,6 @@ def test_count_table_property(words, n):
     assert table_as_dict(N, n, ds.itos) == brute_counts(ds.words, n)
 
 
-def test_bigram_table_and_nll_are_engine_bigram():
-    N = ngram.count_table(TINY.words, 2, TINY.stoi, TINY.vocab_size)
-    assert torch.equal(N, bigram.count_matrix(TINY.words, TINY.stoi, TINY.vocab_size))
-    for k in (0.0, 0.5, 1.0):
-        P = ngram.probabilities(N, k)
-        assert ngram.nll(P, TINY.words, 2, TINY.stoi) == bigram.nll(P, TINY.words, TINY.stoi)
-
-
 def test_decode_context_inverts_context_index():
     X = torch.tensor([[0, 0, 0], [1, 2, 3], [4, 0, 1], [3, 3, 3]])
     rows = ngram.context_index(X, 5)
@@ -208,7 +200,8 @@ def test_unseen_ngram_at_k0_is_infinitely_surprising():
     P = ngram.probabilities(ngram.count_table(["emma"], 3, TINY.stoi, TINY.vocab_size), 0.0)
     assert ngram.nll(P, ["emma"], 3, TINY.stoi) < math.inf
     assert ngram.nll(P, ["ava"], 3, TINY.stoi) == math.inf
-    assert ngram.word_logprobs(P, "ava", 3, TINY.stoi)[0][2] == math.inf
+    walk = likelihood.word_logprobs(ngram.NGramModel(P, 3), "ava", TINY.stoi)
+    assert walk[0]["surprisal"] == math.inf
 
 
 def test_perplexity_is_exp_nll():
@@ -256,7 +249,8 @@ def test_best_k_is_the_dev_minimum():
 def test_word_logprobs_walks_through_the_word():
     N = ngram.count_table(TINY.words, 3, TINY.stoi, TINY.vocab_size)
     P = ngram.probabilities(N, 1.0)
-    rows = ngram.word_logprobs(P, "emma", 3, TINY.stoi)
+    walk = likelihood.word_logprobs(ngram.NGramModel(P, 3), "emma", TINY.stoi)
+    rows = [(r["context"] + r["next"], r["p"], r["surprisal"]) for r in walk]
     assert [gram for gram, _, _ in rows] == ["..e", ".em", "emm", "mma", "ma."]
     counts = brute_counts(TINY.words, 3)
     context_total = Counter()
@@ -270,15 +264,10 @@ def test_word_logprobs_walks_through_the_word():
     assert ngram.per_word_nll(P, ["emma"], 3, TINY.stoi).item() == pytest.approx(mean)
 
 
-def test_bigram_word_logprobs_are_engine_bigram():
-    P = ngram.probabilities(ngram.count_table(TINY.words, 2, TINY.stoi, TINY.vocab_size), 1.0)
-    assert ngram.word_logprobs(P, "ava", 2, TINY.stoi) == bigram.word_logprobs(P, "ava", TINY.stoi)
-
-
 def test_word_outside_the_vocabulary_is_a_clear_error():
     P = ngram.probabilities(ngram.count_table(TINY.words, 2, TINY.stoi, TINY.vocab_size), 1.0)
     with pytest.raises(ValueError, match="'z'"):
-        ngram.word_logprobs(P, "zoe", 2, TINY.stoi)
+        likelihood.word_logprobs(ngram.NGramModel(P, 2), "zoe", TINY.stoi)
     with pytest.raises(ValueError, match="'z'"):
         ngram.word_rank(P, "zoe", TINY.words, 2, TINY.stoi)
 
@@ -289,8 +278,8 @@ def test_per_word_nll_averages_to_the_nll(n):
     P = ngram.probabilities(ngram.count_table(ds.words, n, ds.stoi, ds.vocab_size), 0.5)
     per_word = ngram.per_word_nll(P, ds.words, n, ds.stoi)
     for w, value in zip(ds.words, per_word.tolist(), strict=True):
-        rows = ngram.word_logprobs(P, w, n, ds.stoi)
-        assert value == pytest.approx(sum(r[2] for r in rows) / len(rows), abs=1e-9)
+        rows = likelihood.word_logprobs(ngram.NGramModel(P, n), w, ds.stoi)
+        assert value == pytest.approx(likelihood.mean_nll(rows), abs=1e-9)
     lengths = torch.tensor([len(w) + 1 for w in ds.words], dtype=torch.float64)
     weighted = (per_word * lengths).sum() / lengths.sum()
     assert weighted.item() == pytest.approx(ngram.nll(P, ds.words, n, ds.stoi), abs=1e-9)
@@ -446,7 +435,6 @@ def test_names_bigram_nll_matches_the_lecture():
     for k, expected in ((0.0, 2.454014), (1.0, 2.454577)):
         P = ngram.probabilities(N, k)
         value = ngram.nll(P, NAMES.words, 2, NAMES.stoi)
-        assert value == bigram.nll(P, NAMES.words, NAMES.stoi)
         assert value == pytest.approx(expected, abs=5e-7)
 
 

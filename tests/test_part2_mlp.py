@@ -7,7 +7,7 @@ import torch
 
 from engine import data, likelihood, models
 from engine.models import MLPConfig
-from engine.part1_bigrams import bigram, ngram
+from engine.part1_bigrams import ngram
 from engine.part2_mlp import embeddings, lr_finder
 
 TINY = data.from_text(
@@ -68,16 +68,18 @@ def test_character_kinds_for_colouring():
     ]  # fmt: skip
 
 
-def test_word_logprobs_of_the_bigram_model_match_the_count_table():
+def test_word_logprobs_of_the_bigram_model_are_the_count_table():
     ds = data.from_text("emma\nanna\n", "x")
-    P = ngram.probabilities(bigram.count_matrix(ds.words, ds.stoi, ds.vocab_size), 1)
-    rows = likelihood.word_logprobs(bigram.BigramModel(P), "emma", ds.stoi)
-    expected = bigram.word_logprobs(P, "emma", ds.stoi)
-    assert [r["context"] + r["next"] for r in rows] == [e[0] for e in expected]
-    assert [r["p"] for r in rows] == pytest.approx([e[1] for e in expected])
-    assert likelihood.mean_nll(rows) == pytest.approx(sum(e[2] for e in expected) / 5)
+    P = ngram.probabilities(ngram.count_table(ds.words, 2, ds.stoi, ds.vocab_size), 1)
+    rows = likelihood.word_logprobs(ngram.NGramModel(P, 2), "emma", ds.stoi)
+    pairs = [".e", "em", "mm", "ma", "a."]
+    assert [r["context"] + r["next"] for r in rows] == pairs
+    assert [r["p"] for r in rows] == [P[ds.stoi[a], ds.stoi[b]].item() for a, b in pairs]
+    assert likelihood.mean_nll(rows) == pytest.approx(
+        sum(-math.log(r["p"]) for r in rows) / len(pairs)
+    )
     with pytest.raises(ValueError, match="vocabulary"):
-        likelihood.word_logprobs(bigram.BigramModel(P), "zoe", ds.stoi)
+        likelihood.word_logprobs(ngram.NGramModel(P, 2), "zoe", ds.stoi)
 
 
 def test_direct_connections_add_a_linear_path_and_keep_the_lecture_draws():

@@ -17,8 +17,7 @@ import torch.nn.functional as F
 from engine import data
 from engine.lectures import LECTURE_SEED
 from engine.models import ConfigError
-from engine.part1_bigrams.bigram import BigramModel
-from engine.part1_bigrams.ngram import examples
+from engine.part1_bigrams.ngram import NGramModel, examples
 
 METHODS = ("onehot", "index", "counts")
 
@@ -104,9 +103,9 @@ class NeuralBigram:
         """softmax(W) by rows: the learned bigram table, (V, V). Compare with probabilities(N, k)."""
         return F.softmax(self.W, dim=1)
 
-    def model(self) -> BigramModel:
+    def model(self) -> NGramModel:
         """A snapshot for sampling with engine.sample."""
-        return BigramModel(self.probs())
+        return NGramModel(self.probs(), 2)
 
 
 def onehot_matches_indexing(W: torch.Tensor, xs: torch.Tensor) -> float:

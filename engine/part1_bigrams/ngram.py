@@ -85,7 +85,7 @@ def _rows_and_targets(words, n: int, stoi, vocab_size: int):
 def count_table(words, n: int, stoi, vocab_size: int) -> torch.Tensor:
     """N[context, j] = how often character j follows the n - 1 characters of the context.
 
-    (V**(n-1), V) int64; n = 2 is the bigram matrix of engine.bigram.count_matrix.
+    (V**(n-1), V) int64; n = 2 is the lecture's bigram matrix N.
     """
     _check(n, vocab_size)
     rows, Y = _rows_and_targets(words, n, stoi, vocab_size)
@@ -188,23 +188,6 @@ def smoothing_curve(words, n: int, stoi, vocab_size: int, ks, shuffles: int = 1)
 # one word under the model
 
 
-def word_logprobs(P: torch.Tensor, word: str, n: int, stoi) -> list[tuple[str, float, float]]:
-    """The lecture's walk-through for n-grams: (n-gram, p, -log p) per character of word + '.'.
-
-    For a trigram 'emma' gives '..e', '.em', 'emm', 'mma', 'ma.'.
-    """
-    ids = [0] * (n - 1) + _encode(word, stoi) + [0]
-    itos = {i: s for s, i in stoi.items()}
-    V = P.shape[1]
-    rows = []
-    for t in range(len(ids) - n + 1):
-        gram = ids[t : t + n]
-        row = sum(ix * V**p for p, ix in enumerate(reversed(gram[:-1])))
-        p = P[row, gram[-1]].item()
-        rows.append(("".join(itos[i] for i in gram), p, -math.log(p) if p > 0 else math.inf))
-    return rows
-
-
 def per_word_nll(P: torch.Tensor, words, n: int, stoi) -> torch.Tensor:
     """Mean -log p of each word's len(w) + 1 predictions, (W,) float64."""
     rows, Y = _rows_and_targets(words, n, stoi, P.shape[1])
@@ -245,20 +228,31 @@ def word_rank(P: torch.Tensor, word: str, words, n: int, stoi) -> WordRank:
 
 
 class NGramModel:
-    """The n-gram table with makemore's interface, so engine.sample.generate can use it."""
+    """The n-gram table with makemore's interface, so engine.sample.generate can use it.
+
+    probs() gives the table's rows themselves (engine.likelihood scores a word with them).
+    """
 
     def __init__(self, P: torch.Tensor, n: int):
         self.block_size = n - 1
         self.vocab_size = P.shape[1]
+        self.P = P  # (V**(n-1), V)
         self.logP = P.clamp_min(1e-30).log()  # (V**(n-1), V)
 
-    def __call__(self, idx, targets=None):
+    def _rows(self, idx: torch.Tensor) -> torch.Tensor:
         context = idx[:, idx.shape[1] - self.block_size :]  # (B, n-1); all of idx can be longer
-        logits = self.logP[context_index(context, self.vocab_size)]  # (B, V)
+        return context_index(context, self.vocab_size)  # (B,)
+
+    def __call__(self, idx, targets=None):
+        logits = self.logP[self._rows(idx)]  # (B, V)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits, targets)
         return logits, loss
+
+    def probs(self, idx: torch.Tensor) -> torch.Tensor:
+        """The next-character distribution after each context of idx, (B, V)."""
+        return self.P[self._rows(idx)]
 
     def train(self, mode: bool = True):
         return self

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 import torch.nn.functional as F
 
+from engine import likelihood
 from engine.part1_bigrams import neural, ngram
 from ui import present, state
 from ui.part1_bigrams import charts
@@ -105,14 +106,14 @@ computed under the same convention.
     word = neural.example_word(ds)
     P = bs.probabilities(fp, n1, k1, ds)
     left, right = st.columns(2)
-    walk = ngram.word_logprobs(P, word, n1, ds.stoi)
+    walk = likelihood.word_logprobs(ngram.NGramModel(P, n1), word, ds.stoi)
     left.markdown(f"**The walk-through of {state.md_escape(repr(word))}** (k = {k1:g})")
     left.dataframe(
         pd.DataFrame(
             {
-                "n-gram": [charts.shown(g) for g, _, _ in walk],
-                "p": [p for _, p, _ in walk],
-                "−log p": [s for _, _, s in walk],
+                "n-gram": [charts.shown(r["context"] + r["next"]) for r in walk],
+                "p": [r["p"] for r in walk],
+                "−log p": [r["surprisal"] for r in walk],
             }
         ),
         hide_index=True,
@@ -123,7 +124,7 @@ computed under the same convention.
         key="e01_walk",
     )
     left.caption(
-        f"Mean −log p: {shown(sum(s for _, _, s in walk) / len(walk))}. Each row: the "
+        f"Mean −log p: {shown(likelihood.mean_nll(walk))}. Each row: the "
         f"{n1 - 1} characters of context, then the predicted one."
     )
     right.markdown("**The most frequent n-grams**")

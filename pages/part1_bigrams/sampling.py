@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from engine import lectures
+from engine import lectures, likelihood
 from engine.part1_bigrams import ngram
 from engine.sample import sample_words
 from ui import link_values, present, state
@@ -169,9 +169,9 @@ def inspect_ui():
     else:
         if word != typed:
             st.caption(f"Normalised like the dataset's words: {state.md_escape(repr(word))}.")
-        rows = ngram.word_logprobs(P, word, n, ds.stoi)
+        rows = likelihood.word_logprobs(ngram.NGramModel(P, n), word, ds.stoi)
         rank = bs.word_rank(fp, n, k, word, ds)
-        loglik = sum(math.log(p) if p > 0 else -math.inf for _, p, _ in rows)
+        loglik = sum(math.log(r["p"]) if r["p"] > 0 else -math.inf for r in rows)
         c1, c2, c3, c4 = st.columns(4)
         c1.metric(
             "Log-likelihood",
@@ -201,10 +201,10 @@ def inspect_ui():
         left.dataframe(
             pd.DataFrame(
                 {
-                    "step": [charts.shown(g) for g, _, _ in rows],
-                    "p": [p for _, p, _ in rows],
-                    "log p": [math.log(p) if p > 0 else -math.inf for _, p, _ in rows],
-                    "−log p": [s for _, _, s in rows],
+                    "step": [charts.shown(r["context"] + r["next"]) for r in rows],
+                    "p": [r["p"] for r in rows],
+                    "log p": [math.log(r["p"]) if r["p"] > 0 else -math.inf for r in rows],
+                    "−log p": [r["surprisal"] for r in rows],
                 }
             ),
             hide_index=True,

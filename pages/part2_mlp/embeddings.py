@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import data, likelihood
-from engine.part1_bigrams import bigram, ngram
+from engine.part1_bigrams import ngram
 from engine.part2_mlp import embeddings
 from engine.sample import sample_words
 from ui import charts, link_values, present, state, training
@@ -176,11 +176,11 @@ st.header("Likelihood of a name: MLP vs bigram", anchor=False)
 word = st.text_input("a name", "emma", max_chars=64, key="emb_word", bind="query-params").strip()
 if word:
     P = ngram.probabilities(
-        bigram.count_matrix(data.split_words(ds.words)[0], ds.stoi, ds.vocab_size), 1
+        ngram.count_table(data.split_words(ds.words)[0], 2, ds.stoi, ds.vocab_size), 1
     )
     try:
         ours = likelihood.word_logprobs(job.model, word, ds.stoi)
-        theirs = likelihood.word_logprobs(bigram.BigramModel(P), word, ds.stoi)
+        theirs = likelihood.word_logprobs(ngram.NGramModel(P, 2), word, ds.stoi)
     except ValueError as e:
         st.warning(f"That name has characters this model has never seen ({e}).")
     else:

@@ -310,12 +310,12 @@ def smoothing_curves(
 
 
 def surprisal_bars(rows) -> alt.Chart:
-    """-log p of each step of '.word.' (rows of engine.ngram.word_logprobs); inf shown as ∞."""
+    """-log p of each step of '.word.' (rows of engine.likelihood.word_logprobs); inf shown as ∞."""
     df = pd.DataFrame(
         {
-            "step": [f"{i + 1}: {shown(g)}" for i, (g, _, _) in enumerate(rows)],
-            "p": [p for _, p, _ in rows],
-            "surprisal": [s if math.isfinite(s) else None for _, _, s in rows],
+            "step": [f"{i + 1}: {shown(r['context'] + r['next'])}" for i, r in enumerate(rows)],
+            "p": [r["p"] for r in rows],
+            "surprisal": [r["surprisal"] if math.isfinite(r["surprisal"]) else None for r in rows],
         }
     )
     finite = df["surprisal"].dropna()
