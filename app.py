@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from ui import link_values, navigation, present, state
+from ui import link_values, links, navigation, present, state
 
 
 @asynccontextmanager
@@ -85,6 +85,8 @@ def router() -> None:
         },
         expanded=True,
     )
+    state.init()
+    links.sync_url()  # a link being opened, or the URL following the session's dataset
     ds = state.dataset()
     st.sidebar.caption(
         f"Dataset: **{state.md_escape(state.source_label(st.session_state.ds_source))}** · "

@@ -16,8 +16,8 @@ from streamlit.runtime.state.query_params import _coerce_value_for_query_url
 from streamlit.testing.v1 import AppTest
 
 from engine.models import TANH_GAIN
+from ui import links, present, state
 from ui import part2_mlp as mlp
-from ui import present, state
 
 ROOT = Path(__file__).resolve().parents[1]
 UNBOUND = {  # widgets deliberately left out of the URL
@@ -62,7 +62,7 @@ def link(at) -> dict[str, str | list[str]]:
         params[name] = _coerce_value_for_query_url(
             list(value.data) if hasattr(value, "data") else value, kind
         )
-    params |= {k: at.query_params[k] for k in (state.DATA_PARAM, state.NORM_PARAM)
+    params |= {k: at.query_params[k] for k in (links.DATA_PARAM, links.NORM_PARAM)
                if k in at.query_params}  # fmt: skip
     return params
 
@@ -195,7 +195,7 @@ def test_every_setting_of_the_page_survives_a_link(path):
     at.run()
     assert not at.exception, at.exception
     shared = link(at)
-    assert shared[state.DATA_PARAM] == "spanish-municipalities"
+    assert shared[links.DATA_PARAM] == "spanish-municipalities"
     assert set(CHANGES[path]) <= set(shared)
 
     classmate = open_link(path, **shared)
@@ -214,7 +214,7 @@ def test_a_hand_written_link_to_the_trainer():
     shown = widgets(at)
     assert (shown["n_embd"].value, shown["seed"].value, shown["n_hidden"].value) == (2, 7, 200)
     assert at.session_state.dataset.vocab_size == 45
-    assert at.query_params[state.DATA_PARAM] == "spanish-municipalities"  # normalised spelling
+    assert at.query_params[links.DATA_PARAM] == "spanish-municipalities"  # normalised spelling
 
 
 def test_the_mlp_settings_travel_between_its_three_pages():
@@ -311,9 +311,9 @@ def test_a_link_opens_its_dataset_on_any_page(path):
     at = open_link(path, data="spanish-municipalities", norm="lower,strip")
     ds = at.session_state.dataset
     assert ds.name == "spanish-municipalities"
-    assert at.session_state.ds_norm == state.parse_norm("lower,strip")
+    assert at.session_state.ds_norm == links.parse_norm("lower,strip")
     assert "á" not in ds.chars
-    assert at.query_params[state.NORM_PARAM] == "lower,strip"
+    assert at.query_params[links.NORM_PARAM] == "lower,strip"
 
 
 @pytest.mark.parametrize(
@@ -334,7 +334,7 @@ def test_a_bad_dataset_link_explains_and_keeps_the_dataset(params, why):
     assert not at.exception
     assert any(why in e.value and "still working on" in e.value for e in at.error), at.error
     assert at.session_state.dataset.name == before
-    assert state.DATA_PARAM not in at.query_params  # the URL shows the dataset in use
+    assert links.DATA_PARAM not in at.query_params  # the URL shows the dataset in use
     at.switch_page("pages/part1_bigrams/smoothing.py").run()
     assert not at.exception
 
@@ -342,21 +342,21 @@ def test_a_bad_dataset_link_explains_and_keeps_the_dataset(params, why):
 def test_changing_the_dataset_updates_the_link_of_every_page():
     at = open_link("pages/start/home.py")
     at.selectbox[0].select("spanish-municipalities").run()
-    assert at.query_params[state.DATA_PARAM] == "spanish-municipalities"
-    assert state.NORM_PARAM not in at.query_params  # its default normalisation
+    assert at.query_params[links.DATA_PARAM] == "spanish-municipalities"
+    assert links.NORM_PARAM not in at.query_params  # its default normalisation
     at.toggle(key="home_strip").set_value(True).run()
-    assert at.query_params[state.NORM_PARAM] == "lower,strip,split"
+    assert at.query_params[links.NORM_PARAM] == "lower,strip,split"
     for path in (
         "pages/part1_bigrams/counts.py",
         "pages/micrograd/micrograd.py",
         "pages/part5_wavenet/wavenet.py",
     ):
         at.switch_page(path).run()
-        assert at.query_params[state.DATA_PARAM] == "spanish-municipalities", path
+        assert at.query_params[links.DATA_PARAM] == "spanish-municipalities", path
     at.switch_page("pages/start/home.py").run()
     at.selectbox[0].select(state.default_source()).run()
-    assert state.DATA_PARAM not in at.query_params
-    assert state.NORM_PARAM not in at.query_params
+    assert links.DATA_PARAM not in at.query_params
+    assert links.NORM_PARAM not in at.query_params
 
 
 PUEBLOS = "Ávila\nPeñíscola\nA Coruña\nLugo\n".encode()
@@ -370,7 +370,7 @@ def upload_and_switch(at: AppTest, name: str = "pueblos.txt", content: bytes = P
 
 def test_an_upload_is_private_until_shared_then_its_link_opens_it():
     teacher = upload_and_switch(open_link("pages/start/home.py"))
-    assert teacher.query_params[state.DATA_PARAM] == "upload:private"
+    assert teacher.query_params[links.DATA_PARAM] == "upload:private"
     assert any("is private" in c.value and "pueblos" in c.value for c in teacher.caption)
     fingerprint = teacher.session_state.dataset.fingerprint
     guesses = {
@@ -380,14 +380,14 @@ def test_an_upload_is_private_until_shared_then_its_link_opens_it():
     }
     for guess, why in guesses.items():
         student = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        student.query_params[state.DATA_PARAM] = guess
+        student.query_params[links.DATA_PARAM] = guess
         student.run()
         assert student.session_state.dataset.name != "pueblos.txt", guess
         assert "pueblos.txt" not in student.session_state.uploads
         assert any(why in e.value and "still working on" in e.value for e in student.error)
 
     teacher.button(key="share_upload").click().run()
-    shared = teacher.query_params[state.DATA_PARAM]
+    shared = teacher.query_params[links.DATA_PARAM]
     token = shared.removeprefix("upload:")
     assert len(token) >= 22  # 128 random bits, URL-safe base64
     assert fingerprint not in token
@@ -396,20 +396,20 @@ def test_an_upload_is_private_until_shared_then_its_link_opens_it():
     student = open_link("pages/part1_bigrams/counts.py", data=shared)
     assert student.session_state.dataset.name == "pueblos.txt"
     assert student.session_state.dataset.words == teacher.session_state.dataset.words
-    assert student.query_params[state.DATA_PARAM] == shared  # the student's links work too
+    assert student.query_params[links.DATA_PARAM] == shared  # the student's links work too
 
 
 def test_new_content_under_the_same_name_is_private_again():
     at = upload_and_switch(open_link("pages/start/home.py"))
     at.button(key="share_upload").click().run()
-    assert at.query_params[state.DATA_PARAM] != "upload:private"
+    assert at.query_params[links.DATA_PARAM] != "upload:private"
     upload_and_switch(at, content=b"lugo\nvigo\nleon\n")
     assert at.session_state.dataset.words == ("lugo", "vigo", "leon")
-    assert at.query_params[state.DATA_PARAM] == "upload:private"
+    assert at.query_params[links.DATA_PARAM] == "upload:private"
 
 
 def test_the_upload_store_is_bounded_and_opens_exact_tokens_only():
-    store = state.UploadStore(size=2)
+    store = links.UploadStore(size=2)
     for token in ("aaaaaaaa11", "bbbbbbbb22", "cccccccc33"):
         store.keep(token, token, b"x", None)
     assert len(store) == 2

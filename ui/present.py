@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from ui import state
+from ui import links, state
 
 PRESENT, HIDE, ZOOM = "present", "hide", "zoom"
 DEFAULT_ZOOM, MIN_ZOOM, MAX_ZOOM = 130, 100, 250
@@ -103,7 +103,7 @@ def share_upload_ui(name: str) -> None:
     """Under the session's upload: that it is private, the button that shares it with the
     class, and once shared, the link that opens it (its random token, never its fingerprint)."""
     label = state.md_escape(name)
-    if state.share_token(name) is None:
+    if links.share_token(name) is None:
         st.caption(
             f":material/lock: **{label} is private**: only this session sees it and the runs "
             "on it; a link to this page does not open it for anyone else."
@@ -112,13 +112,13 @@ def share_upload_ui(name: str) -> None:
             "Share this word list with the class",
             key="share_upload",
             icon=":material/share:",
-            on_click=state.share_upload,
+            on_click=links.share_upload,
             args=(name,),
             help="Makes a link with a random token: whoever opens it on this server gets "
             "the word list and sees the runs on it.",
         )
         return
-    params = {k: v for k, v in state.url_params().items() if v is not None}
+    params = {k: v for k, v in links.url_params().items() if v is not None}
     st.markdown(
         f":material/group: **{label} is shared with the class.** Whoever opens this link on "
         "this server gets the word list and sees the runs on it (exported files never carry "
