@@ -21,7 +21,7 @@ from engine import data
 from engine.bench import machine, render_latencies, timed
 from engine.presets import PRESETS
 from engine.train import Job
-from ui import charts, lesson045
+from ui import charts
 
 LABELS = {  # key -> (label, unit)
     "chart_tick_ms": ("loss chart tick, template + incremental means", "ms"),
@@ -89,7 +89,7 @@ def chart_ticks(ds, steps: int = 12_000, chunk: float = 0.2, repeats: int = 3) -
     The MLP page's curve is drawn two ways: charts.loss_curve_spec (a template built once,
     bucket means kept incrementally, what the live pages use) and
     charts.loss_curve(...).to_dict() (an Altair chart rebuilt and validated every tick).
-    The WaveNet and backprop pages' curve, lesson045.smoothed_loss, is a template."""
+    The WaveNet and backprop pages' curve, charts.smoothed_loss, is a template."""
     refs = {"uniform guess": 3.2958, "bigram": 2.4544}
 
     def spec_tick(job):
@@ -99,7 +99,7 @@ def chart_ticks(ds, steps: int = 12_000, chunk: float = 0.2, repeats: int = 3) -
         charts.loss_curve(job.lossi, job.evals, refs).to_dict()
 
     def smoothed_tick(job):
-        _ship(lesson045.smoothed_loss(job.lossi, job.evals, refs))
+        _ship(charts.smoothed_loss(job.lossi, job.evals, refs))
 
     out = {}
     p = PRESETS["part3-batchnorm"]

@@ -266,6 +266,79 @@ def loss_curve_spec(lossi, evals=(), references=None, height=320) -> dict:
     )
 
 
+# The WaveNet and backprop pages' curve: the lecture's 1,000-step means.
+LOSS_COLORS = {  # role -> colour, the same on every page of these lessons
+    "finer": "#c7c7c7",
+    "smooth": "#4c78a8",
+    "train": "#f58518",
+    "dev": "#e45756",
+    "reference": "#54a24b",
+}
+
+
+def smoothed_loss(lossi, evals=(), references=None, bucket=1000, height=340) -> dict:
+    """The lecture's plot(torch.tensor(lossi).view(-1, 1000).mean(1)): mean log10 loss over
+    whole 1,000-step buckets; finer bucket means in gray behind it, evaluations as points,
+    references {label: loss} as dashed rules. A Vega-Lite spec for st.vega_lite_chart from
+    a cached template (charts.template_spec): the live pages redraw it on every tick."""
+    series = {  # label -> (role, DataFrame with step and value)
+        "minibatch loss, finer means": ("finer", bucket_means(lossi, max_points=400)),
+        f"mean of each {bucket:,} steps (lecture)": ("smooth", block_means(lossi, bucket)),
+    }
+    for split in ("dev", "train"):  # train drawn last, on top
+        series[f"{split} loss (evaluated)"] = (
+            split,
+            pd.DataFrame(
+                {"step": [e["step"] for e in evals], "value": [math.log10(e[split]) for e in evals]}
+            ),
+        )
+    for label, v in (references or {}).items():
+        series[label] = ("reference", pd.DataFrame({"value": [math.log10(v)]}))
+    series = {k: v for k, v in series.items() if len(v[1])}
+    shape = tuple((label, role) for label, (role, _) in series.items())
+    return template_spec(
+        ("smoothed_loss", shape, height),
+        lambda: _smoothed_layers(shape, height),
+        {
+            f"smoothed_{i}": df.assign(series=label)
+            for i, (label, (_, df)) in enumerate(series.items())
+        },
+    )
+
+
+def _smoothed_layers(shape, height) -> alt.TopLevelMixin:
+    """The chart of smoothed_loss for series [(label, role)], data named smoothed_0, ..."""
+    if not shape:
+        return alt.Chart(pd.DataFrame({"step": [], "value": []})).mark_line()
+    colour = alt.Color(
+        "series:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0, columns=3)
+    ).scale(domain=[label for label, _ in shape], range=[LOSS_COLORS[role] for _, role in shape])
+    x = alt.X("step:Q", title="step")
+    y = alt.Y("value:Q", title="log10(loss)").scale(zero=False)
+    tooltip = [
+        "series:N",
+        alt.Tooltip("step:Q", format=",.0f"),
+        alt.Tooltip("value:Q", format=".4f"),
+    ]
+    layers = []
+    for i, (_, role) in enumerate(shape):
+        base = alt.Chart(alt.NamedData(f"smoothed_{i}"))
+        if role in ("finer", "smooth"):
+            mark = base.mark_line(strokeWidth=1 if role == "finer" else 2.5)
+            layers.append(mark.encode(x=x, y=y, color=colour, tooltip=tooltip))
+        elif role == "reference":
+            mark = base.mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
+            layers.append(mark.encode(y=y, color=colour, tooltip=["series:N", "value:Q"]))
+        else:  # evaluations: dev dashed with squares, train solid with circles on top
+            mark = base.mark_line(
+                point=alt.OverlayMarkDef(shape="square" if role == "dev" else "circle", size=40),
+                strokeDash=[5, 3] if role == "dev" else [1, 0],
+                strokeWidth=2 if role == "dev" else 1.5,
+            )
+            layers.append(mark.encode(x=x, y=y, color=colour, tooltip=tooltip))
+    return alt.layer(*layers).properties(height=height)
+
+
 KIND_COLORS = {"vowel": "#e45756", "consonant": "#4c78a8", "end": "#222222", "other": "#54a24b"}
 
 

@@ -18,8 +18,8 @@ from engine.micrograd.nn import XS, YS
 from engine.micrograd.torch_check import softmax_nll_torch, torch_check
 from engine.micrograd.trace import trace_backward
 from engine.micrograd.value import topological_order
-from ui import lesson045 as draw
 from ui import link_values, present, state, training
+from ui import micrograd as draw
 
 state.init()  # this page needs no dataset, but a first visit by deep link needs the router
 ss = st.session_state

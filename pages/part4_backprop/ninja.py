@@ -11,8 +11,8 @@ from engine.part4_backprop.job import ManualJob
 from engine.part4_backprop.manual import MISTAKES, TANH_ROUNDS_ONCE, manual_backward
 from engine.part4_backprop.net import NinjaConfig, forward, lecture_batch
 from engine.train import TrainConfig
-from ui import lesson045 as draw
-from ui import link_values, present, state, training
+from ui import charts, link_values, present, state, training
+from ui import part4_backprop as draw
 
 ds = state.dataset()
 splits = state.splits(ds.fingerprint, 3, 1, ds)
@@ -274,7 +274,7 @@ def render(job):
         "At the end: the whole split, calibrated on the whole training set.",
     )
     st.vega_lite_chart(  # a cached template with fresh data: cheap on every tick
-        draw.smoothed_loss(job.lossi, job.evals, {"lecture: dev 2.1099": LECTURE["dev"]}),
+        charts.smoothed_loss(job.lossi, job.evals, {"lecture: dev 2.1099": LECTURE["dev"]}),
         width="stretch",
         key="ninja_curve",
     )

@@ -10,8 +10,8 @@ from engine.models import WaveNetConfig
 from engine.presets import PRESETS
 from engine.sample import sample_words
 from engine.train import TrainConfig
-from ui import lesson045 as draw
-from ui import link_values, present, schedule, state, training
+from ui import charts, link_values, present, schedule, state, training
+from ui import part5_wavenet as draw
 from ui.runs import open_job
 
 ss = st.session_state
@@ -248,7 +248,7 @@ def render(job):
     )
     refs = {"lecture: dev 1.9937": PRESET.expected[1]}
     st.vega_lite_chart(
-        draw.smoothed_loss(job.lossi, job.evals, refs), width="stretch", key="wn_curve"
+        charts.smoothed_loss(job.lossi, job.evals, refs), width="stretch", key="wn_curve"
     )
     st.caption(
         "The lecture's smoothed curve: log10 of the minibatch loss averaged over each whole "
