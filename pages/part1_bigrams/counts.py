@@ -65,7 +65,7 @@ m4.metric(
     "table as a model. Lower is better; log(V) means knowing nothing.",
 )
 
-bs.draw_heatmap(
+charts.draw_heatmap(
     st, itos, P, N, mode, key="bigram_heatmap", title=f"The {V}×{V} bigram table ({mode})"
 )
 labels_note = (

@@ -10,6 +10,7 @@ from engine import likelihood
 from engine.part1_bigrams import neural, ngram
 from ui import present, state
 from ui.part1_bigrams import charts
+from ui.part1_bigrams import neural as neural_charts
 from ui.part1_bigrams import state as bs
 
 st.title("Exercises: n-grams, splits, tuning, two equivalences")
@@ -244,7 +245,9 @@ zeros and multiplying through it. Below: the inputs of `.{state.md_escape(word)}
 W = `torch.randn(({V}, {V}))` from the lecture's seed.
 """
     )
-    st.altair_chart(charts.onehot_image(xs.tolist(), itos), width="stretch", key="e04_onehot")
+    st.altair_chart(
+        neural_charts.onehot_image(xs.tolist(), itos), width="stretch", key="e04_onehot"
+    )
     st.caption(
         "The lecture's `plt.imshow(xenc)`: one row per input character of the word, one column "
         "per character of the vocabulary; yellow = 1, purple = 0. Multiplying a row by W keeps "

@@ -8,6 +8,7 @@ import torch
 from engine.part1_bigrams import neural, ngram
 from ui import link_values, present, state, training
 from ui.part1_bigrams import charts
+from ui.part1_bigrams import neural as neural_charts
 from ui.part1_bigrams import state as bs
 
 st.title("Neural bigram")
@@ -93,7 +94,7 @@ def closest_k(P: torch.Tensor) -> float:
 
 def heatmap(where, P, title, key):
     """A table of probabilities, small enough for two side by side; tooltips, no labels."""
-    bs.draw_heatmap(
+    charts.draw_heatmap(
         where, itos, P, None, "probabilities", key=key, title=title,
         size=SIDE, labels=False, legend="bottom",
     )  # fmt: skip
@@ -131,11 +132,11 @@ def render(job):
         (whole, 0, "Training loss", "nb_loss"),
         (tail, start, f"Zoom: from step {start:,} on", "nb_loss_zoom"),
     ):
-        curve = charts.loss_frame(model.losses, model.data_losses, first)
-        bs.draw(
+        curve = neural_charts.loss_frame(model.losses, model.data_losses, first)
+        charts.draw(
             where,
             ("neural_loss", *refs.items()),
-            lambda: charts.neural_loss(alt.NamedData("loss"), refs),
+            lambda: neural_charts.neural_loss(alt.NamedData("loss"), refs),
             {"loss": curve},
             key=key,
             title=title,
@@ -161,10 +162,10 @@ def render(job):
         [(s, (P - P_counts).abs().mean().item()) for s, P in job.snapshots],
         columns=["step", "distance"],
     )
-    bs.draw(
+    charts.draw(
         d1,
         ("distance", k),
-        lambda: charts.distance_curve(alt.NamedData("distance"), k),
+        lambda: neural_charts.distance_curve(alt.NamedData("distance"), k),
         {"distance": distances},
         key="nb_distance",
     )

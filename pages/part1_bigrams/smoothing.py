@@ -85,8 +85,8 @@ elif math.isinf(at["dev"]):
 
 best = curves.best_k
 left, right = st.columns(2)
-bs.draw_curves(left, fp, 2, curves, k, zoom=False, key="smooth_curves")
-bs.draw_curves(right, fp, 2, curves, k, zoom=True, key="smooth_zoom")
+charts.draw_curves(left, fp, 2, curves, k, zoom=False, key="smooth_curves")
+charts.draw_curves(right, fp, 2, curves, k, zoom=True, key="smooth_zoom")
 st.caption(
     "x: the smoothing k on a symlog axis (k = 0 at the far left, then one tick per decade). "
     "y: NLL. Blue: train, orange: dev. The solid black line is the current k, the dashed one "
@@ -109,7 +109,7 @@ mode = st.segmented_control(
 )
 N = bs.counts(fp, 2, ds, "train")
 P = bs.probabilities(fp, 2, k, ds, "train")
-bs.draw_heatmap(
+charts.draw_heatmap(
     st, ds.itos, P, N, mode, key="smooth_heatmap", title=f"P = (N + {k:g}) / row sums, train split"
 )
 st.caption(

@@ -1,4 +1,4 @@
-"""Altair charts of Lesson 1 (makemore part 1): the bigram table, its rows, the smoothing curves.
+"""Altair charts of makemore part 1: the bigram table, its rows, the smoothing curves, one word.
 
 Every builder takes tensors or plain lists and returns an alt.Chart. Characters are shown
 as they are, except a space, which is drawn as '␣'; '.' (index 0) comes first on every axis.
@@ -7,9 +7,11 @@ as they are, except a space, which is drawn as '␣'; '.' (index 0) comes first 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import altair as alt
 import pandas as pd
+import streamlit as st
 import torch
 
 from engine.part1_bigrams.ngram import decode_context
@@ -23,7 +25,6 @@ VALUES = {  # heatmap modes: (column, legend title, text format)
     "log-probabilities": ("logp", "log P", ".1f"),
 }
 MODES = tuple(VALUES)
-LOSS_SERIES = ("loss = NLL + λ·mean(W²)", "NLL part")
 SPLIT_COLORS = {"train": "#1f77b4", "dev": "#ff7f0e", "test": "#2ca02c", "all words": "#7f7f7f"}
 
 
@@ -306,6 +307,65 @@ def smoothing_curves(
 
 
 # ---------------------------------------------------------------------------------------
+# charts whose structure is built (and validated by Altair) once, with fresh data each run
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _template(template_key: tuple, _build: Callable[[], alt.TopLevelMixin]) -> dict:
+    spec = _build().to_dict()
+    spec.pop("config", None)  # Altair's default view size; Streamlit sizes the chart
+    return spec
+
+
+def draw(
+    where, template_key: tuple, build, datasets: dict, *, key: str, title=None, width="stretch"
+):
+    """Draw build()'s chart with its named datasets filled in (and its title replaced).
+
+    Building and validating an Altair chart costs tens of milliseconds; the template is
+    cached by template_key (everything the chart's structure depends on), so a rerun
+    only ships new data: what keeps the smoothing slider well under 100 ms.
+    """
+    spec = dict(_template(template_key, build))
+    spec["datasets"] = {**spec.get("datasets", {}), **datasets}
+    if title is not None:
+        spec["title"] = title
+    where.vega_lite_chart(spec, key=key, width=width)
+
+
+def draw_heatmap(where, itos, P=None, N=None, mode="counts", *, key: str, title="", **kw):
+    """charts.heatmap through a cached template: only the cells' data is rebuilt."""
+    args = (tuple(itos), mode, *sorted(kw.items()), N is not None, P is not None)
+    build = lambda: heatmap_template(  # noqa: E731
+        itos, mode, with_counts=N is not None, with_p=P is not None, **kw
+    )
+    frame = bigram_frame(itos, P, N)
+    draw(
+        where,
+        ("heatmap", *args),
+        build,
+        {CELLS: frame},
+        key=key,
+        title=title,
+        width="content",
+    )
+
+
+def draw_curves(where, fingerprint: str, n: int, curves, k: float, zoom: bool, *, key: str):
+    """charts.smoothing_curves of train and dev through a cached template: only k moves."""
+    best = curves.best_k
+    build = lambda: smoothing_curves(  # noqa: E731
+        curves.ks,
+        {"train": curves.train, "dev": curves.dev},
+        best_k=best,
+        zoom=zoom,
+        marks=alt.NamedData(MARKS),
+    )
+    marks = marks_frame(k, best)
+    draw(where, ("curves", fingerprint, n, zoom), build, {MARKS: marks}, key=key)
+
+
+# ---------------------------------------------------------------------------------------
 # one word
 
 
@@ -341,94 +401,6 @@ def surprisal_bars(rows) -> alt.Chart:
     text = base.mark_text(baseline="bottom", dy=-2).encode(text="label:N")
     return alt.layer(bars, text, title="How surprised the model is at each character").properties(
         height=280
-    )
-
-
-# ---------------------------------------------------------------------------------------
-# the neural bigram
-
-
-def loss_frame(losses, data_losses, start: int = 0) -> pd.DataFrame:
-    """Loss and its NLL part per step from `start` on, at most ~1000 points per line."""
-    every = max(1, (len(losses) - start) // 1000)
-    steps = list(range(start, len(losses), every))
-    return pd.DataFrame(
-        {
-            "step": steps * 2,
-            "loss": [losses[i] for i in steps] + [data_losses[i] for i in steps],
-            "series": [LOSS_SERIES[0]] * len(steps) + [LOSS_SERIES[1]] * len(steps),
-        }
-    )
-
-
-def neural_loss(
-    curve: pd.DataFrame | alt.NamedData,
-    references: dict[str, float],
-    title: str = "Training loss",
-) -> alt.LayerChart:
-    """Loss per step (curve: a loss_frame) with the count model's NLLs as dashed lines."""
-    refs = pd.DataFrame({"series": list(references), "loss": list(references.values())})
-    names = [*LOSS_SERIES, *references]
-    palette = ["#1f77b4", "#ff7f0e", "#000000", "#8c8c8c"]
-    color = alt.Color("series:N", title=None, sort=names).scale(
-        domain=names, range=palette[: len(names)]
-    )
-    color = color.legend(orient="bottom", columns=2, labelLimit=400)
-    y = alt.Y("loss:Q", title="loss (nats per character)").scale(zero=False)
-    lines = (
-        alt.Chart(curve)
-        .mark_line()
-        .encode(
-            x=alt.X("step:Q", title="gradient descent step"),
-            y=y,
-            color=color,
-            tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".5f")],
-        )
-    )
-    rules = (
-        alt.Chart(refs)
-        .mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
-        .encode(y="loss:Q", color=color, tooltip=["series:N", alt.Tooltip("loss:Q", format=".5f")])
-    )
-    return alt.layer(lines, rules, title=title).properties(height=340)
-
-
-def distance_curve(distances: pd.DataFrame | alt.NamedData, k: float) -> alt.Chart:
-    """Mean |softmax(W) − P_k| over the table (columns step, distance), after each chunk."""
-    return (
-        alt.Chart(distances, title=f"Mean |softmax(W) − counts with k = {k:g}|")
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("step:Q", title="gradient descent step"),
-            y=alt.Y("distance:Q", title="mean absolute difference").scale(zero=True),
-            tooltip=["step:Q", alt.Tooltip("distance:Q", format=".5f")],
-        )
-        .properties(height=260)
-    )
-
-
-def onehot_image(xs, itos) -> alt.Chart:
-    """The lecture's plt.imshow(xenc): one row per input, a 1 in the column of its character."""
-    V = len(itos)
-    labels = [show(c) for c in itos]
-    rows = [
-        {"input": f"{r}: '{labels[x]}'", "column": labels[j], "value": int(j == x)}
-        for r, x in enumerate(xs)
-        for j in range(V)
-    ]
-    df = pd.DataFrame(rows)
-    return (
-        alt.Chart(df, title="one_hot(xs): a single 1 per row, in the column of the character")
-        .mark_rect()
-        .encode(
-            x=alt.X("column:O", sort=labels, title="column (character index)").axis(labelAngle=0),
-            y=alt.Y("input:O", sort=list(dict.fromkeys(df["input"])), title="example").axis(
-                labelOverlap=False
-            ),
-            color=alt.Color("value:Q", scale=alt.Scale(scheme="viridis"), legend=None),
-            tooltip=["input", "column", "value"],
-        )
-        .properties(height=alt.Step(24))
     )
 
 

@@ -1,4 +1,4 @@
-"""Cached n-gram computations for the Lesson 1 pages, and the neural bigram as a training job.
+"""Cached n-gram computations for the makemore part 1 pages (counts, smoothing, E01-E05).
 
 Everything here depends only on the dataset (by fingerprint), the n-gram order n and the
 smoothing k, so it is computed once for the whole server and shared. Count tables are
@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import altair as alt
 import streamlit as st
 import torch
 
 from engine import data
 from engine.part1_bigrams import neural, ngram
-from ui.part1_bigrams import charts
 
 # k = 0, then 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade from 0.001 up to 1000
 MANTISSAS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
@@ -145,65 +142,6 @@ def normalise_word(word: str, norm: data.Normalization) -> str:
     """A typed word cleaned the way the dataset's words were (case, accents; never split)."""
     words, _ = data.normalize([word], dataclasses.replace(norm, split_bilingual=False))
     return words[0] if words else word.strip()
-
-
-# ---------------------------------------------------------------------------------------
-# charts whose structure is built (and validated by Altair) once, with fresh data each run
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _template(template_key: tuple, _build: Callable[[], alt.TopLevelMixin]) -> dict:
-    spec = _build().to_dict()
-    spec.pop("config", None)  # Altair's default view size; Streamlit sizes the chart
-    return spec
-
-
-def draw(
-    where, template_key: tuple, build, datasets: dict, *, key: str, title=None, width="stretch"
-):
-    """Draw build()'s chart with its named datasets filled in (and its title replaced).
-
-    Building and validating an Altair chart costs tens of milliseconds; the template is
-    cached by template_key (everything the chart's structure depends on), so a rerun
-    only ships new data: what keeps the smoothing slider well under 100 ms.
-    """
-    spec = dict(_template(template_key, build))
-    spec["datasets"] = {**spec.get("datasets", {}), **datasets}
-    if title is not None:
-        spec["title"] = title
-    where.vega_lite_chart(spec, key=key, width=width)
-
-
-def draw_heatmap(where, itos, P=None, N=None, mode="counts", *, key: str, title="", **kw):
-    """charts.heatmap through a cached template: only the cells' data is rebuilt."""
-    args = (tuple(itos), mode, *sorted(kw.items()), N is not None, P is not None)
-    build = lambda: charts.heatmap_template(  # noqa: E731
-        itos, mode, with_counts=N is not None, with_p=P is not None, **kw
-    )
-    frame = charts.bigram_frame(itos, P, N)
-    draw(
-        where,
-        ("heatmap", *args),
-        build,
-        {charts.CELLS: frame},
-        key=key,
-        title=title,
-        width="content",
-    )
-
-
-def draw_curves(where, fingerprint: str, n: int, curves: Curves, k: float, zoom: bool, *, key: str):
-    """charts.smoothing_curves of train and dev through a cached template: only k moves."""
-    best = curves.best_k
-    build = lambda: charts.smoothing_curves(  # noqa: E731
-        curves.ks,
-        {"train": curves.train, "dev": curves.dev},
-        best_k=best,
-        zoom=zoom,
-        marks=alt.NamedData(charts.MARKS),
-    )
-    marks = charts.marks_frame(k, best)
-    draw(where, ("curves", fingerprint, n, zoom), build, {charts.MARKS: marks}, key=key)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""Altair charts of the neural bigram (makemore part 1): its loss against the count
+model's, its distance to the counts, and the one-hot inputs of exercise E04.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from ui.part1_bigrams.charts import show
+
+LOSS_SERIES = ("loss = NLL + λ·mean(W²)", "NLL part")
+
+
+def loss_frame(losses, data_losses, start: int = 0) -> pd.DataFrame:
+    """Loss and its NLL part per step from `start` on, at most ~1000 points per line."""
+    every = max(1, (len(losses) - start) // 1000)
+    steps = list(range(start, len(losses), every))
+    return pd.DataFrame(
+        {
+            "step": steps * 2,
+            "loss": [losses[i] for i in steps] + [data_losses[i] for i in steps],
+            "series": [LOSS_SERIES[0]] * len(steps) + [LOSS_SERIES[1]] * len(steps),
+        }
+    )
+
+
+def neural_loss(
+    curve: pd.DataFrame | alt.NamedData,
+    references: dict[str, float],
+    title: str = "Training loss",
+) -> alt.LayerChart:
+    """Loss per step (curve: a loss_frame) with the count model's NLLs as dashed lines."""
+    refs = pd.DataFrame({"series": list(references), "loss": list(references.values())})
+    names = [*LOSS_SERIES, *references]
+    palette = ["#1f77b4", "#ff7f0e", "#000000", "#8c8c8c"]
+    color = alt.Color("series:N", title=None, sort=names).scale(
+        domain=names, range=palette[: len(names)]
+    )
+    color = color.legend(orient="bottom", columns=2, labelLimit=400)
+    y = alt.Y("loss:Q", title="loss (nats per character)").scale(zero=False)
+    lines = (
+        alt.Chart(curve)
+        .mark_line()
+        .encode(
+            x=alt.X("step:Q", title="gradient descent step"),
+            y=y,
+            color=color,
+            tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".5f")],
+        )
+    )
+    rules = (
+        alt.Chart(refs)
+        .mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
+        .encode(y="loss:Q", color=color, tooltip=["series:N", alt.Tooltip("loss:Q", format=".5f")])
+    )
+    return alt.layer(lines, rules, title=title).properties(height=340)
+
+
+def distance_curve(distances: pd.DataFrame | alt.NamedData, k: float) -> alt.Chart:
+    """Mean |softmax(W) − P_k| over the table (columns step, distance), after each chunk."""
+    return (
+        alt.Chart(distances, title=f"Mean |softmax(W) − counts with k = {k:g}|")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("step:Q", title="gradient descent step"),
+            y=alt.Y("distance:Q", title="mean absolute difference").scale(zero=True),
+            tooltip=["step:Q", alt.Tooltip("distance:Q", format=".5f")],
+        )
+        .properties(height=260)
+    )
+
+
+def onehot_image(xs, itos) -> alt.Chart:
+    """The lecture's plt.imshow(xenc): one row per input, a 1 in the column of its character."""
+    V = len(itos)
+    labels = [show(c) for c in itos]
+    rows = [
+        {"input": f"{r}: '{labels[x]}'", "column": labels[j], "value": int(j == x)}
+        for r, x in enumerate(xs)
+        for j in range(V)
+    ]
+    df = pd.DataFrame(rows)
+    return (
+        alt.Chart(df, title="one_hot(xs): a single 1 per row, in the column of the character")
+        .mark_rect()
+        .encode(
+            x=alt.X("column:O", sort=labels, title="column (character index)").axis(labelAngle=0),
+            y=alt.Y("input:O", sort=list(dict.fromkeys(df["input"])), title="example").axis(
+                labelOverlap=False
+            ),
+            color=alt.Color("value:Q", scale=alt.Scale(scheme="viridis"), legend=None),
+            tooltip=["input", "column", "value"],
+        )
+        .properties(height=alt.Step(24))
+    )
