@@ -7,14 +7,13 @@ as they are, except a space, which is drawn as '␣'; '.' (index 0) comes first 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import altair as alt
 import pandas as pd
-import streamlit as st
 import torch
 
 from engine.part1_bigrams.ngram import decode_context
+from ui.charts import template_spec
 
 SPACE = "␣"
 CELLS, MARKS = "cells", "marks"  # named datasets of the chart templates
@@ -310,13 +309,6 @@ def smoothing_curves(
 # charts whose structure is built (and validated by Altair) once, with fresh data each run
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _template(template_key: tuple, _build: Callable[[], alt.TopLevelMixin]) -> dict:
-    spec = _build().to_dict()
-    spec.pop("config", None)  # Altair's default view size; Streamlit sizes the chart
-    return spec
-
-
 def draw(
     where, template_key: tuple, build, datasets: dict, *, key: str, title=None, width="stretch"
 ):
@@ -326,8 +318,7 @@ def draw(
     cached by template_key (everything the chart's structure depends on), so a rerun
     only ships new data: what keeps the smoothing slider well under 100 ms.
     """
-    spec = dict(_template(template_key, build))
-    spec["datasets"] = {**spec.get("datasets", {}), **datasets}
+    spec = template_spec(template_key, build, datasets)
     if title is not None:
         spec["title"] = title
     where.vega_lite_chart(spec, key=key, width=width)
