@@ -85,6 +85,7 @@ def router() -> None:
         },
         expanded=True,
     )
+    navigation.show(nav)
     state.init()
     links.sync_url()  # a link being opened, or the URL following the session's dataset
     ds = state.dataset()

@@ -1,6 +1,9 @@
-"""app.py's st.navigation in charge of the project's `pages/` folder (Streamlit 1.67).
+"""app.py's st.navigation: the page being shown, and the project's `pages/` folder.
 
-Streamlit treats a folder named pages/ as its legacy multipage layout until some session
+The router hands the page st.navigation picked to show(); page_title() then tells the
+glue that labels a run (ui.training) which page trained it.
+
+The `pages/` folder: Streamlit 1.67 treats a folder named pages/ as its legacy multipage layout until some session
 has run st.navigation (the process-wide PagesManager.uses_pages_directory). In that
 mode a run looks a URL up among the top-level pages/*.py files only, and the lesson
 pages live one folder down (pages/part2_mlp/trainer.py): a fresh server's first visit
@@ -12,8 +15,23 @@ Proved by tests/e2e/test_deep_link.py (a fresh server's first visit to a deep li
 tests/test_app.py (no page script at the top of pages/, every old address registered).
 """
 
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
+
+_TITLE = "_page_title"  # session state: the title of the page this session shows
 
 
 def leave_legacy_pages_mode() -> None:
     PagesManager.uses_pages_directory = False
+
+
+def show(page: StreamlitPage) -> None:
+    """Remember the page st.navigation picked for this run, for page_title()."""
+    st.session_state[_TITLE] = page.title
+
+
+def page_title(default: str) -> str:
+    """The title of the page this session shows (also in a widget callback, which runs
+    before the router: the page whose widget it is); `default` outside the router."""
+    return st.session_state.get(_TITLE) or default

@@ -11,7 +11,6 @@ import uuid
 from collections import OrderedDict
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from engine import data
 from engine.models import ModelConfig
@@ -39,13 +38,6 @@ def hub() -> Hub:
         Slots(default_slots(), lease=LEASE),
         Limits.from_environment(),
     )
-
-
-def page_title(default: str) -> str:
-    """The title of the page this script run shows (st.Page's title)."""
-    ctx = get_script_run_ctx()
-    page = ctx.pages_manager.get_pages().get(ctx.page_script_hash) if ctx else None
-    return page["page_name"] if page and page.get("page_name") else default
 
 
 def session_id() -> str:

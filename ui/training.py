@@ -19,7 +19,7 @@ import streamlit as st
 from engine.models import ConfigError
 from engine.serve.records import job_key
 from engine.train import Job
-from ui import runs, state
+from ui import navigation, runs, state
 
 TICK = 0.3  # seconds between fragment reruns while training
 WAIT_TICK = 1.0  # ... while waiting for a training slot
@@ -79,7 +79,7 @@ def controls(key: str, spec, make_job: Callable) -> None:
             owner=owner,
             origin=origin,
             dataset=state.dataset(),
-            page=runs.page_title(key),
+            page=navigation.page_title(key),
         )
         if current.done:
             runs.remember(s["page"], current, s["dataset"])
