@@ -14,6 +14,7 @@ from engine.export import files as export
 from engine.export import load
 from engine.models import ConfigError
 from engine.serve.records import Record
+from ui import small_data
 
 MAX_UPLOAD_MB = 32  # the biggest model a server allows (2M parameters) takes about 8 MB
 
@@ -74,7 +75,7 @@ def downloads(
             ":material/list:",
             lambda: export.words_text(dataset),
             "text/plain",
-            f"the {len(dataset.words):,} words after normalisation, one per line: "
+            f"the {small_data.plural(len(dataset.words), 'word')} after normalisation, one per line: "
             "the script's input",
         )
         if dataset is not None
@@ -129,7 +130,7 @@ def describe(record: Record) -> str:
     losses = f", dev {final['dev']:.4f}" if final else " (stopped early)"
     return (
         f"{export.FAMILIES[meta['model']['kind']]} with {meta['params']:,} parameters, trained "
-        f"{meta['steps']:,} steps on {meta['dataset']}{losses}"
+        f"{small_data.plural(meta['steps'], 'step')} on {meta['dataset']}{losses}"
     )
 
 

@@ -200,9 +200,44 @@ def bigram_dev(fingerprint: str, _ds: data.Dataset) -> float:
     return ngram.split_nll(_ds.words, 2, _ds.stoi, _ds.vocab_size, k=1.0)["dev"]
 
 
+LECTURE_TARGET = 2.2  # exercise E01 on names.txt: beat a dev loss of 2.2
+
+
+def target(ds: data.Dataset) -> float | None:
+    """E01's dev loss to beat: the lecture's 2.2 on names, else this dataset's own bigram
+    count model on dev (None without a dev split)."""
+    if state.on_lecture_data(ds):
+        return LECTURE_TARGET
+    dev = bigram_dev(ds.fingerprint, ds)
+    return round(dev, 4) if math.isfinite(dev) else None
+
+
+def e01_goal(ds: data.Dataset, goal: float | None) -> str:
+    """Exercise E01's title for this dataset and its target (from target())."""
+    if state.on_lecture_data(ds):
+        return f"**E01 · Beat a dev loss of {goal}** (the lecture reached about 2.17)."
+    if goal is None:
+        return "**E01 · Beat the bigram on dev**: this dataset has no dev split to score it on."
+    return (
+        f"**E01 · Beat a dev loss of {goal:.4f}**, the bigram count model's on this dataset "
+        f"(on names the lecture asks for {LECTURE_TARGET})."
+    )
+
+
 def references(ds: data.Dataset) -> dict[str, float]:
     refs = {"uniform guess, ln V": math.log(ds.vocab_size)}
     dev = bigram_dev(ds.fingerprint, ds)
     if math.isfinite(dev):
         refs["bigram counts (dev)"] = dev
     return refs
+
+
+def references_for(ds: data.Dataset, lecture: dict[str, float]) -> tuple[dict[str, float], str]:
+    """A loss chart's reference rules and the caption's sentence about them: the lecture's
+    own numbers on its dataset, else this dataset's (ln V and the bigram's dev loss)."""
+    if state.on_lecture_data(ds):
+        return lecture, "Green dashed rule: the lecture's final dev loss."
+    return references(ds), (
+        "Dashed rules: a uniform guess (ln V) and the bigram count model on dev; the "
+        "lecture's final numbers are for makemore's names, so they are left out here."
+    )

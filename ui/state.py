@@ -115,6 +115,17 @@ def md_escape(text: str) -> str:
     return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~$" else c for c in text)
 
 
+def title(ds: data.Dataset) -> str:
+    """A dataset's name for a sentence: a built-in's title, an upload's file name."""
+    return data.BUILTINS[ds.name].title if ds.builtin else ds.name
+
+
+def on_lecture_data(ds: data.Dataset) -> bool:
+    """Whether this is the lectures' dataset (names.txt as makemore reads it), the only
+    one the lectures' printed numbers and reference lines are about."""
+    return ds.builtin and ds.name == "names" and ds.normalization == default_norm("names")
+
+
 def source_label(source: str) -> str:
     if source.startswith(UPLOAD_PREFIX):
         return f"{source.removeprefix(UPLOAD_PREFIX)} (your upload)"

@@ -19,7 +19,7 @@ import streamlit as st
 from engine.models import ConfigError
 from engine.serve.records import job_key
 from engine.train import Job
-from ui import navigation, runs, state
+from ui import navigation, runs, small_data, state
 
 TICK = 0.3  # seconds between fragment reruns while training
 WAIT_TICK = 1.0  # ... while waiting for a training slot
@@ -69,7 +69,7 @@ def controls(key: str, spec, make_job: Callable) -> None:
                     sum(j.model.num_params() for j in models) if models else None,
                 )
         except ConfigError as e:
-            s["error"] = str(e)
+            s["error"] = (str(e), state.dataset().fingerprint)  # shown while that data is open
             return
         s.update(
             job=current,
@@ -128,8 +128,8 @@ def controls(key: str, spec, make_job: Callable) -> None:
         disabled=current is None,
         width="stretch",
     )
-    if s.get("error"):
-        st.error(s["error"])
+    if s.get("error") and s["error"][1] == state.dataset().fingerprint:
+        st.error(s["error"][0])
     elif current is not None and not stale and s.get("origin") in runs.ORIGINS:
         st.caption(runs.ORIGINS[s["origin"]])
     elif stale and not s["running"]:
@@ -195,36 +195,31 @@ def lecture_steps_ui(key: str) -> int:
 
 
 def loss_metrics(job: Job, columns, train_help: str) -> None:
-    """Train, dev and test loss in three columns: the latest evaluation, test only at the end."""
-    last = job.evals[-1] if job.evals else None
+    """Train, dev and test loss in three columns: the latest evaluation, test only at the end.
+    A split without words (a tiny dataset) shows — , never nan."""
+    last, final = (job.evals[-1] if job.evals else {}), job.final or {}
     c1, c2, c3 = columns
-    c1.metric("train loss", f"{last['train']:.4f}" if last else "–", help=train_help)
+    c1.metric("train loss", small_data.loss(last.get("train")), help=train_help)
     c2.metric(
         "dev loss",
-        f"{last['dev']:.4f}" if last else "–",
+        small_data.loss(last.get("dev")),
         help="The dev split: words the model never trains on.",
     )
-    c3.metric(
-        "test loss",
-        f"{job.final['test']:.4f}" if job.final else "–",
-        help="Evaluated once, at the end.",
-    )
+    c3.metric("test loss", small_data.loss(final.get("test")), help="Evaluated once, at the end.")
 
 
 def results_table(jobs: dict[str, Job], logs: dict, step0: bool = False) -> None:
-    """Each run's final train and dev loss next to the lecture's loss log {label: (train, dev)}."""
+    """Each run's final train and dev loss next to the lecture's loss log {label: (train, dev)}
+    (no lecture columns when `logs` is empty: another dataset than the lecture's)."""
     rows = []
     for label, job in jobs.items():
         final, log = job.final or {}, logs.get(label, (math.nan, math.nan))
         row = {"run": label}
         if step0:
             row["step-0 loss"] = 10 ** job.lossi[0] if job.lossi else math.nan
-        row |= {
-            "train": final.get("train", math.nan),
-            "dev": final.get("dev", math.nan),
-            "lecture's log: train": log[0],
-            "lecture's log: dev": log[1],
-        }
+        row |= {"train": final.get("train", math.nan), "dev": final.get("dev", math.nan)}
+        if logs:
+            row |= {"lecture's log: train": log[0], "lecture's log: dev": log[1]}
         rows.append(row)
     st.dataframe(
         pd.DataFrame(rows),

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import present, state
+from ui import present, small_data, state
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import state as bs
 
@@ -119,7 +119,11 @@ table_col.dataframe(
         ),
     },
 )
+seen = N[N > 0]
+once = int((seen <= 2).sum())
 table_col.caption(
-    "Many pairs occur once or twice and a few thousand times: the table is very uneven, "
-    "which is why it looks like a few dark cells on a pale background."
+    f"{small_data.plural(once, 'pair')} of the {small_data.plural(len(seen), 'pair')} seen "
+    f"occur once or twice, the most frequent {small_data.plural(int(seen.max()), 'time')}: "
+    "the more uneven the counts, the more the table looks like a few dark cells on a pale "
+    "background."
 )

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from engine import likelihood
 from engine.part1_bigrams import neural, ngram
-from ui import present, state
+from ui import present, small_data, state
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import neural as neural_charts
 from ui.part1_bigrams import state as bs
@@ -22,6 +22,7 @@ st.markdown(
 ds = state.dataset()
 fp, V, itos = ds.fingerprint, ds.vocab_size, ds.itos
 tr, dev, te = bs.split(fp, ds)
+small_data.notice(ds, "scores")  # E02 and E03 need the three splits
 MODEL_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 from engine.part1_bigrams import neural, ngram
-from ui import link_values, present, state, training
+from ui import link_values, present, small_data, state, training
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import neural as neural_charts
 from ui.part1_bigrams import state as bs
@@ -150,7 +150,7 @@ def render(job):
     )
     learned = job.snapshots[-1][1]
     left, right = st.columns(2)
-    heatmap(left, learned, f"softmax(W) after {job.step:,} steps", "nb_learned")
+    heatmap(left, learned, f"softmax(W) after {small_data.plural(job.step, 'step')}", "nb_learned")
     heatmap(right, P_counts, f"Counts smoothed with k = {k:g}", "nb_counts")
     st.caption(
         "Both tables: row = first character, column = next character, `.` first, darker blue = "

@@ -8,7 +8,7 @@ import streamlit as st
 from engine import lectures, likelihood
 from engine.part1_bigrams import ngram
 from engine.sample import sample_words
-from ui import link_values, present, state
+from ui import link_values, present, small_data, state
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import state as bs
 
@@ -181,10 +181,10 @@ def inspect_ui():
         c2.metric(
             "Mean NLL",
             f"{rank.nll:.4f}" if math.isfinite(rank.nll) else "∞",
-            help=f"−log-likelihood / {len(rows)} steps: the loss on this one word.",
+            help=f"−log-likelihood / {small_data.plural(len(rows), 'step')}: the loss on this one word.",
         )
         c3.metric(
-            f"Rank among {rank.total:,} words",
+            f"Rank among {small_data.plural(rank.total, 'word')}",
             f"{rank.rank:,}",
             help="Words of the dataset ordered by mean NLL: 1 = no word has a lower one.",
         )

@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from ui import present, state
+from ui import present, small_data, state
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import state as bs
 
@@ -65,18 +65,12 @@ st.caption(
     f"nothing gives log {V} = {math.log(V):.4f}). Perplexity = exp(NLL)."
 )
 
-_, dev_words, _ = bs.split(fp, ds)
-if not dev_words:
-    st.info(
-        "This dataset is too small for a dev split (10 % of its words rounds to none), so "
-        "the dev NLL is shown as —. Upload more words to tune k."
-    )
-elif math.isinf(at["dev"]):
+if small_data.notice(ds, "scores") and math.isinf(at["dev"]):
     unseen = bs.unseen_in_train(fp, 2, ds)
     examples = ", ".join(f"{charts.shown(g)} ({c}×)" for g, c in unseen[:12])
     st.error(
-        f"**k = 0 makes the dev loss infinite.** {len(unseen)} bigram(s) of the dev words never "
-        f"occur in the train words, for example {state.md_escape(examples)}. Their count is 0, "
+        f"**k = 0 makes the dev loss infinite.** {small_data.plural(len(unseen), 'bigram')} "
+        f"of the dev words never occur in the train words, for example {state.md_escape(examples)}. Their count is 0, "
         "so P = 0 and −log P = ∞, and one infinite term makes the mean infinite: the model "
         "declares a perfectly good word impossible. That is why smoothing exists: any k > 0 "
         "gives every bigram some probability.",

@@ -4,7 +4,7 @@ import streamlit as st
 
 from engine.models import ConfigError
 from engine.part2_mlp import lr_finder
-from ui import charts, present, state
+from ui import charts, present, small_data, state
 from ui import part2_mlp as mlp
 
 st.title("Learning-rate finder", anchor=False)
@@ -21,6 +21,8 @@ The sweep uses the model settings of the **MLP trainer** page (context, sizes, i
 """
 )
 ds = state.dataset()
+if not small_data.notice(ds, uses_dev=False):  # the sweep trains on the train split only
+    st.stop()
 s = st.session_state
 with st.expander("The model (shared with the MLP trainer)"):
     model_cfg = mlp.model_ui()

@@ -17,7 +17,7 @@ from engine.part3_bn import batchnorm, live
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
 from ui import part3_bn as dc
-from ui import state, training
+from ui import small_data, state, training
 
 ds = state.dataset()
 splits = state.splits(ds.fingerprint, 3, 1, ds)
@@ -26,6 +26,7 @@ WITH, WITHOUT = "with BatchNorm", "without BatchNorm"
 CONFIGS = {WITH: PRESETS["part3-batchnorm"].model, WITHOUT: PRESETS["part3-kaiming"].model}
 LOG = {WITH: "part3-batchnorm", WITHOUT: "part3-kaiming"}
 N_HIDDEN = CONFIGS[WITH].n_hidden
+lecture = state.on_lecture_data(ds)  # the lecture's numbers are about names.txt only
 
 st.title("BatchNorm")
 st.markdown(
@@ -43,6 +44,8 @@ tanh, next to the same net without it. The BatchNorm net drops `b1`: subtracting
 would cancel it anyway, and β does its job.
 """
 )
+if not small_data.notice(ds):
+    st.stop()
 
 # ---------------------------------------------------------------------------------------
 # side by side
@@ -91,9 +94,8 @@ def render(race):
         ),
         width="stretch",
     )
-    training.results_table(
-        race.jobs, {label: lectures.LECTURE_LOSS_LOG[LOG[label]] for label in race.jobs}
-    )
+    logs = {label: lectures.LECTURE_LOSS_LOG[LOG[label]] for label in race.jobs}
+    training.results_table(race.jobs, logs if state.on_lecture_data(ds) else {})
     st.subheader("Batch statistics against the running statistics", anchor=False)
     series = race.trace.neuron(neuron)
     if not series["step"]:
@@ -180,7 +182,7 @@ Each dot is one of the {N_HIDDEN} neurons: its running estimate (x) against its 
 over the whole train split (y). On the dashed diagonal they agree. Early in training the
 running estimates lag behind (they forget with momentum 0.001, so over about 1,000 steps);
 after a full run they sit on the diagonal and the two rows of the table agree to about
-three decimals (lecture: 2.0674 / 2.1057 with the running statistics).
+three decimals{" (lecture: 2.0674 / 2.1057 with the running statistics)" if lecture else ""}.
 """
         )
 

@@ -15,7 +15,7 @@ from engine.models import TANH_GAIN, DeepConfig
 from engine.part3_bn import live, zero_init
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
-from ui import charts, link_values, present, state, training
+from ui import charts, link_values, present, small_data, state, training
 from ui import part3_bn as dc
 
 ss = st.session_state
@@ -65,6 +65,8 @@ similar scale, and is each update about 1/1000 of its parameter? The lecture's d
 saved plots and numbers on makemore's names.
 """
 )
+if not small_data.notice(ds):
+    st.stop()
 
 # ---------------------------------------------------------------------------------------
 # the net
@@ -120,11 +122,12 @@ config = DeepConfig(
     nonlinearity=nonlin,
 )
 tc = TrainConfig(steps=int(steps), lr=lr, lr_after=lr / 10, lr_decay_step=150_000, eval_every=0)
-lecture_run = config == LECTURE.model and tc == LECTURE.train
+lecture_run = config == LECTURE.model and tc == LECTURE.train and state.on_lecture_data(ds)
 st.caption(
     f"{depth} × [Linear{', BatchNorm' if batchnorm else ''}, "
     f"{'Tanh' if nonlin == 'tanh' else 'nothing'}] of {width}, batch 32, learning rate "
-    f"{lr:g}, {int(steps):,} steps" + (" — exactly the lecture's run." if lecture_run else ".")
+    f"{lr:g}, {small_data.plural(int(steps), 'step')}"
+    + (" — exactly the lecture's run." if lecture_run else ".")
 )
 
 
@@ -156,8 +159,8 @@ def render(run):
     m = st.columns(3)
     m[0].metric("minibatch loss", f"{10 ** run.lossi[-1]:.4f}", help=f"at step {d.step:,}")
     if run.final:
-        m[1].metric("train loss", f"{run.final['train']:.4f}", help="the whole train split")
-        m[2].metric("dev loss", f"{run.final['dev']:.4f}", help="the whole dev split")
+        m[1].metric("train loss", small_data.loss(run.final["train"]), help="the whole train split")
+        m[2].metric("dev loss", small_data.loss(run.final["dev"]), help="the whole dev split")
         if lecture_run:
             train, dev = lectures.LECTURE_LOSS_LOG["part3-deep-bn"]
             st.caption(f"The lecture printed train {train:.4f}, dev {dev:.4f} (cell 19).")

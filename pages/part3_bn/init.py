@@ -15,7 +15,7 @@ from engine.part3_bn import init, live
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
 from ui import part3_bn as dc
-from ui import present, state, training
+from ui import present, small_data, state, training
 
 ss = st.session_state
 ds = state.dataset()
@@ -44,6 +44,9 @@ of 32 examples (the same one the first training step sees): no training, so it u
 you move a slider.
 """
 )
+
+if not small_data.notice(ds):
+    st.stop()
 
 
 # ---------------------------------------------------------------------------------------
@@ -290,30 +293,37 @@ def render(race):
         label: next((n for n in PRESET_NAMES if PRESETS[n].model == job.config), None)
         for label, job in race.jobs.items()
     }
-    training.results_table(
-        race.jobs,
-        {
-            label: lectures.LECTURE_LOSS_LOG[n]
-            for label, n in presets.items()
-            if n in lectures.LECTURE_LOSS_LOG
-        },
-        step0=True,
-    )
+    logs = {
+        label: lectures.LECTURE_LOSS_LOG[n]
+        for label, n in presets.items()
+        if n in lectures.LECTURE_LOSS_LOG
+    }
+    training.results_table(race.jobs, logs if state.on_lecture_data(ds) else {}, step0=True)
 
 
 training.live("init", render, chunk=0.5)  # long runs, heavy charts: train more per tick
+lecture = (
+    """next to the notebook's "loss log" (empty for inits the lecture did not try). The
+lecture's numbers are after 200,000 steps on makemore's names; shorter runs end higher."""
+    if state.on_lecture_data(ds)
+    else "(the lecture's loss log is for makemore's names, so it is left out on this dataset)."
+)
 st.markdown(
     f"""
 **Left:** every step of the first 1,000 (log10 of the minibatch loss; the dashed line is
 ln {V}). The original starts far above and drops steeply: the **hockey stick**. A good init
 starts on the dashed line. **Right:** the whole run. **Table:** the loss of the first step,
-then train and dev loss on the full splits once the run is done, next to the notebook's
-"loss log" (empty for inits the lecture did not try). The lecture's numbers are after
-200,000 steps on makemore's names; shorter runs end higher. Fixing the init buys a lower
-final loss because no steps are wasted on squashing logits and the tanh layer learns from
-the start (lecture: 2.1245 / 2.1682 for the original, 2.0377 / 2.1070 with Kaiming). The
-Kaiming run here lands exactly on the lecture's numbers; the original ends a little off
-(about 2.122 / 2.166): its huge first gradients make it sensitive to the last bits of
-floating point.
+then train and dev loss on the full splits once the run is done, {lecture} Fixing the init
+buys a lower final loss because no steps are wasted on squashing logits and the tanh layer
+learns from the start.
 """
 )
+if state.on_lecture_data(ds):
+    st.markdown(
+        """
+On names the lecture printed 2.1245 / 2.1682 for the original and 2.0377 / 2.1070 with
+Kaiming. The Kaiming run here lands exactly on the lecture's numbers; the original ends a
+little off (about 2.122 / 2.166): its huge first gradients make it sensitive to the last
+bits of floating point.
+"""
+    )

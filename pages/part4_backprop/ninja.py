@@ -11,7 +11,8 @@ from engine.part4_backprop.job import ManualJob
 from engine.part4_backprop.manual import MISTAKES, TANH_ROUNDS_ONCE, manual_backward
 from engine.part4_backprop.net import NinjaConfig, forward, lecture_batch
 from engine.train import TrainConfig
-from ui import charts, link_values, present, state, training
+from ui import charts, link_values, present, schedule, small_data, state, training
+from ui import part2_mlp as mlp
 from ui import part4_backprop as draw
 
 ds = state.dataset()
@@ -27,12 +28,14 @@ respect to each of them is written out by hand, from the loss back to the embedd
 Each result is held against the gradient autograd computed, with the notebook's `cmp`.
 
 The check network: context 3, 10-D embeddings, 64 hidden neurons, one batch of 32 examples
-from {state.md_escape(ds.name)} (V = {ds.vocab_size}). Its biases and BatchNorm gains start
+from {state.md_escape(state.title(ds))} (V = {ds.vocab_size}). Its biases and BatchNorm gains start
 deliberately non-zero, so a wrong formula cannot hide behind a zero. One difference from the
 notebook: bngain and bnbias come from a generator of their own (seed + 1) rather than
 torch's unseeded global one, so the same seed always gives the same numbers.
 """
 )
+if not small_data.notice(ds):
+    st.stop()
 with st.expander("The forward pass, chunked into named steps"):
     st.code(inspect.getsource(forward), language="python")
 
@@ -61,11 +64,7 @@ mistake = c2.selectbox(
     bind="query-params",
     help="Swap in a plausible wrong line and watch the table catch it.",
 )
-try:
-    params, Xb, Yb = lecture_batch(splits, ds.vocab_size, seed)
-except RuntimeError as e:  # a dataset too small for a batch
-    st.error(f"This dataset cannot make a batch of 32 examples: {e}")
-    st.stop()
+params, Xb, Yb = lecture_batch(splits, ds.vocab_size, seed)
 report = check(params, Xb, Yb, mistake)
 
 m1, m2, m3 = st.columns(3)
@@ -273,37 +272,36 @@ def render(job):
         "Every 5% of the run: on 20,000 train examples, BatchNorm calibrated on them. "
         "At the end: the whole split, calibrated on the whole training set.",
     )
+    refs, note = mlp.references_for(ds, {f"lecture: dev {LECTURE['dev']:.4f}": LECTURE["dev"]})
     st.vega_lite_chart(  # a cached template with fresh data: cheap on every tick
-        charts.smoothed_loss(job.lossi, job.evals, {"lecture: dev 2.1099": LECTURE["dev"]}),
-        width="stretch",
-        key="ninja_curve",
+        charts.smoothed_loss(job.lossi, job.evals, refs), width="stretch", key="ninja_curve"
     )
     st.caption(
         "log10 of the minibatch loss. Blue: the mean of each whole block of 1,000 steps, as "
         "lecture 6 plots it (the first point needs 1,000 steps); gray: finer averages of the "
         "same losses. Orange and red points: train and dev loss, evaluated every 5% of the "
-        "run and at the end. Green dashed rule: the lecture's final dev loss. The drop "
-        "halfway is the learning-rate decay."
+        f"run and at the end. {note} {schedule.decay_note(job.train_config)}"
     )
 
 
 training.live("ninja", render)
-st.dataframe(
-    pd.DataFrame(
-        [
-            {"run": "lecture (notebook output)", **LECTURE},
-            {"run": "lecture ('I achieved', comment)", "train": 2.0718822, "dev": 2.1162496},
-        ]
-    ),
-    hide_index=True,
-    column_config={"train": st.column_config.NumberColumn(format="%.4f"),
-                   "dev": st.column_config.NumberColumn(format="%.4f")},
-)  # fmt: skip
-st.caption(
-    "The lecture's results for comparison. They cannot be matched to the digit: the notebook "
-    "drew bngain and bnbias from an unseeded generator. This page's default run ends at about "
-    "train 2.07, dev 2.11."
-)
+if state.on_lecture_data(ds):
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"run": "lecture (notebook output)", **LECTURE},
+                {"run": "lecture ('I achieved', comment)", "train": 2.0718822, "dev": 2.1162496},
+            ]
+        ),
+        hide_index=True,
+        column_config={"train": st.column_config.NumberColumn(format="%.4f"),
+                       "dev": st.column_config.NumberColumn(format="%.4f")},
+    )  # fmt: skip
+    st.caption(
+        "The lecture's results for comparison. They cannot be matched to the digit: the "
+        "notebook drew bngain and bnbias from an unseeded generator. This page's default run "
+        "ends at about train 2.07, dev 2.11."
+    )
 job = training.job("ninja")
 
 

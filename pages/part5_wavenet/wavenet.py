@@ -10,7 +10,8 @@ from engine.models import WaveNetConfig
 from engine.presets import PRESETS
 from engine.sample import sample_words
 from engine.train import TrainConfig
-from ui import charts, link_values, present, schedule, state, training
+from ui import charts, link_values, present, schedule, small_data, state, training
+from ui import part2_mlp as mlp
 from ui import part5_wavenet as draw
 from ui.runs import open_job
 
@@ -113,16 +114,12 @@ try:
 except models.ConfigError as e:
     st.error(str(e))
     st.stop()
-splits = state.splits(ds.fingerprint, block, 1, ds)
-if min(splits.sizes()) == 0:
-    st.error(
-        f"{state.md_escape(ds.name)} is too small for this page: with {len(ds.words)} words, one "
-        "of the train/dev/test splits (80/10/10) has no examples. Use at least 10 words."
-    )
+if not small_data.notice(ds):
     st.stop()
+splits = state.splits(ds.fingerprint, block, 1, ds)
 fresh = wavenet.build(config, ds.vocab_size)
 st.caption(
-    f"{fresh.num_params():,} parameters · dataset {state.md_escape(ds.name)} "
+    f"{fresh.num_params():,} parameters · dataset {state.md_escape(state.title(ds))} "
     f"(V = {ds.vocab_size}) · {len(splits.Ytr):,} training examples of {block} characters"
 )
 
@@ -173,6 +170,10 @@ if stats is None:
         "The flat net concatenates all characters first, so its BatchNorm sees 2-D input "
         "(batch, neurons): there is no position dimension and no bug. Switch on "
         "*hierarchical* to see it."
+        if not hierarchical
+        else f"With a context of {block} characters the first FlattenConsecutive(2) already "
+        "joins them all (T = 1 is dropped), so BatchNorm sees 2-D input (batch, neurons): "
+        "there is no position dimension and no bug. Choose a context of 4 or more to see it."
     )
 else:
     st.altair_chart(draw.time_stats_chart(stats, "mean", bn_fix), width="stretch", key="wn_mean")
@@ -246,7 +247,9 @@ def render(job):
         "Every 5% of the run on 20,000 train examples; at the end on the whole split. "
         "BatchNorm uses its running statistics.",
     )
-    refs = {"lecture: dev 1.9937": PRESET.expected[1]}
+    refs, note = mlp.references_for(
+        ds, {f"lecture: dev {PRESET.expected[1]:.4f}": PRESET.expected[1]}
+    )
     st.vega_lite_chart(
         charts.smoothed_loss(job.lossi, job.evals, refs), width="stretch", key="wn_curve"
     )
@@ -254,8 +257,8 @@ def render(job):
         "The lecture's smoothed curve: log10 of the minibatch loss averaged over each whole "
         "block of 1,000 steps (blue; it needs 1,000 steps for its first point). Gray: "
         "finer averages of the same losses, for short runs. Orange and red points: train and "
-        "dev loss evaluated every 5% of the run and at the end. Green dashed rule: the "
-        "lecture's final dev loss. " + schedule.decay_note(job.train_config)
+        "dev loss evaluated every 5% of the run and at the end. "
+        f"{note} {schedule.decay_note(job.train_config)}"
     )
 
 
@@ -340,7 +343,7 @@ else:
         hide_index=True,
     )
     st.caption(
-        f"Names drawn from the net as it is now (after {job.step:,} steps), character by "
+        f"Names drawn from the net as it is now (after {small_data.plural(job.step, 'step')}), character by "
         f"character from '{'.' * block}' until it produces '.'. BatchNorm uses its running "
         "statistics."
     )

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import data
-from ui import charts, present, state
+from ui import charts, present, small_data, state
 
 st.title("makemore playground")
 st.markdown(
@@ -169,6 +169,8 @@ if f is not None:
         p4.metric("vocabulary size V", candidate.vocab_size)
         for reason, n in candidate.dropped:
             st.caption(f"dropped {n:,} × {state.md_escape(reason)}")
+        if not working:  # the dataset's own notice below says it once it is in use
+            small_data.notice(candidate, "home")
         st.dataframe(pd.DataFrame({"first words kept": candidate.words[:10]}), hide_index=True)
         if working:
             st.success(f"You are working on {state.md_escape(f.name)}.", icon=":material/check:")
@@ -215,9 +217,10 @@ right.altair_chart(charts.char_frequencies(ds.words, ds.itos), width="stretch")
 tr, dev, te = data.split_words(ds.words)
 st.markdown(
     f"**The lecture's split.** `random.seed(42)`, shuffle, then 80 / 10 / 10: "
-    f"{len(tr):,} train, {len(dev):,} dev and {len(te):,} test words. Models learn from train, "
-    "dev picks settings, test is looked at once at the end."
+    f"{len(tr):,} train, {len(dev):,} dev and {small_data.plural(len(te), 'test word')}. "
+    "Models learn from train, dev picks settings, test is looked at once at the end."
 )
+small_data.notice(ds, "home")
 st.markdown("**Examples** (20 random words; the first three of the shuffled train split first).")
 examples = tr[:3] + random.Random(0).sample(list(ds.words), min(17, n_words))
 examples += [""] * (-len(examples) % 4)

@@ -1,0 +1,74 @@
+"""What a page cannot do with the current dataset, said in one sentence, and counts in words.
+
+The lecture's split is 80/10/10 of the shuffled words (engine.data.split_words), so a list
+of 5 words has an empty dev split and a list of 1 word an empty train split. Pages call
+notice() once, near the top: it says what is missing and why, and tells the page whether
+it can train at all. Texts that count things use plural() ("1 word", "2 words").
+"""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from engine import data
+
+MIN_WORDS = 6  # the smallest list whose three splits all have a word (4 / 1 / 1)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """'1 word', '5 words', '32,033 words' ('1 step', '3 steps'; irregular: pass `words`)."""
+    return f"{n:,} {word if n == 1 else words or word + 's'}"
+
+
+def loss(value: float | None) -> str:
+    """A loss for a metric: four decimals, or – when there is none (not yet, or an empty split)."""
+    return "–" if value is None or math.isnan(value) else f"{value:.4f}"
+
+
+def split_sizes(ds: data.Dataset) -> tuple[int, int, int]:
+    """The number of train, dev and test words of the lecture's split."""
+    return _sizes(ds.fingerprint, ds.words)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _sizes(fingerprint: str, _words: tuple[str, ...]) -> tuple[int, int, int]:
+    return tuple(len(part) for part in data.split_words(_words))
+
+
+NO_TRAIN = {  # what an empty train split means, by what the page does with it
+    "trains": "so nothing can be trained on this page",
+    "scores": "so the table counted on the train words is empty",
+    "home": "so the lesson pages cannot train on it",
+}
+
+
+def shortfall(ds: data.Dataset, page: str = "trains") -> str | None:
+    """One sentence on what the split cannot give (None when every split has words).
+
+    `page`: what the page does with the split, a key of NO_TRAIN.
+    """
+    n_train, n_dev, n_test = split_sizes(ds)
+    if n_dev and n_train:
+        return None
+    empty = [name for name, n in (("train", n_train), ("dev", n_dev), ("test", n_test)) if not n]
+    which = " and ".join(empty) + (" are" if len(empty) > 1 else " is")
+    then = (
+        NO_TRAIN[page] if not n_train else "so there are no dev losses and nothing is tuned on dev"
+    )
+    n = len(ds.words)
+    return (
+        f"{plural(n, 'word')} {'is' if n == 1 else 'are'} too few for the lecture's 80/10/10 "
+        f"split: {which} empty, {then}. A list of at least {MIN_WORDS} words fills all three."
+    )
+
+
+def notice(ds: data.Dataset, page: str = "trains", uses_dev: bool = True) -> bool:
+    """Say on the page what the dataset's split cannot give; True when the page can train
+    (its train split has words), False when it cannot. A page that never looks at dev
+    (uses_dev=False) only speaks up about an empty train split."""
+    can_train = split_sizes(ds)[0] > 0
+    if (uses_dev or not can_train) and (why := shortfall(ds, page)) is not None:
+        st.warning(why, icon=":material/data_alert:")
+    return can_train
