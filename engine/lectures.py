@@ -6,7 +6,8 @@ reference numbers from here.
 
 from __future__ import annotations
 
-LECTURE_SEED = 2147483647
+LECTURE_SEED = 2147483647  # torch.Generator().manual_seed(2147483647), from lecture 2 on
+SAMPLE_SEED = LECTURE_SEED + 10  # the generator the lectures sample names with
 
 # The "loss log" of the notebook (cell 11, markdown) and cell 19: (train, dev) after training.
 LECTURE_LOSS_LOG = {
@@ -17,3 +18,8 @@ LECTURE_LOSS_LOG = {
     "part3-batchnorm": (2.0668270587921143, 2.104844808578491),
     "part3-deep-bn": (2.4002976417541504, 2.3982467651367188),
 }
+
+# Lecture 5 (makemore part 4), exercise 4: the notebook's printed split losses after
+# training with the manual backward, and the numbers its comment says were achieved.
+PART4_EX4_LOSS = {"train": 2.070523500442505, "dev": 2.109893560409546}
+PART4_EX4_ACHIEVED = {"train": 2.0718822, "dev": 2.1162496}

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data import END, build_examples
+from engine.models import eval_mode
 from engine.sample import device_of
 
 
@@ -48,11 +49,8 @@ def next_char_probs(model, X: torch.Tensor) -> torch.Tensor:
     table = getattr(model, "probs", None)
     if table is not None:
         return table(X)
-    model.train(False)
-    try:
+    with eval_mode(model):
         logits, _ = model(X)
-    finally:
-        model.train(True)
     return F.softmax(logits, dim=1)
 
 

@@ -8,6 +8,7 @@ share makemore's interface: `model(idx, targets=None) -> (logits, loss)`.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -179,6 +180,21 @@ class Model:
 
     def eval(self):
         return self.train(False)
+
+
+@contextmanager
+def eval_mode(model):
+    """Run the block in evaluation mode (BatchNorm with its running statistics); every
+    BatchNorm gets back the mode it had. For any model with makemore's interface: a count
+    model has no mode to change."""
+    bns = [layer for layer in walk(getattr(model, "layers", ())) if isinstance(layer, BatchNorm1d)]
+    modes = [bn.training for bn in bns]
+    model.train(False)
+    try:
+        yield model
+    finally:
+        for bn, mode in zip(bns, modes, strict=True):
+            bn.training = mode
 
 
 def walk(layers):

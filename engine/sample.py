@@ -10,6 +10,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from engine.lectures import SAMPLE_SEED
+from engine.models import eval_mode
+
 
 def device_of(model) -> torch.device:
     """Where a model's tensors live (count-table models live on the CPU)."""
@@ -29,9 +32,8 @@ def generate(
     """n samples drawn side by side; each is a list of character ids without the final '.'."""
     if temperature <= 0:
         raise ValueError("temperature must be positive.")
-    model.train(False)
     device = device_of(model)
-    try:
+    with eval_mode(model):
         context = torch.zeros((n, model.block_size), dtype=torch.long, device=device)
         out = torch.zeros((n, 0), dtype=torch.long, device=device)
         finished = torch.zeros(n, dtype=torch.bool, device=device)
@@ -49,12 +51,10 @@ def generate(
             if finished.all():
                 break
             context = torch.cat([context[:, 1:], ix], dim=1)
-    finally:
-        model.train(True)
     return [row[: row.index(0)] if 0 in row else row for row in out.tolist()]
 
 
-def sample_words(model, itos, n=20, seed=2147483647 + 10, temperature=1.0, top_k=None) -> list[str]:
+def sample_words(model, itos, n=20, seed=SAMPLE_SEED, temperature=1.0, top_k=None) -> list[str]:
     g = torch.Generator().manual_seed(seed)
     rows = generate(model, n, g, temperature=temperature, top_k=top_k)
     return ["".join(itos[i] for i in row) for row in rows]

@@ -17,7 +17,8 @@ import torch
 from engine import fused as fused_step
 from engine import models
 from engine.data import Splits
-from engine.models import ConfigError, ModelConfig
+from engine.lectures import LECTURE_SEED
+from engine.models import ConfigError, ModelConfig, eval_mode
 
 EVAL_TRAIN_SAMPLE = 20_000  # periodic evaluations estimate the train loss on this many examples
 
@@ -39,7 +40,7 @@ class TrainConfig:
     lr: float = 0.1
     lr_after: float = 0.01
     lr_decay_step: int = 100_000
-    seed: int = 2147483647
+    seed: int = LECTURE_SEED
     batch_seed: int | None = None
     eval_every: int = 10_000
     optimizer: str = "sgd"  # or "adamw"
@@ -225,11 +226,8 @@ class Job(Run):
         X, Y = self.splits.split(split)
         if limit is not None:
             X, Y = X[:limit], Y[:limit]
-        self.model.eval()
-        try:
+        with eval_mode(self.model):
             _, loss = self.model(X, Y)
-        finally:
-            self.model.train()
         return loss.item()
 
     def estimate(self) -> dict[str, float]:

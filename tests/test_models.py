@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from engine import data, models
+from engine.lectures import LECTURE_SEED
 from engine.models import DeepConfig, MLPConfig, WaveNetConfig
 from engine.presets import PRESETS
 from engine.sample import generate, sample_words
@@ -17,7 +18,7 @@ TINY = data.from_text(
 )
 
 
-def build(config, seed=2147483647, V=27):
+def build(config, seed=LECTURE_SEED, V=27):
     return models.build(config, V, torch.Generator().manual_seed(seed))
 
 

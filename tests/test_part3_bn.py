@@ -7,6 +7,7 @@ import torch
 
 from engine import data
 from engine.layers import BatchNorm1d
+from engine.lectures import LECTURE_SEED
 from engine.models import DeepConfig, MLPConfig, WaveNetConfig, build
 from engine.part3_bn import batchnorm, init, stats, zero_init
 from engine.presets import PRESETS
@@ -231,7 +232,7 @@ def _randomise_batchnorm(model, seed=0):
     ],
 )
 def test_folding_batchnorm_keeps_the_eval_forward(config, flavour, gamma_shape):
-    model = build(config, 27, torch.Generator().manual_seed(2147483647))
+    model = build(config, 27, torch.Generator().manual_seed(LECTURE_SEED))
     _randomise_batchnorm(model)
     bns = [la for la in model.layers if isinstance(la, BatchNorm1d)]
     assert bns[0].flavour == flavour

@@ -36,6 +36,7 @@ INITS = {
     },
 }
 NEAR_UNIFORM = list(INITS)[1]
+MODEL, TRAIN = MLPConfig(), TrainConfig()  # the lecture's defaults
 LIMITS = {"block_size": 16, "n_embd": 64, "n_hidden": 1024, "batch_size": 4096, "steps": 500_000}
 
 
@@ -54,7 +55,7 @@ def model_ui() -> MLPConfig:
             "block",
             min_value=1,
             max_value=LIMITS["block_size"],
-            value=3,
+            value=MODEL.block_size,
         )
         n_embd = _w(
             c2.slider,
@@ -62,7 +63,7 @@ def model_ui() -> MLPConfig:
             "n_embd",
             min_value=1,
             max_value=LIMITS["n_embd"],
-            value=10,
+            value=MODEL.n_embd,
         )
         n_hidden = _w(
             c3.slider,
@@ -70,7 +71,7 @@ def model_ui() -> MLPConfig:
             "n_hidden",
             min_value=1,
             max_value=LIMITS["n_hidden"],
-            value=200,
+            value=MODEL.n_hidden,
         )
         c1, c2 = st.columns([2, 1])
         init = _w(
@@ -84,7 +85,7 @@ def model_ui() -> MLPConfig:
             c2.toggle,
             "direct connections (E03)",
             "direct",
-            value=False,
+            value=MODEL.direct,
             help="Bengio et al. 2003: also connect the embeddings straight to the logits.",
         )
     return MLPConfig(block_size, n_embd, n_hidden, direct=direct, **INITS[init])
@@ -100,7 +101,7 @@ def train_ui() -> TrainConfig:
             "batch",
             min_value=1,
             max_value=LIMITS["batch_size"],
-            value=32,
+            value=TRAIN.batch_size,
         )
         steps = _w(
             c2.number_input,
@@ -108,7 +109,7 @@ def train_ui() -> TrainConfig:
             "steps",
             min_value=1,
             max_value=LIMITS["steps"],
-            value=200_000,
+            value=TRAIN.steps,
             step=1000,
         )
         seed = _w(
@@ -117,7 +118,7 @@ def train_ui() -> TrainConfig:
             "seed",
             min_value=0,
             max_value=2**53 - 1,
-            value=2147483647,
+            value=TRAIN.seed,
             help="Seeds the initial weights and the minibatches: the same seed gives the same run.",
         )
         c1, c2, c3 = st.columns(3)
@@ -127,18 +128,20 @@ def train_ui() -> TrainConfig:
             "lr",
             min_value=1e-4,
             max_value=10.0,
-            value=0.1,
+            value=TRAIN.lr,
             format="%.4f",
             help="Try the learning-rate finder page.",
         )
-        decay = schedule.decay_ui(c2, "decay", steps, 0.5, "decay at step", LIMITS["steps"])
+        decay = schedule.decay_ui(
+            c2, "decay", steps, TRAIN.lr_decay_step / TRAIN.steps, "decay at step", LIMITS["steps"]
+        )
         lr_after = _w(
             c3.number_input,
             "learning rate after",
             "lr_after",
             min_value=1e-5,
             max_value=10.0,
-            value=0.01,
+            value=TRAIN.lr_after,
             format="%.4f",
         )
     return TrainConfig(

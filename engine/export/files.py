@@ -26,13 +26,13 @@ import torch
 
 from engine.data import Dataset
 from engine.export.load import load_model
+from engine.lectures import SAMPLE_SEED
 from engine.models import ConfigError, DeepConfig, MLPConfig, WaveNetConfig
 from engine.sample import sample_words
 from engine.serve.records import FORMAT, Record
 from engine.train import EVAL_TRAIN_SAMPLE, TrainConfig
 
 SAMPLE_COUNT = 20
-SAMPLE_SEED = 2147483647 + 10  # the lectures' sampling generator
 FAMILIES = {"mlp": "MLP", "deep": "deep MLP", "wavenet": "WaveNet"}
 CSV_COLUMNS = ("step", "log10_loss", "loss", "eval_train", "eval_dev")
 

@@ -34,7 +34,7 @@ class NeuralBigramConfig:
 
     lr: float = 50.0
     reg: float = 0.01
-    seed: int = 2147483647
+    seed: int = LECTURE_SEED
     method: str = "index"
 
 
@@ -195,7 +195,7 @@ class NeuralBigramJob:
 
 
 def lecture_W(vocab_size: int, seed: int = LECTURE_SEED) -> torch.Tensor:
-    """W = torch.randn((V, V), generator=torch.Generator().manual_seed(2147483647))."""
+    """W = torch.randn((V, V), generator=torch.Generator().manual_seed(LECTURE_SEED))."""
     return torch.randn((vocab_size, vocab_size), generator=torch.Generator().manual_seed(seed))
 
 

@@ -14,6 +14,7 @@ import torch
 
 from engine import models
 from engine.data import Splits
+from engine.lectures import LECTURE_SEED
 from engine.models import ConfigError, ModelConfig
 
 
@@ -47,7 +48,7 @@ def sweep(
     hi: float = 0.0,
     steps: int = 1000,
     batch_size: int = 32,
-    seed: int = 2147483647,
+    seed: int = LECTURE_SEED,
     callback=None,
 ) -> Sweep:
     """One step per learning rate on a fresh model; callback(i) after each step (a progress bar)."""

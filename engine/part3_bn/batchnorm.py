@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from engine.data import Splits
 from engine.layers import BatchNorm1d, Linear, Sequential
 from engine.lectures import LECTURE_SEED
-from engine.models import ConfigError, Model
+from engine.models import ConfigError, Model, eval_mode
 from engine.train import Job
 
 
@@ -121,14 +121,8 @@ def calibrate_batchnorm(
         "dev": _split_loss(calibrated, splits, "dev"),
     }
     if running is None:
-        bns = [layer for layer in model.layers if isinstance(layer, BatchNorm1d)]
-        modes = [bn.training for bn in bns]
-        model.eval()
-        try:
+        with eval_mode(model):
             running = {s: _split_loss(model, splits, s) for s in ("train", "dev")}
-        finally:
-            for bn, mode in zip(bns, modes, strict=True):
-                bn.training = mode
     bn, cal = model.layers[first], layers[first]
     return Calibration(
         {"train": running["train"], "dev": running["dev"]},
@@ -202,14 +196,8 @@ def fold_batchnorm(model: Model, X: torch.Tensor) -> FoldReport:
         else:
             new.append(copy.copy(layer))  # shares the tensors, keeps its own .out
     folded = Model(Sequential(new), model.config).eval()
-    bns = [layer for layer in layers if isinstance(layer, BatchNorm1d)]
-    modes = [bn.training for bn in bns]
-    model.eval()
-    try:
+    with eval_mode(model):
         logits, _ = model(X)
-    finally:
-        for bn, mode in zip(bns, modes, strict=True):
-            bn.training = mode
     folded_logits, _ = folded(X)
     return FoldReport(
         folded,

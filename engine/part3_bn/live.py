@@ -14,6 +14,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from engine.models import eval_mode
 from engine.part3_bn.stats import Diagnostics, capture
 from engine.train import Job
 
@@ -79,8 +80,7 @@ class ChunkedEvaluation:
     def run_for(self, seconds: float) -> None:
         """Evaluate at least one chunk, then more until the time budget is spent."""
         deadline, model = time.perf_counter() + seconds, self.job.model
-        model.eval()
-        try:
+        with eval_mode(model):
             while self.todo:
                 X, Y = self.job.splits.split(self.todo[0])
                 if self.offset < len(Y):
@@ -95,8 +95,6 @@ class ChunkedEvaluation:
                     self.offset, self.total = 0, 0.0
                 if time.perf_counter() >= deadline:
                     break
-        finally:
-            model.train()
         job = self.job
         if self.done and job.final is None and {"train", "dev"} <= set(self.losses):
             job.final = self.losses

@@ -197,13 +197,14 @@ forward pass, zero the grads, `loss.backward()`, then nudge every parameter by
 −learning rate × grad. The lecture ran 20 steps with learning rate 0.1.
 """
 )
+TRAIN = MicroTrainConfig()  # the lecture's 20 steps of 0.1
 c1, c2, c3 = present.settings("mg_train").columns(3)
 steps = link_values.whole_number(
     c1,
     "steps",
     1,
     2000,
-    20,
+    TRAIN.steps,
     key="mg_steps",
     bind="query-params",
     persist_state="session",
@@ -211,7 +212,7 @@ steps = link_values.whole_number(
 lr = c2.select_slider(
     "learning rate",
     [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0],
-    value=0.1,
+    value=TRAIN.lr,
     key="mg_lr",
     bind="query-params",
     persist_state="session",
@@ -220,7 +221,7 @@ seed = c3.number_input(
     "seed",
     0,
     2**31 - 1,
-    1337,
+    TRAIN.seed,
     key="mg_seed",
     bind="query-params",
     persist_state="session",
@@ -237,7 +238,7 @@ slow = c1.toggle(
 )
 forget = c2.toggle(
     "forget to zero the grads (the lecture's other bug)",
-    value=False,
+    value=not TRAIN.zero_grad,
     key="mg_forget",
     bind="query-params",
     persist_state="session",

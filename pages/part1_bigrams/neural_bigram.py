@@ -32,9 +32,10 @@ part of the loss can only approach the count model's NLL, never beat it.
 ds = state.dataset()
 fp, V, itos = ds.fingerprint, ds.vocab_size, ds.itos
 settings = present.settings("nb")
+LECTURE = neural.NeuralBigramConfig()  # lr 50, λ 0.01
 c1, c2, c3, c4 = settings.columns(4)
 lr = c1.number_input(
-    "Learning rate", 0.1, 200.0, 50.0, 5.0, key="nb_lr", bind="query-params",
+    "Learning rate", 0.1, 200.0, LECTURE.lr, 5.0, key="nb_lr", bind="query-params",
     help="The lecture uses 50: the full-batch gradient of this convex loss is small and smooth.",
 )  # fmt: skip
 steps = link_values.whole_number(c2, "Steps", 10, 3000, 500, 50, key="nb_steps", bind="query-params",
@@ -43,7 +44,7 @@ steps = link_values.whole_number(c2, "Steps", 10, 3000, 500, 50, key="nb_steps",
 reg = c3.select_slider(
     "Regularisation λ",
     (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
-    value=0.01,
+    value=LECTURE.reg,
     key="nb_reg",
     bind="query-params",
     help="The weight of λ·mean(W²) in the loss; the lecture uses 0.01.",

@@ -70,7 +70,7 @@ def sample_ui():
         key="sample_seed",
         bind="query-params",
         help="torch.Generator().manual_seed(seed): the same seed gives the same samples. "
-        "2147483647 is the lecture's.",
+        f"{lectures.LECTURE_SEED} is the lecture's.",
     )
     temperature = c3.slider(
         "Temperature",

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import data, likelihood
+from engine.lectures import SAMPLE_SEED
 from engine.part1_bigrams import ngram
 from engine.part2_mlp import embeddings
 from engine.sample import sample_words
@@ -145,7 +146,7 @@ temperature = c2.slider(
     "temperature", 0.1, 2.0, 1.0, 0.05, key="emb_temp", bind="query-params",
     help="Below 1: safer, more common names. Above 1: wilder.",
 )  # fmt: skip
-seed = c3.number_input("seed", 0, 2**53 - 1, 2147483647 + 10, key="emb_seed", bind="query-params")
+seed = c3.number_input("seed", 0, 2**53 - 1, SAMPLE_SEED, key="emb_seed", bind="query-params")
 top_k = c4.number_input(
     "top-k (0 = off)", 0, ds.vocab_size, 0, key="emb_top_k", bind="query-params",
     help="Only draw from the k most likely characters.",

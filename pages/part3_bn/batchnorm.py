@@ -192,7 +192,8 @@ three decimals{" (lecture: 2.0674 / 2.1057 with the running statistics)" if lect
 st.header("The BatchNorm widget", anchor=False)
 x0 = st.slider(
     "x0: the first of five inputs", -30.0, 30.0, 0.0, step=0.5, key="x0", bind="query-params",
-    help="The other four are randn(5) · 5 with the seed 2147483647 + 1, as in the notebook.",
+    help=f"The other four are randn(5) · 5 with the seed {lectures.LECTURE_SEED} + 1, as in the "
+    "notebook.",
 )  # fmt: skip
 widget = batchnorm.batchnorm_widget(x0)
 m = st.columns(2)

@@ -5,9 +5,9 @@ import inspect
 import pandas as pd
 import streamlit as st
 
-from engine.lectures import LECTURE_SEED
+from engine.lectures import LECTURE_SEED, PART4_EX4_ACHIEVED, PART4_EX4_LOSS
 from engine.part4_backprop.check import check
-from engine.part4_backprop.job import ManualJob
+from engine.part4_backprop.job import EX4_NET, EX4_TRAIN, ManualJob
 from engine.part4_backprop.manual import MISTAKES, TANH_ROUNDS_ONCE, manual_backward
 from engine.part4_backprop.net import NinjaConfig, forward, lecture_batch
 from engine.train import TrainConfig
@@ -206,7 +206,7 @@ steps = link_values.whole_number(
     "steps",
     1,
     400_000,
-    200_000,
+    EX4_TRAIN.steps,
     step=10_000,
     key="ninja_steps",
     bind="query-params",
@@ -217,7 +217,7 @@ n_hidden = link_values.whole_number(
     "n_hidden",
     2,
     1024,
-    200,
+    EX4_NET.n_hidden,
     key="ninja_hidden",
     bind="query-params",
     persist_state="session",
@@ -226,7 +226,7 @@ lr = c3.number_input(
     "learning rate (÷10 halfway)",
     1e-4,
     10.0,
-    0.1,
+    EX4_TRAIN.lr,
     format="%.4f",
     key="ninja_lr",
     bind="query-params",
@@ -236,7 +236,7 @@ train_seed = c4.number_input(
     "seed",
     0,
     2**53 - 1,
-    LECTURE_SEED,
+    EX4_TRAIN.seed,
     key="ninja_train_seed",
     bind="query-params",
     persist_state="session",
@@ -255,7 +255,7 @@ training.controls(
     (ds.fingerprint, net, train_cfg),
     lambda: ManualJob(splits, ds.vocab_size, net, train_cfg),
 )
-LECTURE = {"train": 2.070523500442505, "dev": 2.109893560409546}
+LECTURE = PART4_EX4_LOSS
 
 
 def render(job):
@@ -290,7 +290,7 @@ if state.on_lecture_data(ds):
         pd.DataFrame(
             [
                 {"run": "lecture (notebook output)", **LECTURE},
-                {"run": "lecture ('I achieved', comment)", "train": 2.0718822, "dev": 2.1162496},
+                {"run": "lecture ('I achieved', comment)", **PART4_EX4_ACHIEVED},
             ]
         ),
         hide_index=True,

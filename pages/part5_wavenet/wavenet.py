@@ -6,6 +6,7 @@ import torch
 
 from engine import data, models
 from engine import part5_wavenet as wavenet
+from engine.lectures import SAMPLE_SEED
 from engine.models import WaveNetConfig
 from engine.presets import PRESETS
 from engine.sample import sample_words
@@ -333,7 +334,7 @@ else:
     c1, c2 = st.columns(2)
     n = link_values.whole_number(c1, "how many", 1, 200, 20, key="wn_n", bind="query-params")
     sample_seed = c2.number_input(
-        "seed", 0, 2**53 - 1, 2147483647 + 10, key="wn_sample_seed", bind="query-params",
+        "seed", 0, 2**53 - 1, SAMPLE_SEED, key="wn_sample_seed", bind="query-params",
         help="The lecture sampled unseeded; a seed makes the names repeatable.",
     )  # fmt: skip
     names = sample_words(job.model, ds.itos, n=n, seed=sample_seed)
