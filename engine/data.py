@@ -253,6 +253,27 @@ def build_examples(words, block_size: int, stoi: dict[str, int]):
 
 
 @dataclass(frozen=True)
+class SplitsKey:
+    """What a Splits was built from. As text (Splits.key, a run's key, a record's meta
+    "splits") it is fingerprint:block_size:shuffles."""
+
+    fingerprint: str
+    block_size: int
+    shuffles: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint}:{self.block_size}:{self.shuffles}"
+
+    @classmethod
+    def parse(cls, text: str) -> SplitsKey | None:
+        """The key a text names, or None when it names none (empty, or made by hand)."""
+        fingerprint, *numbers = (text or "").rsplit(":", 2)
+        if len(numbers) != 2 or not all(n.isdigit() for n in numbers):
+            return None
+        return cls(fingerprint, int(numbers[0]), int(numbers[1]))
+
+
+@dataclass(frozen=True)
 class Splits:
     """Train/dev/test tensors for one dataset and block size. Treat as read-only: shared."""
 
@@ -262,7 +283,7 @@ class Splits:
     Ydev: torch.Tensor
     Xte: torch.Tensor
     Yte: torch.Tensor
-    key: str = ""  # what they were built from: dataset fingerprint, block size, shuffles
+    key: str = ""  # what they were built from: str(SplitsKey), "" when built by hand
 
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         return {
@@ -289,5 +310,5 @@ def make_splits(ds: Dataset, block_size: int, shuffles: int = 1) -> Splits:
         *build_examples(tr, block_size, stoi),
         *build_examples(dev, block_size, stoi),
         *build_examples(te, block_size, stoi),
-        key=f"{ds.fingerprint}:{block_size}:{shuffles}",
+        key=str(SplitsKey(ds.fingerprint, block_size, shuffles)),
     )

@@ -146,3 +146,13 @@ def test_examples_are_int64_tensors_even_when_empty():
     X, Y = data.build_examples([], 2, {".": 0})
     assert X.shape == (0, 2)
     assert Y.dtype == torch.long
+
+
+def test_a_splits_key_is_its_text_and_back():
+    ds = data.from_text("emma\nava\n", "tiny")
+    splits = data.make_splits(ds, 4, 3)
+    key = data.SplitsKey.parse(splits.key)
+    assert key == data.SplitsKey(ds.fingerprint, 4, 3)
+    assert str(key) == splits.key
+    for text in ("", "names", "fp:3", "fp:x:1", "fp:3:-1"):
+        assert data.SplitsKey.parse(text) is None

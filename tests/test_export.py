@@ -130,6 +130,7 @@ def test_bad_files_are_refused():
     huge_model = Record(huge, record.state, record.lossi).to_bytes()
     strings = dict(record.meta, train={**record.meta["train"], "steps": "many"})
     bad_types = Record(strings, record.state, record.lossi).to_bytes()
+    no_splits = Record(dict(record.meta, splits="names"), record.state, record.lossi).to_bytes()
     other = io.BytesIO()
     torch.save({"weight": torch.zeros(3), "bias": torch.ones(2)}, other)
     an_object = io.BytesIO()
@@ -144,6 +145,7 @@ def test_bad_files_are_refused():
         no_vocabulary,
         huge_model,
         bad_types,
+        no_splits,
     ]:
         with pytest.raises(ConfigError):
             load.check(Record.from_bytes(raw))

@@ -13,6 +13,7 @@ import torch
 
 from engine import lectures, models
 from engine import part5_wavenet as wavenet
+from engine.data import SplitsKey
 from engine.export.files import FAMILIES
 from engine.presets import PRESETS
 from engine.serve.records import CONFIGS, Record, describe, restore, snapshot
@@ -99,8 +100,8 @@ def record(entry: dict) -> Record | None:
 @st.cache_data(max_entries=16, show_spinner="Evaluating the imported model on all three splits…")
 def reevaluate(key: str, fingerprint: str, _record: Record, _ds) -> dict[str, float]:
     """An imported model's train/dev/test loss on the open dataset (its own, same fingerprint)."""
-    _, block_size, shuffles = _record.meta["splits"].rsplit(":", 2)
-    splits = state.splits(fingerprint, int(block_size), int(shuffles), _ds)
+    made = SplitsKey.parse(_record.meta["splits"])
+    splits = state.splits(fingerprint, made.block_size, made.shuffles, _ds)
     job = restore(_record, splits)
     return {split: job.evaluate(split) for split in ("train", "dev", "test")}
 

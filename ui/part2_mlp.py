@@ -160,18 +160,6 @@ def settings_ui() -> tuple[MLPConfig, TrainConfig]:
     return model_ui(), train_ui()
 
 
-def saved_model_config() -> MLPConfig:
-    """The model the trainer page's settings describe, read without drawing its widgets."""
-    s = st.session_state
-    return MLPConfig(
-        s.get("block", 3),
-        s.get("n_embd", 10),
-        s.get("n_hidden", 200),
-        direct=s.get("direct", False),
-        **INITS[s.get("init", next(iter(INITS)))],
-    )
-
-
 def devices() -> list[str]:
     """Where training can run: the CPU, and each CUDA device when the server has one."""
     return ["cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]

@@ -24,7 +24,7 @@ import time
 
 import torch
 
-from engine.data import Dataset
+from engine.data import Dataset, SplitsKey
 from engine.export.load import load_model
 from engine.lectures import SAMPLE_SEED
 from engine.models import ConfigError, DeepConfig, MLPConfig, WaveNetConfig
@@ -61,10 +61,9 @@ def model_bytes(record: Record) -> bytes:
 
 
 def shuffles(record: Record) -> int:
-    """How often the words were shuffled before splitting (meta["splits"] is fp:block:shuffles)."""
-    key = record.meta.get("splits") or ""
-    parts = key.split(":")
-    return int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 1
+    """How often the words were shuffled before splitting (1 when the record does not say)."""
+    made = SplitsKey.parse(record.meta.get("splits") or "")
+    return made.shuffles if made else 1
 
 
 def config_json(record: Record) -> str:

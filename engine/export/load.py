@@ -12,7 +12,7 @@ import math
 import torch
 
 from engine import models
-from engine.data import MAX_VOCAB
+from engine.data import MAX_VOCAB, SplitsKey
 from engine.models import ConfigError
 from engine.serve.records import Record
 
@@ -45,6 +45,8 @@ def check(record: Record, max_params: int = 8_000_000) -> Record:
             float(meta["final"]["train"]), float(meta["final"]["dev"]), float(meta["final"]["test"])
         int(meta["steps"]), float(meta["seconds"]), int(meta["params"])
         str(meta["dataset"]), str(meta["fingerprint"]), str(meta["key"])
+        if SplitsKey.parse(str(meta["splits"])) is None:
+            raise ValueError
     except (KeyError, TypeError, ValueError):
         raise ConfigError(
             "This model file is incomplete: it was not saved by makemore playground."

@@ -42,13 +42,6 @@ def format_k(k: float) -> str:
     return f"{k:g}"
 
 
-def nearest_k(k: float) -> float:
-    """The grid value closest to k on a log scale (0 stays 0)."""
-    if k <= 0:
-        return 0.0
-    return min(KS[1:], key=lambda g: abs(math.log(g) - math.log(k)))
-
-
 @st.cache_resource(max_entries=16, show_spinner=False)
 def split(fingerprint: str, _ds: data.Dataset) -> tuple[tuple[str, ...], ...]:
     """The lecture's 80/10/10 split of the words (random.seed(42), one shuffle), read-only."""
