@@ -17,6 +17,7 @@ import torch
 from engine import fused as fused_step
 from engine import models
 from engine.data import Splits
+from engine.history import LossHistory
 from engine.lectures import LECTURE_SEED
 from engine.models import ConfigError, ModelConfig, eval_mode
 
@@ -92,7 +93,7 @@ class Run:
     def __init__(self):
         self.step = 0
         self.seconds = 0.0  # time spent inside steps, not waiting for the UI
-        self.lossi: list[float] = []  # log10 minibatch loss per step, as the lecture plots
+        self.lossi = LossHistory()  # log10 minibatch loss per step, as the lecture plots
         self.evals: list[dict] = []  # periodic {"step", "train", "dev"}
         self.final: dict[str, float] | None = None
 

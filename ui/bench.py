@@ -19,6 +19,7 @@ from streamlit import dataframe_util
 
 from engine import data
 from engine.bench import machine, render_latencies, timed
+from engine.history import LossHistory
 from engine.presets import PRESETS
 from engine.train import Job
 from ui import charts
@@ -104,7 +105,7 @@ def chart_ticks(ds, steps: int = 12_000, chunk: float = 0.2, repeats: int = 3) -
     out = {}
     p = PRESETS["part3-batchnorm"]
     long = Job(p.model, p.train, data.make_splits(ds, 3), ds.vocab_size)
-    long.lossi = [0.3 + 1e-6 * (i % 997) for i in range(200_000)]  # a finished lecture run
+    long.lossi = LossHistory(0.3 + 1e-6 * (i % 997) for i in range(200_000))  # a lecture run
     long.step = len(long.lossi)
     for name, tick in (
         ("chart_tick_ms", spec_tick),

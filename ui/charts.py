@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-import sys
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import altair as alt
 import numpy as np
 import pandas as pd
+
+from engine.history import LossHistory
 
 
 def length_histogram(words) -> alt.Chart:
@@ -47,67 +47,15 @@ def char_frequencies(words, itos) -> alt.Chart:
     )
 
 
-# --- loss histories: bucket means kept incrementally, one chart template -----------------
-#
-# The live pages redraw the loss curve several times a second while a job's lossi grows
-# by a few hundred floats per tick. Recomputing the means over a 200,000-step history and
-# rebuilding (and validating) the Altair chart every tick cost more than the training
-# chunk itself; prefix sums kept per list, and a template built once, make a tick cost
-# a few milliseconds whatever the history's length.
-
-
-class _PrefixSums:
-    """Running sums of one growing list: sums[i] = sum(values[:i]), in float64."""
-
-    __slots__ = ("last", "n", "sums", "values")
-
-    def __init__(self, values: list):
-        self.values, self.n, self.last = values, 0, None  # the list itself: its id stays ours
-        self.sums = np.zeros(1024, dtype=np.float64)
-
-    def matches(self, values) -> bool:
-        n = self.n
-        return len(values) >= n and (n == 0 or values[n - 1] == self.last)
-
-    def update(self) -> np.ndarray:
-        values, n = self.values, self.n
-        new = len(values) - n
-        if new:
-            if len(values) + 1 > len(self.sums):  # grow geometrically
-                grown = np.empty(2 * (len(values) + 1), dtype=np.float64)
-                grown[: n + 1] = self.sums[: n + 1]
-                self.sums = grown
-            part = np.fromiter(values[n:], dtype=np.float64, count=new)
-            np.cumsum(part, out=self.sums[n + 1 : n + 1 + new])
-            self.sums[n + 1 : n + 1 + new] += self.sums[n]
-            self.n, self.last = len(values), values[-1]
-        return self.sums[: self.n + 1]
-
-
-_SUMS: dict[int, _PrefixSums] = {}  # by id(list); entries hold their list, so ids stay unique
-_SUMS_MAX = 32
-_SUMS_LOCK = threading.Lock()  # sessions run in threads, and a shared run's list is one list
+# --- loss histories: bucket means of a growing lossi -------------------------------------
 
 
 def prefix_sums(values) -> np.ndarray:
-    """[0, v0, v0 + v1, ...] as float64; cached for lists that only grow (a job's lossi), so
-    each call sums only what was appended since the last one."""
-    if not isinstance(values, list):
-        return np.concatenate(([0.0], np.cumsum(np.asarray(values, dtype=np.float64))))
-    with _SUMS_LOCK:
-        return _cached_sums(values)
-
-
-def _cached_sums(values: list) -> np.ndarray:
-    entry = _SUMS.get(id(values))
-    if entry is None or entry.values is not values or not entry.matches(values):
-        if len(_SUMS) >= _SUMS_MAX:  # forget lists nobody else holds any more, then the oldest
-            for key in [k for k, e in _SUMS.items() if sys.getrefcount(e.values) <= 2]:
-                del _SUMS[key]
-            while len(_SUMS) >= _SUMS_MAX:
-                del _SUMS[next(iter(_SUMS))]
-        entry = _SUMS[id(values)] = _PrefixSums(values)
-    return entry.update()  # a view: what it covers is never written again
+    """[0, v0, v0 + v1, ...] as float64. A run's LossHistory keeps them up to date as it grows
+    (what a live page's every tick needs); any other list is summed here."""
+    if isinstance(values, LossHistory):
+        return values.prefix_sums().numpy()
+    return np.concatenate(([0.0], np.cumsum(np.asarray(values, dtype=np.float64))))
 
 
 def bucket_arrays(values, max_points: int = 1000) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ import torch
 
 from engine import models
 from engine.data import Dataset, Splits
+from engine.history import LossHistory
 from engine.models import ConfigError, ModelConfig
 from engine.train import Job, TrainConfig
 
@@ -137,7 +138,7 @@ def restore(record: Record, splits: Splits, device: str = "cpu") -> Job:
     """The Job a record came from, as it was when it finished (ready to sample and evaluate)."""
     job = Job(record.config, record.train_config, splits, len(record.meta["itos"]), device=device)
     job.model.load_state_dict({k: v.to(device) for k, v in record.state.items()})
-    job.lossi = record.lossi.tolist()
+    job.lossi = LossHistory(record.lossi.tolist())
     job.evals = [dict(e) for e in record.meta["evals"]]
     job.final = dict(record.meta["final"]) if record.meta["final"] else None
     job.step, job.seconds = record.meta["steps"], record.meta["seconds"]
