@@ -14,6 +14,7 @@ import random
 import unicodedata
 import urllib.request
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -61,7 +62,7 @@ class Dataset:
         digest = hashlib.sha256("\n".join(self.words).encode()).hexdigest()[:16]
         object.__setattr__(self, "fingerprint", digest)
 
-    @property
+    @cached_property  # every chart tick asks (V, itos): once, not once per 32,000 words
     def chars(self) -> list[str]:
         return sorted(set("".join(self.words)))
 
