@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -132,6 +133,27 @@ def test_engine_import_uses_one_thread_unless_overridden():
     env["MAKEMORE_THREADS"] = "2"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "2"
+
+
+def test_the_app_loads_torch_after_engine_set_one_thread_for_every_thread():
+    """OpenMP and MKL read their thread counts once, when torch loads; Streamlit's script
+    threads only get one thread if engine set the variables before anything loaded torch."""
+    code = (
+        "import os, sys\n"
+        "class Watch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch' and 'torch' not in sys.modules:\n"
+        "            print(os.environ.get('OMP_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'))\n"
+        "sys.meta_path.insert(0, Watch())\n"
+        "import app\n"
+    )
+    skip = ("MAKEMORE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    env = {k: v for k, v in os.environ.items() if k not in skip}
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root
+    )
+    assert out.stdout.splitlines()[0] == "1 1", out.stderr
 
 
 def test_engine_never_imports_streamlit():
