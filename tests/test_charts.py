@@ -5,7 +5,7 @@ import math
 import pytest
 
 from engine.history import LossHistory
-from ui import charts
+from ui import charts, theme
 
 
 def layer_data(chart, i):
@@ -17,17 +17,6 @@ def test_bucket_means_average_equal_buckets():
     assert list(df["value"]) == [0.5, 2.5, 4.5, 6.5, 8.5]
     assert list(df["step"]) == [0.5, 2.5, 4.5, 6.5, 8.5]
     assert len(charts.bucket_means([1.0] * 200_000)) == 1000
-
-
-def test_loss_curve_plots_log10_losses_evals_and_references():
-    lossi = [math.log10(3.0)] * 50
-    chart = charts.loss_curve(
-        lossi, [{"step": 50, "train": 2.5, "dev": 2.6}], {"uniform guess, ln V": math.log(27)}
-    )
-    spec = chart.to_dict()
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "line", "rule"]
-    assert layer_data(chart, 2)["value"].iloc[0] == math.log10(math.log(27))
-    assert set(layer_data(chart, 1)["series"]) == {"train (evaluated)", "dev (evaluated)"}
 
 
 # --- bucket means kept incrementally --------------------------------------------------
@@ -78,28 +67,62 @@ def test_block_means_are_the_lectures_view_mean():
     assert len(charts.block_means(lossi[:999], 1000)) == 0
 
 
-def test_loss_curve_spec_is_the_loss_curve_with_its_data_named():
+def series(spec: dict) -> dict[str, dict]:
+    """A loss curve's layers by their legend label: {label: {"mark", "data"}}."""
+    return {
+        spec["datasets"][layer["data"]["name"]]["series"].iloc[0]: {
+            "mark": layer["mark"]["type"],
+            "data": spec["datasets"][layer["data"]["name"]],
+        }
+        for layer in spec["layer"]
+    }
+
+
+def test_loss_curve_plots_log10_losses_evals_and_references():
     import json
 
     lossi = [math.log10(3.0 - i / 5000) for i in range(4000)]
-    evals = [{"step": 2000, "train": 2.5, "dev": 2.6}]
-    refs = {"uniform guess, ln V": math.log(27)}
-    chart = charts.loss_curve(lossi, evals, refs)
+    evals = [{"step": 2000, "train": 2.5, "dev": 2.6}, {"step": 4000, "train": 2.2, "dev": 2.4}]
+    refs = {"uniform guess, ln V": math.log(27), "bigram counts (dev)": 2.45}
     spec = charts.loss_curve_spec(lossi, evals, refs)
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "line", "rule"]
-    assert [layer["data"]["name"] for layer in spec["layer"]] == [
-        charts.CURVE,
-        charts.EVALS,
-        charts.REFS,
-    ]
-    for i, name in enumerate((charts.CURVE, charts.EVALS, charts.REFS)):
-        ours, theirs = spec["datasets"][name], layer_data(chart, i)
-        assert ours.to_dict("list") == theirs.to_dict("list")
+    drawn = series(spec)
+    assert {k: v["mark"] for k, v in drawn.items()} == {
+        "minibatch loss": "line",
+        "dev loss (evaluated)": "line",
+        "train loss (evaluated)": "line",
+        "uniform guess, ln V": "rule",
+        "bigram counts (dev)": "rule",
+    }
+    assert len(drawn["minibatch loss"]["data"]) == 1000  # bucket means of 4 steps
+    assert drawn["train loss (evaluated)"]["data"]["value"].tolist() == pytest.approx(
+        [math.log10(2.5), math.log10(2.2)]
+    )
+    assert drawn["uniform guess, ln V"]["data"]["value"].iloc[0] == math.log10(math.log(27))
+    assert spec["layer"][0]["encoding"]["y"]["title"] == "log10(loss)"
+    # every page's colours: the curve blue, train orange, dev red, references green then black
+    scale = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+        "minibatch loss": theme.MINIBATCH,
+        "dev loss (evaluated)": theme.DEV,
+        "train loss (evaluated)": theme.TRAIN,
+        "uniform guess, ln V": theme.REFERENCES[0],
+        "bigram counts (dev)": theme.REFERENCES[1],
+    }
     # the cached template stays free of any call's data
-    again = charts.loss_curve_spec([0.5] * 10, (), None)
-    assert len(again["datasets"][charts.CURVE]) == 10
-    assert len(again["datasets"][charts.EVALS]) == 0
+    again = charts.loss_curve_spec([0.5] * 10, evals, refs)
+    assert len(series(again)["minibatch loss"]["data"]) == 10
     json.dumps({k: v for k, v in spec.items() if k != "datasets"})  # plain JSON otherwise
+
+
+def test_the_lectures_loss_curve_is_the_mean_of_each_1000_steps():
+    lossi = LossHistory(float(i % 13) / 7 for i in range(5_321))
+    drawn = series(charts.loss_curve_spec(lossi, lecture_bucket=1000))
+    assert list(drawn) == ["minibatch loss, finer means", "mean of each 1,000 steps (lecture)"]
+    assert drawn["mean of each 1,000 steps (lecture)"]["data"]["value"].tolist() == (
+        charts.block_means(lossi, 1000)["value"].tolist()
+    )
+    assert len(drawn["minibatch loss, finer means"]["data"]) == 381  # at most 400 buckets
+    assert "layer" not in charts.loss_curve_spec([])  # nothing to draw yet: an empty chart
 
 
 def test_embedding_scatter_draws_labelled_dots_with_its_data_named():

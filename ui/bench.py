@@ -88,19 +88,20 @@ def chart_ticks(ds, steps: int = 12_000, chunk: float = 0.2, repeats: int = 3) -
     straight through: `steps` steps of the MLP, a third as many of the WaveNet.
 
     The MLP page's curve is drawn two ways: charts.loss_curve_spec (a template built once,
-    bucket means kept incrementally, what the live pages use) and
-    charts.loss_curve(...).to_dict() (an Altair chart rebuilt and validated every tick).
-    The WaveNet and backprop pages' curve, charts.smoothed_loss, is a template."""
+    bucket means from the history's running sums, what the live pages use) and the same
+    with the template cache emptied first (the Altair chart rebuilt and validated every
+    tick). The WaveNet and backprop pages' curve is loss_curve_spec with lecture_bucket."""
     refs = {"uniform guess": 3.2958, "bigram": 2.4544}
 
     def spec_tick(job):
         _ship(charts.loss_curve_spec(job.lossi, job.evals, refs))
 
     def altair_tick(job):
-        charts.loss_curve(job.lossi, job.evals, refs).to_dict()
+        charts.forget_templates()
+        _ship(charts.loss_curve_spec(job.lossi, job.evals, refs))
 
     def smoothed_tick(job):
-        _ship(charts.smoothed_loss(job.lossi, job.evals, refs))
+        _ship(charts.loss_curve_spec(job.lossi, job.evals, refs, lecture_bucket=1000))
 
     out = {}
     p = PRESETS["part3-batchnorm"]

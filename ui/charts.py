@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from engine.history import LossHistory
+from ui import theme
 
 
 def length_histogram(words) -> alt.Chart:
@@ -89,91 +90,6 @@ def block_means(values, size: int) -> pd.DataFrame:
     return pd.DataFrame({"step": ends - size / 2, "value": (sums[ends] - sums[ends - size]) / size})
 
 
-CURVE, EVALS, REFS = "loss_curve", "loss_evals", "loss_refs"  # the template's datasets
-
-
-def _loss_frames(lossi, evals=(), references=None) -> dict[str, pd.DataFrame]:
-    step, value = bucket_arrays(lossi)
-    curve = pd.DataFrame({"step": step, "value": value, "series": "minibatch loss"})
-    points = pd.DataFrame(
-        [
-            {"step": e["step"], "series": f"{split} (evaluated)", "value": math.log10(e[split])}
-            for e in evals
-            for split in ("train", "dev")
-        ],
-        columns=["step", "series", "value"],
-    )
-    refs = pd.DataFrame(
-        [{"series": label, "value": math.log10(v)} for label, v in (references or {}).items()],
-        columns=["series", "value"],
-    )
-    return {CURVE: curve, EVALS: points, REFS: refs}
-
-
-SERIES_COLORS = {
-    "minibatch loss": "#4c78a8",
-    "train (evaluated)": "#f58518",
-    "dev (evaluated)": "#e45756",
-}
-REFERENCE_COLORS = ["#54a24b", "#9d755d", "#b279a2", "#72b7b2"]  # none of the series' colours
-
-
-def _loss_layers(curve, points, refs) -> list:
-    """Blue curve, orange/red evaluations, references in colours of their own. The colour
-    scales are independent (the references' labels vary); the series' one is spelled out so
-    the curve's legend covers the evaluations too."""
-    series = alt.Color("series:N", title=None).scale(
-        domain=list(SERIES_COLORS), range=list(SERIES_COLORS.values())
-    )
-    return [
-        alt.Chart(curve)
-        .mark_line(strokeWidth=1.5)
-        .encode(
-            x=alt.X("step:Q", title="step"),
-            y=alt.Y("value:Q", title="log10(loss)").scale(zero=False),
-            color=series,
-            tooltip=[
-                alt.Tooltip("step:Q", format=",.0f"),
-                alt.Tooltip("value:Q", format=".4f"),
-            ],
-        ),
-        alt.Chart(points)
-        .mark_line(point=True, strokeDash=[4, 2])
-        .encode(
-            x="step:Q",
-            y="value:Q",
-            color=series.legend(None),
-            tooltip=["series:N", "step:Q", "value:Q"],
-        ),
-        alt.Chart(refs)
-        .mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
-        .encode(
-            y="value:Q",
-            color=alt.Color("series:N", title="references").scale(range=REFERENCE_COLORS),
-            tooltip=["series:N", "value:Q"],
-        ),
-    ]
-
-
-def loss_curve(lossi, evals=(), references=None, height=320) -> alt.Chart:
-    """log10 of the minibatch loss per step (bucket means for long runs), periodic train/dev
-    evaluations as points, and horizontal reference lines {label: loss}."""
-    frames = _loss_frames(lossi, evals, references)
-    layers = [
-        layer
-        for layer, df in zip(_loss_layers(*frames.values()), frames.values(), strict=True)
-        if len(df)
-    ]
-    if not layers:
-        return alt.Chart(pd.DataFrame({"step": [], "value": []})).mark_line()
-    return (
-        alt.layer(*layers)
-        .resolve_scale(color="independent")
-        .properties(height=height)
-        .interactive(bind_y=False)
-    )
-
-
 _TEMPLATES: dict[tuple, dict] = {}
 _TEMPLATES_MAX = 128
 
@@ -193,74 +109,63 @@ def template_spec(key: tuple, build: Callable[[], alt.TopLevelMixin], datasets: 
     return {**spec, "datasets": {**spec.get("datasets", {}), **datasets}}
 
 
-def _loss_template(height: int) -> alt.TopLevelMixin:
-    layers = _loss_layers(alt.NamedData(CURVE), alt.NamedData(EVALS), alt.NamedData(REFS))
-    return (
-        alt.layer(*layers)
-        .resolve_scale(color="independent")
-        .properties(height=height)
-        .interactive(bind_y=False)
-    )
+def forget_templates() -> None:
+    """Drop every cached template: the bench's measure of a tick that rebuilds its chart."""
+    _TEMPLATES.clear()
 
 
-def loss_curve_spec(lossi, evals=(), references=None, height=320) -> dict:
-    """loss_curve as a Vega-Lite spec for st.vega_lite_chart: the chart's structure is built
-    and validated once, each call only computes its data (new bucket means only for what
-    was appended since the last call). What a live page should redraw every tick."""
-    return template_spec(
-        ("loss_curve", height),
-        lambda: _loss_template(height),
-        _loss_frames(lossi, evals, references),
-    )
+def loss_curve_spec(
+    lossi, evals=(), references=None, *, lecture_bucket: int | None = None, height=320
+) -> dict:
+    """A run's loss curve, log10 of the minibatch loss against the step: bucket means of
+    lossi (at most 1,000 points), the periodic train and dev evaluations as points, and
+    references {label: loss} as dashed rules (ln V, the bigram's loss, a lecture's number).
 
-
-# The WaveNet and backprop pages' curve: the lecture's 1,000-step means.
-LOSS_COLORS = {  # role -> colour, the same on every page of these lessons
-    "finer": "#c7c7c7",
-    "smooth": "#4c78a8",
-    "train": "#f58518",
-    "dev": "#e45756",
-    "reference": "#54a24b",
-}
-
-
-def smoothed_loss(lossi, evals=(), references=None, bucket=1000, height=340) -> dict:
-    """The lecture's plot(torch.tensor(lossi).view(-1, 1000).mean(1)): mean log10 loss over
-    whole 1,000-step buckets; finer bucket means in gray behind it, evaluations as points,
-    references {label: loss} as dashed rules. A Vega-Lite spec for st.vega_lite_chart from
-    a cached template (charts.template_spec): the live pages redraw it on every tick."""
-    series = {  # label -> (role, DataFrame with step and value)
-        "minibatch loss, finer means": ("finer", bucket_means(lossi, max_points=400)),
-        f"mean of each {bucket:,} steps (lecture)": ("smooth", block_means(lossi, bucket)),
-    }
-    for split in ("dev", "train"):  # train drawn last, on top
-        series[f"{split} loss (evaluated)"] = (
-            split,
-            pd.DataFrame(
-                {"step": [e["step"] for e in evals], "value": [math.log10(e[split]) for e in evals]}
+    lecture_bucket=1000 draws the lecture's plot(torch.tensor(lossi).view(-1, 1000).mean(1))
+    instead: the means of whole 1,000-step blocks, finer bucket means in gray behind them.
+    A Vega-Lite spec from a cached template (template_spec): live pages redraw it every
+    tick, and only the data is new (bucket means from the history's running sums).
+    """
+    if lecture_bucket:
+        series = {  # label -> (colour, style, DataFrame with step and value)
+            "minibatch loss, finer means": (theme.FINER, "finer", bucket_means(lossi, 400)),
+            f"mean of each {lecture_bucket:,} steps (lecture)": (
+                theme.MINIBATCH,
+                "curve",
+                block_means(lossi, lecture_bucket),
             ),
+        }
+    else:
+        series = {"minibatch loss": (theme.MINIBATCH, "curve", bucket_means(lossi))}
+    for split, colour in (("dev", theme.DEV), ("train", theme.TRAIN)):  # train on top
+        steps, values = [e["step"] for e in evals], [math.log10(e[split]) for e in evals]
+        series[f"{split} loss (evaluated)"] = (
+            colour,
+            split,
+            pd.DataFrame({"step": steps, "value": values}),
         )
-    for label, v in (references or {}).items():
-        series[label] = ("reference", pd.DataFrame({"value": [math.log10(v)]}))
-    series = {k: v for k, v in series.items() if len(v[1])}
-    shape = tuple((label, role) for label, (role, _) in series.items())
+    for i, (label, v) in enumerate((references or {}).items()):
+        colour = theme.REFERENCES[i % len(theme.REFERENCES)]
+        series[label] = (colour, "reference", pd.DataFrame({"value": [math.log10(v)]}))
+    series = {label: s for label, s in series.items() if len(s[2])}
+    shape = tuple((label, colour, style) for label, (colour, style, _) in series.items())
     return template_spec(
-        ("smoothed_loss", shape, height),
-        lambda: _smoothed_layers(shape, height),
+        ("loss_curve", shape, height),
+        lambda: _loss_layers(shape, height),
         {
-            f"smoothed_{i}": df.assign(series=label)
-            for i, (label, (_, df)) in enumerate(series.items())
+            f"loss_{i}": df.assign(series=label)
+            for i, (label, (*_, df)) in enumerate(series.items())
         },
     )
 
 
-def _smoothed_layers(shape, height) -> alt.TopLevelMixin:
-    """The chart of smoothed_loss for series [(label, role)], data named smoothed_0, ..."""
+def _loss_layers(shape, height) -> alt.TopLevelMixin:
+    """The chart of loss_curve_spec for series [(label, colour, style)], data loss_0, ..."""
     if not shape:
         return alt.Chart(pd.DataFrame({"step": [], "value": []})).mark_line()
     colour = alt.Color(
         "series:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0, columns=3)
-    ).scale(domain=[label for label, _ in shape], range=[LOSS_COLORS[role] for _, role in shape])
+    ).scale(domain=[label for label, *_ in shape], range=[c for _, c, _ in shape])
     x = alt.X("step:Q", title="step")
     y = alt.Y("value:Q", title="log10(loss)").scale(zero=False)
     tooltip = [
@@ -269,22 +174,22 @@ def _smoothed_layers(shape, height) -> alt.TopLevelMixin:
         alt.Tooltip("value:Q", format=".4f"),
     ]
     layers = []
-    for i, (_, role) in enumerate(shape):
-        base = alt.Chart(alt.NamedData(f"smoothed_{i}"))
-        if role in ("finer", "smooth"):
-            mark = base.mark_line(strokeWidth=1 if role == "finer" else 2.5)
+    for i, (*_, style) in enumerate(shape):
+        base = alt.Chart(alt.NamedData(f"loss_{i}"))
+        if style in ("finer", "curve"):
+            mark = base.mark_line(strokeWidth=1 if style == "finer" else 2)
             layers.append(mark.encode(x=x, y=y, color=colour, tooltip=tooltip))
-        elif role == "reference":
+        elif style == "reference":
             mark = base.mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
             layers.append(mark.encode(y=y, color=colour, tooltip=["series:N", "value:Q"]))
         else:  # evaluations: dev dashed with squares, train solid with circles on top
             mark = base.mark_line(
-                point=alt.OverlayMarkDef(shape="square" if role == "dev" else "circle", size=40),
-                strokeDash=[5, 3] if role == "dev" else [1, 0],
-                strokeWidth=2 if role == "dev" else 1.5,
+                point=alt.OverlayMarkDef(shape="square" if style == "dev" else "circle", size=40),
+                strokeDash=[5, 3] if style == "dev" else [1, 0],
+                strokeWidth=2 if style == "dev" else 1.5,
             )
             layers.append(mark.encode(x=x, y=y, color=colour, tooltip=tooltip))
-    return alt.layer(*layers).properties(height=height)
+    return alt.layer(*layers).properties(height=height).interactive(bind_y=False)
 
 
 KIND_COLORS = {"vowel": "#e45756", "consonant": "#4c78a8", "end": "#222222", "other": "#54a24b"}

@@ -19,6 +19,7 @@ import pandas as pd
 
 from engine.part3_bn.batchnorm import BatchNormWidget, Calibration
 from engine.part3_bn.stats import Histogram, UpdateRatios
+from ui import theme
 from ui.charts import bucket_means, template_spec
 
 SATURATED = "white"  # the video's imshow(h.abs() > 0.99, cmap="gray"): True is white
@@ -26,7 +27,7 @@ ACTIVE = "black"
 # Charts redrawn on every training tick: a fixed room for the y labels keeps the layout
 # from jumping (and from clipping the left edge) as the labels change width.
 STEADY = {"minExtent": 50}
-BLUE, ORANGE, RED, GRAY = "#1f77b4", "#ff7f0e", "#d62728", "#7f7f7f"  # matplotlib's C0, C1, C3
+BLUE, RED, GRAY = "#1f77b4", "#d62728", "#7f7f7f"  # matplotlib's C0 and C3: the notebook's plots
 
 
 def _palette(n: int) -> alt.Scale:
@@ -165,7 +166,7 @@ def _compare_loss_layers(
             x=alt.X("step:Q", title="step"),
             y=alt.Y("value:Q", title="log10(minibatch loss)").scale(zero=False).axis(STEADY),
             color=alt.Color("run:N", title=None, sort=list(order)).scale(
-                domain=list(order), range=[BLUE, ORANGE, RED, GRAY][: len(order)]
+                domain=list(order), range=list(theme.RUNS[: len(order)])
             ),
             tooltip=[
                 "run:N",
@@ -177,7 +178,7 @@ def _compare_loss_layers(
     if references:
         layers.append(
             alt.Chart(alt.NamedData(RUN_REFS))
-            .mark_rule(color=GRAY)
+            .mark_rule(color=theme.REFERENCES[0])
             .encode(
                 y="value:Q",
                 strokeDash=alt.StrokeDash("line:N", title=None).scale(range=[[6, 4]]),

@@ -1,5 +1,5 @@
 """Drawings for backprop ninja (makemore part 4): cmp()'s comparison table and the dlogits
-image. The training curve is charts.smoothed_loss, shared with the WaveNet page.
+image. The training curve is charts.loss_curve_spec, as on every page.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Drawings for the WaveNet lesson (makemore part 5): BatchNorm's statistics per position
-vs shared over positions. The training curve is charts.smoothed_loss.
+vs shared over positions. The training curve is charts.loss_curve_spec.
 """
 
 from __future__ import annotations

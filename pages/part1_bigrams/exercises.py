@@ -200,7 +200,7 @@ honest estimate for new words. Choosing k by looking at test would make test jus
         key="e03_zoom",
     )
     st.caption(
-        "x: k on a symlog axis (0 at the far left); y: NLL. Blue: train, orange: dev; the "
+        "x: k on a symlog axis (0 at the far left); y: NLL. Orange: train, red: dev; the "
         "dashed line marks the k with the lowest dev NLL; '∞' an infinite loss at k = 0."
     )
     if best is None:

@@ -145,7 +145,7 @@ def render(job):
     st.caption(
         "x: gradient descent step; y: loss in nats per character. Blue: the total loss, orange: "
         "its NLL part (they differ by λ·mean(W²)). Dashed: the count table's NLL on the same "
-        "words; black is the raw counts, the lowest NLL any table reaches, so the orange line "
+        "words; green is the raw counts, the lowest NLL any table reaches, so the orange line "
         "approaches it but never crosses it. The right chart leaves out the first fifth of "
         "the run to show how close it gets."
     )

@@ -83,7 +83,7 @@ charts.draw_curves(left, fp, 2, curves, k, zoom=False, key="smooth_curves")
 charts.draw_curves(right, fp, 2, curves, k, zoom=True, key="smooth_zoom")
 st.caption(
     "x: the smoothing k on a symlog axis (k = 0 at the far left, then one tick per decade). "
-    "y: NLL. Blue: train, orange: dev. The solid black line is the current k, the dashed one "
+    "y: NLL. Orange: train, red: dev. The solid black line is the current k, the dashed one "
     "the k with the lowest dev NLL"
     + (f" (k = {best:g})" if best is not None else "")
     + ". '∞' marks an infinite loss. The train NLL only rises with k: fake counts move the "

@@ -72,7 +72,7 @@ def render(job):
     )
     st.caption(
         "Blue: log10 of the minibatch loss, averaged over buckets of steps (each minibatch is a "
-        "noisy estimate). Orange and red dashed lines with points: train and dev loss evaluated "
+        "noisy estimate). Orange and red lines with points (dev dashed): train and dev loss evaluated "
         "every so often and on the whole splits at the end. Horizontal dashed rules (the legend's "
         "references): the loss of a uniform guess (ln V) and of the bigram count model on dev. "
         + schedule.decay_note(job.train_config)

@@ -303,7 +303,7 @@ def render_zero(run):
         return
     report = run.report()
     refs = {"unigram loss": report.unigram_loss, f"ln {V}": math.log(V)}
-    st.altair_chart(charts.loss_curve(report.lossi, references=refs), width="stretch")
+    st.vega_lite_chart(charts.loss_curve_spec(report.lossi, references=refs), width="stretch")
     m = st.columns(3)
     m[0].metric("train loss after training", f"{report.train_loss:.4f}")
     m[1].metric("unigram loss", f"{report.unigram_loss:.4f}")

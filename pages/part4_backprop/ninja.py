@@ -274,7 +274,9 @@ def render(job):
     )
     refs, note = mlp.references_for(ds, {f"lecture: dev {LECTURE['dev']:.4f}": LECTURE["dev"]})
     st.vega_lite_chart(  # a cached template with fresh data: cheap on every tick
-        charts.smoothed_loss(job.lossi, job.evals, refs), width="stretch", key="ninja_curve"
+        charts.loss_curve_spec(job.lossi, job.evals, refs, lecture_bucket=1000, height=340),
+        width="stretch",
+        key="ninja_curve",
     )
     st.caption(
         "log10 of the minibatch loss. Blue: the mean of each whole block of 1,000 steps, as "

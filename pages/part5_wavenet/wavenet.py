@@ -252,7 +252,9 @@ def render(job):
         ds, {f"lecture: dev {PRESET.expected[1]:.4f}": PRESET.expected[1]}
     )
     st.vega_lite_chart(
-        charts.smoothed_loss(job.lossi, job.evals, refs), width="stretch", key="wn_curve"
+        charts.loss_curve_spec(job.lossi, job.evals, refs, lecture_bucket=1000, height=340),
+        width="stretch",
+        key="wn_curve",
     )
     st.caption(
         "The lecture's smoothed curve: log10 of the minibatch loss averaged over each whole "

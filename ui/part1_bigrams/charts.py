@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from engine.part1_bigrams.ngram import decode_context
+from ui import theme
 from ui.charts import template_spec
 
 SPACE = "␣"
@@ -24,7 +25,6 @@ VALUES = {  # heatmap modes: (column, legend title, text format)
     "log-probabilities": ("logp", "log P", ".1f"),
 }
 MODES = tuple(VALUES)
-SPLIT_COLORS = {"train": "#1f77b4", "dev": "#ff7f0e", "test": "#2ca02c", "all words": "#7f7f7f"}
 
 
 def show(ch: str) -> str:
@@ -265,7 +265,7 @@ def smoothing_curves(
     x = x.axis(values=_k_axis_values(ks), labelExpr=_k_label_expr(), grid=True, labelOverlap=False)
     names = list(series)
     color = alt.Color("split:N", title=None, sort=names).scale(
-        domain=names, range=[SPLIT_COLORS.get(s, "#9467bd") for s in names]
+        domain=names, range=[theme.SPLITS.get(s, theme.REFERENCES[-1]) for s in names]
     )
     color = color.legend(orient="bottom")
     lines = (

@@ -7,6 +7,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from ui import theme
 from ui.part1_bigrams.charts import show
 
 LOSS_SERIES = ("loss = NLL + λ·mean(W²)", "NLL part")
@@ -33,7 +34,7 @@ def neural_loss(
     """Loss per step (curve: a loss_frame) with the count model's NLLs as dashed lines."""
     refs = pd.DataFrame({"series": list(references), "loss": list(references.values())})
     names = [*LOSS_SERIES, *references]
-    palette = ["#1f77b4", "#ff7f0e", "#000000", "#8c8c8c"]
+    palette = [theme.MINIBATCH, theme.TRAIN, *theme.REFERENCES]  # the NLL: on the train words
     color = alt.Color("series:N", title=None, sort=names).scale(
         domain=names, range=palette[: len(names)]
     )
