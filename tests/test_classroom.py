@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from engine import data
@@ -12,6 +13,7 @@ from engine.serve.records import snapshot
 from engine.serve.slots import Limits
 from tests.test_pages_part2_mlp import train_tiny
 from ui import runs as shared
+from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -183,3 +185,39 @@ def test_a_model_exported_then_imported_gives_identical_losses():
     table = other.dataframe[1].value
     assert table[table["from"] == "imported"]["dev"].tolist() == [job.final["dev"]]
     assert next(b.proto.label for b in other.get("download_button")) == "Model"
+
+
+def shown_table(at):
+    """The compare table as the browser shows it: the Styler's display strings."""
+    arrow = at.dataframe[0].proto.arrow_data
+    return convert_arrow_bytes_to_pandas_df(arrow.styler.display_values)
+
+
+def test_compare_runs_leads_with_what_a_run_is_and_overlays_this_sessions_runs():
+    train_tiny(mlp_page(steps=140, n_hidden=28), steps=140)  # another session's run: cached
+    at = mlp_page(steps=130, n_hidden=29)
+    mine = train_tiny(at, steps=130)
+    at.switch_page("pages/classroom/compare.py").run()
+    table = at.dataframe[0].value
+    assert list(table.columns[:5]) == ["run", "dataset", "seed", "steps", "from"]
+    (row,) = table[table["from"] == "this session"].to_dict("records")
+    title = state.title(at.session_state.dataset)  # "names (makemore)", not its slug
+    assert (row["dataset"], row["seed"], row["steps"]) == (title, 2147483647, 130)
+    assert "seed" not in row["training"]
+    assert "steps" not in row["training"]
+    assert len(table[table["from"] == "run cache"]) >= 1
+    # the overlay starts with this session's own runs only; the cache's on request
+    (picked,) = at.multiselect(key="curves").value
+    assert picked.endswith(f"#{table.loc[table['from'] == 'this session', 'id'].iloc[0][1:]}")
+    assert not any("run cache" in o for o in at.multiselect(key="curves").options)
+    assert len(at.multiselect(key="curves").options) == 1
+    at.toggle(key="curves_cache").set_value(True).run()
+    assert len(at.multiselect(key="curves").options) > 1
+    (chart,) = at.get("vega_lite_chart")
+    assert json.loads(chart.proto.spec)["encoding"]["y"]["title"] == "log10(loss)"
+    shown = shown_table(at)
+    lecture = shown[shown["run"].str.startswith("lecture log")]
+    assert set(lecture["test"]) == {"—"}  # the lectures printed no test loss
+    assert "None" not in shown.to_string()
+    assert "nan" not in shown.to_string()
+    assert mine.final is not None

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from engine import lectures, models
+from engine import data, lectures, models
 from engine import part5_wavenet as wavenet
 from engine.data import SplitsKey
 from engine.export.files import FAMILIES
@@ -42,8 +42,12 @@ def model_summary(model: dict) -> str:
     return f"{FAMILIES[kind]}: {differences(d, CONFIGS[kind]())}"
 
 
+SHOWN_APART = ("seed", "steps", "eval_every")  # columns of their own, or not about the run
+
+
 def training_summary(train: dict) -> str:
-    return differences(train, TrainConfig())
+    rest = {k: v for k, v in train.items() if k not in SHOWN_APART}
+    return differences(rest, TrainConfig())
 
 
 def imported() -> dict[str, Record]:
@@ -76,10 +80,17 @@ def entries(cached: list[dict]) -> list[dict]:
             )
             seen.add(meta["key"])
     for entry in found:  # unique names for the pickers
+        entry["what"] = entry["label"]
         entry["label"] = (
-            f"{entry['label']} · {entry['meta']['dataset']} · #{entry['meta']['key'][:6]}"
+            f"{entry['label']} · {dataset_title(entry['meta'])} · #{entry['meta']['key'][:6]}"
         )
     return found
+
+
+def dataset_title(meta: dict) -> str:
+    """A run's dataset as Home names it: a built-in's title, an upload's file name."""
+    name = meta["dataset"]
+    return data.BUILTINS[name].title if meta.get("builtin") and name in data.BUILTINS else name
 
 
 def lossi(entry: dict) -> list[float]:
@@ -110,14 +121,15 @@ def lecture_row(title: str, lecture: str, config, train: TrainConfig, losses) ->
     model = models.build(config, NAMES_VOCAB, torch.Generator().manual_seed(0))
     return {
         "run": f"lecture log · {title}",
-        "from": lecture,
-        "dataset": "names",
-        "model": model_summary({"kind": config.kind, **dataclasses.asdict(config)}),
-        "training": training_summary(dataclasses.asdict(train)),
-        "params": model.num_params(),
+        "dataset": data.BUILTINS["names"].title,
+        "seed": train.seed,
         "steps": train.steps,
+        "from": lecture,
         "train": losses[0],
         "dev": losses[1],
+        "params": model.num_params(),
+        "model": model_summary({"kind": config.kind, **dataclasses.asdict(config)}),
+        "training": training_summary(dataclasses.asdict(train)),
     }
 
 
@@ -139,47 +151,59 @@ def lecture_rows() -> tuple[dict, ...]:
 
 
 def table(found: list[dict], with_lectures: bool) -> pd.DataFrame:
+    """One row per run: first what it is (page, dataset, seed, steps, origin), then how it
+    did, then the details; NaN where a value is missing (styled() shows it as —)."""
     rows = []
     for entry in found:
         m, final = entry["meta"], entry["meta"]["final"] or {}
         rows.append(
             {
-                "run": entry["label"],
-                "from": entry["from"],
-                "dataset": m["dataset"],
-                "model": model_summary(m["model"]),
-                "training": training_summary(m["train"]),
-                "params": m["params"],
+                "run": entry["what"],
+                "dataset": dataset_title(m),
+                "seed": m["train"].get("seed"),
                 "steps": m["steps"],
+                "from": entry["from"],
                 "train": final.get("train", math.nan),
                 "dev": final.get("dev", math.nan),
                 "test": final.get("test", math.nan),
+                "params": m["params"],
+                "model": model_summary(m["model"]),
+                "training": training_summary(m["train"]),
                 "seconds": m["seconds"],
                 "steps/s": m["steps"] / m["seconds"] if m["seconds"] else math.nan,
+                "id": f"#{m['key'][:6]}",
             }
         )
     if with_lectures:
         rows += [dict(row) for row in lecture_rows()]
-    return pd.DataFrame(rows, columns=[*table_columns()])
+    return pd.DataFrame(rows, columns=[*COLUMNS])
+
+
+COLUMNS = {  # name -> (display format, width)
+    "run": ("{}", "medium"),
+    "dataset": ("{}", "medium"),
+    "seed": ("{:.0f}", "small"),
+    "steps": ("{:,.0f}", "small"),
+    "from": ("{}", "small"),
+    "train": ("{:.4f}", "small"),
+    "dev": ("{:.4f}", "small"),
+    "test": ("{:.4f}", "small"),
+    "params": ("{:,.0f}", "small"),
+    "model": ("{}", "large"),
+    "training": ("{}", "medium"),
+    "seconds": ("{:.1f}", "small"),
+    "steps/s": ("{:,.0f}", "small"),
+    "id": ("{}", "small"),
+}
+
+
+def styled(rows: pd.DataFrame):
+    """The table as st.dataframe shows it: numbers formatted, a missing value as —."""
+    return rows.style.format({c: fmt for c, (fmt, _) in COLUMNS.items()}, na_rep="—")
 
 
 def table_columns() -> dict:
-    text = st.column_config.TextColumn()
-    loss = st.column_config.NumberColumn(format="%.4f")
-    return {
-        "run": st.column_config.TextColumn(width="large"),
-        "train": loss,
-        "dev": loss,
-        "test": loss,
-        "params": st.column_config.NumberColumn(format="localized"),
-        "steps": st.column_config.NumberColumn(format="localized"),
-        "seconds": st.column_config.NumberColumn(format="%.1f"),
-        "steps/s": st.column_config.NumberColumn(format="%.0f"),
-        "model": st.column_config.TextColumn(width="large"),
-        "training": st.column_config.TextColumn(width="medium"),
-        "from": text,
-        "dataset": text,
-    }
+    return {c: st.column_config.Column(width=width) for c, (_, width) in COLUMNS.items()}
 
 
 def curves(series: dict[str, list[float]], height: int = 380) -> alt.Chart:
@@ -191,7 +215,7 @@ def curves(series: dict[str, list[float]], height: int = 380) -> alt.Chart:
         .mark_line(strokeWidth=1.5)
         .encode(
             x=alt.X("step:Q", title="step"),
-            y=alt.Y("value:Q", title="log10(minibatch loss), bucket means").scale(zero=False),
+            y=alt.Y("value:Q", title="log10(loss)").scale(zero=False),
             color=alt.Color("run:N", title=None, sort=list(series))
             .scale(scheme="tableau10")
             .legend(orient="bottom", columns=1, labelLimit=600),

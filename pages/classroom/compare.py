@@ -76,15 +76,18 @@ with_lectures = st.toggle(
 )
 rows = compare.table(found, with_lectures)
 st.dataframe(
-    rows,
+    compare.styled(rows),
     hide_index=True,
     column_config=compare.table_columns(),
     height=min(38 + 35 * len(rows), 640),
 )
 st.caption(
-    "train / dev / test: the loss on the whole split after training (BatchNorm with its "
-    "running statistics); seconds and steps/s count training steps only. Lecture rows "
-    "carry the numbers printed in the notebooks; the presets on each page reproduce them."
+    "run: the page that trained it (or the model family, for the cache); from: this "
+    "session, imported, the run cache or the lecture. train / dev / test: the loss on the "
+    "whole split after training (BatchNorm with its running statistics); — where there is "
+    "none (a stopped run, a split without words, a lecture that did not print it). seconds "
+    "and steps/s count training steps only. Lecture rows carry the numbers printed in the "
+    "notebooks; the presets on each page reproduce them."
 )
 
 if not found:
@@ -96,22 +99,33 @@ if not found:
     st.stop()
 
 st.header("Loss curves", anchor=False)
+with_cache = st.toggle(
+    "Offer the run cache's runs too",
+    key="curves_cache",
+    bind="query-params",
+    help="Runs trained before on this server (on built-in datasets or on word lists you "
+    "have open). Off: only this session's own and imported runs.",
+)
 labels = [e["label"] for e in found]
+offered = [e["label"] for e in found if with_cache or e["from"] != "run cache"]
+mine = [e["label"] for e in found if e["from"] == "this session"]
 chosen = st.multiselect(
     "Runs to overlay",
-    labels,
-    default=labels[: min(4, len(labels))],
+    offered,
+    default=mine[:4],
     key="curves",
     bind="query-params",
     help="Your newest runs are chosen first.",
 )
+if not offered:
+    st.caption("No runs of this session yet: train one, or offer the run cache's runs above.")
 by_label = {e["label"]: e for e in found}
 st.altair_chart(
     compare.curves({label: compare.lossi(by_label[label]) for label in chosen}),
     width="stretch",
 )
 st.caption(
-    "log10 of the minibatch loss, averaged over equal buckets of steps (at most 1,000 "
+    "y: log10 of the minibatch loss, averaged over equal buckets of steps (at most 1,000 "
     "points per run), as the lectures plot it. Runs of different lengths share the step axis."
 )
 
