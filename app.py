@@ -94,7 +94,7 @@ def router() -> None:
         f"{len(ds.words):,} words · V = {ds.vocab_size}"
     )
     present.apply()
-    with link_values.watch():
+    with link_values.watch(), present.charts_scaled():
         nav.run()
 
 

@@ -152,7 +152,7 @@ def lecture_rows() -> tuple[dict, ...]:
 
 def table(found: list[dict], with_lectures: bool) -> pd.DataFrame:
     """One row per run: first what it is (page, dataset, seed, steps, origin), then how it
-    did, then the details; NaN where a value is missing (styled() shows it as —)."""
+    did, then the details; NaN where a value is missing (shown as —)."""
     rows = []
     for entry in found:
         m, final = entry["meta"], entry["meta"]["final"] or {}
@@ -176,34 +176,30 @@ def table(found: list[dict], with_lectures: bool) -> pd.DataFrame:
         )
     if with_lectures:
         rows += [dict(row) for row in lecture_rows()]
-    return pd.DataFrame(rows, columns=[*COLUMNS])
-
-
-COLUMNS = {  # name -> (display format, width)
-    "run": ("{}", "medium"),
-    "dataset": ("{}", "medium"),
-    "seed": ("{:.0f}", "small"),
-    "steps": ("{:,.0f}", "small"),
-    "from": ("{}", "small"),
-    "train": ("{:.4f}", "small"),
-    "dev": ("{:.4f}", "small"),
-    "test": ("{:.4f}", "small"),
-    "params": ("{:,.0f}", "small"),
-    "model": ("{}", "large"),
-    "training": ("{}", "medium"),
-    "seconds": ("{:.1f}", "small"),
-    "steps/s": ("{:,.0f}", "small"),
-    "id": ("{}", "small"),
-}
-
-
-def styled(rows: pd.DataFrame):
-    """The table as st.dataframe shows it: numbers formatted, a missing value as —."""
-    return rows.style.format({c: fmt for c, (fmt, _) in COLUMNS.items()}, na_rep="—")
+    return pd.DataFrame(rows, columns=[*table_columns()])
 
 
 def table_columns() -> dict:
-    return {c: st.column_config.Column(width=width) for c, (_, width) in COLUMNS.items()}
+    """How st.dataframe shows the table (missing values: its placeholder, —)."""
+    text = st.column_config.TextColumn
+    loss = st.column_config.NumberColumn(format="%.4f", width="small")
+    count = st.column_config.NumberColumn(format="localized", width="small")
+    return {
+        "run": text(width="medium"),
+        "dataset": text(width="medium"),
+        "seed": st.column_config.NumberColumn(format="%d", width="small"),
+        "steps": count,
+        "from": text(width="medium"),
+        "train": loss,
+        "dev": loss,
+        "test": loss,
+        "params": count,
+        "model": text(width="large"),
+        "training": text(width="medium"),
+        "seconds": st.column_config.NumberColumn(format="%.1f", width="small"),
+        "steps/s": st.column_config.NumberColumn(format="%.0f", width="small"),
+        "id": text(width="small"),
+    }
 
 
 def curves(series: dict[str, list[float]], height: int = 380) -> alt.Chart:

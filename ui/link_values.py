@@ -7,8 +7,7 @@ the browser, with the value the link gave it, and one warning at the top of the 
 names each rejected parameter, its value, what the widget takes and what was used.
 
 The widget's range is read from the element Streamlit sends (its protobuf, the same one
-the browser draws), so no page repeats its limits. Written for Streamlit 1.67.0: it wraps
-the script run context's enqueue() for the length of one page run (tests/test_links.py).
+the browser draws, seen through ui/outbox.py), so no page repeats its limits.
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ import contextlib
 import math
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ui import outbox
 from ui.state import md_escape
 
 KINDS = ("slider", "number_input", "selectbox", "radio", "button_group", "multiselect", "checkbox")
@@ -120,18 +119,13 @@ def watch():
     """Run a page inside this: bound widgets whose link value was rejected are explained
     in one warning above the page (drawn as soon as the widget is, so st.stop() later
     in the page cannot lose it)."""
-    ctx = get_script_run_ctx()
     link = {k: st.query_params.get_all(k) for k in st.query_params}
-    if ctx is None or not link:
+    if not link:
         yield
         return
     notice, rejected = st.empty(), {}
-    send = ctx.enqueue
 
-    def enqueue(msg):
-        send(msg)
-        element = msg.delta.new_element if msg.HasField("delta") else None
-        kind = element.WhichOneof("type") if element is not None else None
+    def see(kind, element):
         if kind not in KINDS:
             return
         proto = getattr(element, kind)
@@ -144,8 +138,5 @@ def watch():
             )
             notice.warning(explain(rejected), icon=":material/link_off:")
 
-    ctx.enqueue = enqueue
-    try:
+    with outbox.intercept(see):
         yield
-    finally:
-        del ctx.enqueue  # the class's own method again

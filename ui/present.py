@@ -14,11 +14,14 @@ so that `hide=settings` can hide them (they still run, so the link's values stil
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import json
 from urllib.parse import urlencode
 
 import streamlit as st
 
-from ui import links, state
+from ui import links, outbox, state
 
 PRESENT, HIDE, ZOOM = "present", "hide", "zoom"
 DEFAULT_ZOOM, MIN_ZOOM, MAX_ZOOM = 130, 100, 250
@@ -35,12 +38,22 @@ CSS_BASE = """
 [data-testid="stExpandSidebarButton"], [data-testid="stHeader"],
 [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
 [data-testid="stMainBlockContainer"] {
-  zoom: %(zoom)s; padding-top: 1.5rem !important; max-width: none !important;
+  zoom: %(zoom)s; padding: 1.5rem 1rem 3rem !important; max-width: none !important;
 }
-[data-testid="stVegaLiteChart"] { zoom: %(unzoom)s; }
+[data-testid="stElementContainer"]:has([data-testid="stVegaLiteChart"], [data-testid="stDataFrame"]) {
+  zoom: %(unzoom)s;
+}
+[data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+[data-testid="stColumn"] { min-width: min(100%%, 15rem); }
+[data-testid="stMetricValue"] *, [data-testid="stMetricLabel"] * {
+  overflow: visible !important; text-overflow: clip !important;
+  white-space: normal !important; overflow-wrap: anywhere;
+}
 """
-# Charts measure their width in unzoomed pixels and would overflow a zoomed page: they are
-# drawn at the page's full width instead (no sidebar), text and widgets zoomed around them.
+# Charts and tables measure their width in unzoomed pixels and would overflow a zoomed
+# page: they are drawn at the page's full width instead (no sidebar), and the charts' text
+# grows with the zoom through their Vega-Lite config (chart_config). Columns too narrow
+# for their content at a large zoom wrap onto the next row, so a metric is never cut.
 CSS_GROUPS = {
     "settings": f'[class*="st-key-{SETTINGS_PREFIX}"] {{ display: none !important; }}',
     "text": '[data-testid="stMarkdown"], [data-testid="stCaptionContainer"] '
@@ -71,6 +84,90 @@ def zoom() -> float:
     if percent != percent:  # nan
         percent = DEFAULT_ZOOM
     return min(max(percent, MIN_ZOOM), MAX_ZOOM) / 100
+
+
+FONT = {"label": 12, "title": 13, "heading": 15, "text": 11}  # px at zoom 1 (Streamlit's)
+INK = "#31333F"  # Streamlit's text colour: axis labels a projector can show
+SCALED = {"height", "fontSize", "labelFontSize", "titleFontSize", "labelLimit", "titleLimit"}
+
+
+def chart_config(z: float) -> dict:
+    """The Vega-Lite config presenter mode gives every chart: axis labels, titles, legends
+    and text marks z times larger and dark, legends under the plot."""
+    axis = {
+        "labelFontSize": FONT["label"] * z,
+        "titleFontSize": FONT["title"] * z,
+        "labelColor": INK,
+        "titleColor": INK,
+        "labelLimit": 200 * z,
+    }
+    legend = {
+        **axis,
+        "symbolSize": 100 * z * z,
+        "labelLimit": 400 * z,
+        "orient": "bottom",  # under the plot, which keeps the page's width ...
+        "layout": {"bottom": {"anchor": "start", "direction": "vertical"}},  # ... one above another
+    }
+    return {
+        "axis": axis,
+        "legend": legend,
+        "header": {"labelFontSize": FONT["label"] * z, "titleFontSize": FONT["title"] * z},
+        "title": {"fontSize": FONT["heading"] * z, "color": INK},
+        "text": {"fontSize": FONT["text"] * z},
+    }
+
+
+def scaled(spec, z: float):
+    """A Vega-Lite spec with every height and font size z times larger (a height of
+    {"step": n} too); widths stay, since the chart already spans the page."""
+    if isinstance(spec, list):
+        return [scaled(item, z) for item in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out = {}
+    for key, value in spec.items():
+        if key in SCALED and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = value * z
+        elif key == "height" and isinstance(value, dict) and "step" in value:
+            value = {**value, "step": value["step"] * z}
+        out[key] = scaled(value, z)
+    return out
+
+
+def present_chart(spec: dict, z: float) -> dict:
+    """One chart as presenter mode sends it: scaled, with the presenter config under the
+    chart's own (a chart's explicit settings win, themselves scaled)."""
+    spec = scaled(spec, z)
+    config = chart_config(z)
+    for key, value in spec.get("config", {}).items():
+        config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
+    return {**spec, "config": config}
+
+
+@contextlib.contextmanager
+def charts_scaled():
+    """Draw the page (or a fragment's rerun) inside this: in presenter mode every chart's
+    text and height grow with the zoom. Charts are drawn unzoomed (see CSS_BASE), so this
+    is what makes them as large as the text around them."""
+    if not active() or _scaling.get():  # a fragment drawn inside the page run: once is enough
+        yield
+        return
+    z = zoom()
+
+    def see(kind, element):
+        if kind == "vega_lite_chart":
+            chart = element.vega_lite_chart
+            chart.spec = json.dumps(present_chart(json.loads(chart.spec), z))
+
+    token = _scaling.set(True)
+    try:
+        with outbox.intercept(see):
+            yield
+    finally:
+        _scaling.reset(token)
+
+
+_scaling = contextvars.ContextVar("presenter_scaling", default=False)
 
 
 def css() -> str:

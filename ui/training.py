@@ -19,7 +19,7 @@ import streamlit as st
 from engine.models import ConfigError
 from engine.serve.records import job_key
 from engine.train import Job
-from ui import navigation, runs, small_data, state
+from ui import navigation, present, runs, small_data, state
 
 TICK = 0.3  # seconds between fragment reruns while training
 WAIT_TICK = 1.0  # ... while waiting for a training slot
@@ -147,6 +147,7 @@ def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -
     tick = (WAIT_TICK if s.get("waiting") else TICK) if s["running"] else None
 
     @st.fragment(run_every=tick)
+    @present.charts_scaled()
     def ticker():
         current = s["job"]
         if s["running"] and current is not None:
@@ -224,6 +225,7 @@ def results_table(jobs: dict[str, Job], logs: dict, step0: bool = False) -> None
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
+        placeholder="—",
         column_config={
             c: st.column_config.NumberColumn(format="%.4f") for c in rows[0] if c != "run"
         },

@@ -76,8 +76,9 @@ with_lectures = st.toggle(
 )
 rows = compare.table(found, with_lectures)
 st.dataframe(
-    compare.styled(rows),
+    rows,
     hide_index=True,
+    placeholder="—",
     column_config=compare.table_columns(),
     height=min(38 + 35 * len(rows), 640),
 )

@@ -155,6 +155,6 @@ st.button(
     on_click=lambda: st.session_state.update(init=mlp.NEAR_UNIFORM),
 )
 if runs:
-    st.dataframe(pd.DataFrame(runs), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(runs), hide_index=True, width="stretch", placeholder="—")
 else:
     st.caption("No finished runs yet in this session.")

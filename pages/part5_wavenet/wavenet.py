@@ -324,7 +324,7 @@ c2.button(
     width="stretch",
 )
 if runs:
-    st.dataframe(pd.DataFrame(runs), hide_index=True)
+    st.dataframe(pd.DataFrame(runs), hide_index=True, placeholder="—")
 else:
     st.caption("No finished runs yet in this session.")
 

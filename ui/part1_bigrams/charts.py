@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from engine.part1_bigrams.ngram import decode_context
-from ui import theme
+from ui import present, theme
 from ui.charts import template_spec
 
 SPACE = "␣"
@@ -79,8 +79,13 @@ def heatmap_template(
     legend: str = "right",
     with_counts: bool = True,
     with_p: bool = True,
+    fill: float | None = None,
 ) -> alt.LayerChart:
     """The heatmap without its data: it reads the named dataset CELLS (a bigram_frame).
+
+    `fill` (presenter mode's zoom): the grid takes the chart's whole width, `size` tall
+    (presenter mode scales that), its text as large as the zoom asks and the cells allow;
+    else `size` pixels square.
 
     Nothing in it depends on the numbers (colour domain and text contrast are computed by
     Vega from the data), so the spec can be built once per vocabulary and mode and reused
@@ -137,6 +142,8 @@ def heatmap_template(
         )
         text = base.transform_joinaggregate(top=f"max({field})", bottom=f"min({field})")
         text_size = 9 if cell >= 30 else 8 if cell >= 24 else 7
+        if fill:  # as large as the zoom asks and the cell's width (3 characters) allows
+            text_size = {"expr": f"max(7, min({text_size * fill:g}, width / {V} / 3))"}
         layers.append(
             text.mark_text(baseline="bottom", fontSize=text_size, dy=-1).encode(
                 text="bigram:N", color=ink
@@ -150,10 +157,11 @@ def heatmap_template(
                 text="shown:N", color=ink
             )
         )
+    chart = alt.layer(*layers, data=alt.NamedData(CELLS))
+    if fill:
+        return chart.properties(width="container", height=size)
     # step sizing: `size` is the grid itself, axes and legend come on top of it
-    return alt.layer(*layers, data=alt.NamedData(CELLS)).properties(
-        width=alt.Step(cell), height=alt.Step(cell)
-    )
+    return chart.properties(width=alt.Step(cell), height=alt.Step(cell))
 
 
 def heatmap(
@@ -325,10 +333,12 @@ def draw(
 
 
 def draw_heatmap(where, itos, P=None, N=None, mode="counts", *, key: str, title="", **kw):
-    """charts.heatmap through a cached template: only the cells' data is rebuilt."""
-    args = (tuple(itos), mode, *sorted(kw.items()), N is not None, P is not None)
+    """charts.heatmap through a cached template: only the cells' data is rebuilt.
+    In presenter mode the grid fills the page's width."""
+    fill = present.zoom() if present.active() else None
+    args = (tuple(itos), mode, *sorted(kw.items()), N is not None, P is not None, fill)
     build = lambda: heatmap_template(  # noqa: E731
-        itos, mode, with_counts=N is not None, with_p=P is not None, **kw
+        itos, mode, with_counts=N is not None, with_p=P is not None, fill=fill, **kw
     )
     frame = bigram_frame(itos, P, N)
     draw(
@@ -338,7 +348,7 @@ def draw_heatmap(where, itos, P=None, N=None, mode="counts", *, key: str, title=
         {CELLS: frame},
         key=key,
         title=title,
-        width="content",
+        width="stretch" if fill else "content",
     )
 
 
