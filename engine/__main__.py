@@ -182,6 +182,8 @@ def trained_job(args, ds: data.Dataset, model_cfg, train_cfg, shuffles: int) -> 
     job = Job(model_cfg, train_cfg, splits, ds.vocab_size, device=args.device)
     job.run(callback=None if getattr(args, "quiet", False) else Progress(train_cfg.steps))
     cache.put(snapshot(job, ds))
+    if cache.unavailable:
+        print(f"({cache.unavailable})", file=sys.stderr)
     return job
 
 

@@ -128,12 +128,21 @@ def controls(key: str, spec, make_job: Callable) -> None:
         disabled=current is None,
         width="stretch",
     )
+    cache_notice()
     if s.get("error") and s["error"][1] == state.dataset().fingerprint:
         st.error(s["error"][0])
     elif current is not None and not stale and s.get("origin") in runs.ORIGINS:
         st.caption(runs.ORIGINS[s["origin"]])
     elif stale and not s["running"]:
         st.caption("The settings changed since this run started: Train starts a new run with them.")
+
+
+def cache_notice() -> None:
+    """Say once per session that the server's disk cache cannot be written (runs stay in
+    memory), as RunCache.unavailable tells it."""
+    if (problem := runs.hub().cache.unavailable) and not st.session_state.get("cache_notice"):
+        st.session_state["cache_notice"] = True
+        st.toast(problem, icon=":material/warning:", duration="long")
 
 
 def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -> None:
