@@ -12,8 +12,8 @@ the class (--sliders) only moves the smoothing sliders on the lesson 1 pages mea
 
 --same-run: every student asks for the same run (trained once, shared). --browsers N adds
 N real Chromium tabs doing what a training student does, to confirm what a person sees.
-The script starts its own server
-(127.0.0.1, a free port, an empty run cache) and stops it by its PID at the end.
+The script starts its own server (127.0.0.1, a free port, an empty run cache) and stops it
+by its PID at the end.
 
 Reported: runs finished, Train -> done (median, max), first Train -> last done, latency
 p50/p95 of the other interactions (page loads and switches, widget changes) while no run
@@ -67,6 +67,8 @@ class Classroom:
     exceptions: list[str] = field(default_factory=list)
     queued: int = 0
     auto_reruns: int = 0
+    fragment_runs: list[tuple[float, int]] = field(default_factory=list)
+    ended_early: int = 0
     received_bytes: int = 0
     finished_trainers: int = 0
 
@@ -89,9 +91,6 @@ def student_classes(classroom: Classroom, n_trainers: int, n_sliders: int):
         abstract = True
         wait_time = constant(0)
 
-        def on_start(self):
-            self.tab = None
-
         def timed(self, kind: str, name: str, action, *args):
             t0 = time.monotonic()
             seconds = action(*args)
@@ -108,20 +107,22 @@ def student_classes(classroom: Classroom, n_trainers: int, n_sliders: int):
         def lesson(self, tab: Session) -> None:
             raise NotImplementedError
 
-        def on_stop(self):
-            if self.tab is not None:
-                classroom.exceptions += self.tab.exceptions
-                classroom.auto_reruns += self.tab.auto_reruns
-                classroom.received_bytes += self.tab.received_bytes
-                self.tab.close()
-
         @task
         def attend(self):
+            tab = None
             try:
-                self.tab = Session(self.host, timeout=PAGE_TIMEOUT)
-                self.lesson(self.tab)
-            except (ProtocolError, KeyError) as e:  # a load test reports failures, goes on
+                tab = Session(self.host, timeout=PAGE_TIMEOUT)
+                self.lesson(tab)
+            except Exception as e:  # a load test reports every failure and goes on
                 classroom.errors.append(f"{type(self).__name__}: {type(e).__name__}: {e}")
+            finally:
+                if tab is not None:
+                    classroom.exceptions += tab.exceptions
+                    classroom.auto_reruns += tab.auto_reruns
+                    classroom.fragment_runs += tab.fragment_runs
+                    classroom.ended_early += tab.ended_early
+                    classroom.received_bytes += tab.received_bytes
+                    tab.close()
             raise StopUser()
 
     class TrainingStudent(Student):
@@ -373,7 +374,14 @@ def report(args, classroom: Classroom, meter: Meter, wall: float) -> dict:
         "loadtest_cpu_s": time.process_time(),
         "server_peak_rss_mb": meter.peak_server / 2**20,
         "workers_peak_rss_mb": meter.peak_workers / 2**20,
-        "fragment_reruns": classroom.auto_reruns,
+        "auto_reruns_sent": classroom.auto_reruns,
+        "fragment_runs": len(classroom.fragment_runs),
+        "fragment_run_p50_s": quantiles([t for t, _ in classroom.fragment_runs])[0],
+        "fragment_run_p95_s": quantiles([t for t, _ in classroom.fragment_runs])[1],
+        "fragment_run_kb_p50": (quantiles([b for _, b in classroom.fragment_runs])[0] or 0) / 1024,
+        "runs_ended_early": classroom.ended_early,
+        "server_cpu_per_fragment_run_s": (cpu[0] - meter.start[0])
+        / max(1, len(classroom.fragment_runs)),
         "received_mb": classroom.received_bytes / 2**20,
         "wall_s": wall,
         "cpus": os.cpu_count(),
@@ -418,6 +426,12 @@ def print_table(r: dict) -> None:
     ]
     for k, v in rows:
         print(f"{k:38s} {v}")
+    print(
+        f"{'fragment runs (ticks): n, p50 / p95':38s} {r['fragment_runs']}, "
+        f"{s(r['fragment_run_p50_s'])} / {s(r['fragment_run_p95_s'])}, "
+        f"{r['fragment_run_kb_p50']:.0f} kB each; {r['auto_reruns_sent']} auto-reruns sent, "
+        f"{r['runs_ended_early']} runs ended early for a rerun"
+    )
     for m in r["messages"]:
         print("  ", m)
 
@@ -460,7 +474,7 @@ def main(argv=None) -> int:
 def run_class(args) -> dict:
     """Start a server with an empty run cache, let the class use it, stop it; the report."""
     import gevent
-    import locust  # noqa: F401  (imported first: Locust patches the standard library for gevent)
+    import locust  # noqa: F401  (on import, Locust patches the standard library for gevent)
 
     from tests.e2e.conftest import serve
 
@@ -478,9 +492,10 @@ def run_class(args) -> dict:
                 join_browsers(tabs, classroom)
             wall = time.monotonic() - t0
             sampler.kill()
-            return report(args, classroom, meter, wall)
+            result = report(args, classroom, meter, wall)
         finally:
             next(server, None)
+    return result
 
 
 def _sample(meter: Meter) -> None:

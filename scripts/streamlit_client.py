@@ -65,7 +65,10 @@ class Session:
         self.errors: list[str] = []  # st.error boxes
         self.full_runs = 0  # full script runs finished
         self.auto_reruns = 0  # fragment reruns the timers sent
+        self.fragment_runs: list[tuple[float, int]] = []  # (seconds, bytes) of each finished
+        self.ended_early = 0  # script runs that ended early for a rerun
         self.received_bytes = 0
+        self._run_start = (0.0, 0)
 
     # --- what a person does -----------------------------------------------------------
 
@@ -189,8 +192,10 @@ class Session:
             msg, kind = full, full.WhichOneof("type")
         elif msg.metadata.cacheable:
             self.cache[msg.hash] = [msg, 0]
-        if kind == "new_session" and not msg.metadata.run.fragment_ids:
-            self.timers.clear()  # a full run starts: the frontend's cleanupAutoReruns
+        if kind == "new_session":
+            self._run_start = (time.monotonic(), self.received_bytes)
+            if not msg.metadata.run.fragment_ids:
+                self.timers.clear()  # a full run starts: the frontend's cleanupAutoReruns
         elif kind == "navigation":
             self.pages = {p.page_name: p.page_script_hash for p in msg.navigation.app_pages}
             self.page_hash = msg.navigation.page_script_hash
@@ -214,6 +219,13 @@ class Session:
             for entry in list(self.cache.values()):
                 entry[1] += 1
             self.cache = {h: e for h, e in self.cache.items() if e[1] <= CACHE_AGE}
+        elif (
+            kind == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN
+        ):
+            self.ended_early += 1
+        elif kind == "script_finished":  # a fragment's run
+            t0, received = self._run_start
+            self.fragment_runs.append((time.monotonic() - t0, self.received_bytes - received))
 
     def _element(self, element) -> None:
         kind = element.WhichOneof("type")
