@@ -7,18 +7,21 @@ page's url_path is pinned to the address it has always had, so links shared with
 keep working.
 """
 
+import asyncio
 from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from ui import link_values, links, navigation, present, state
+from ui import link_values, links, navigation, present, runs, state
 
 
 @asynccontextmanager
 async def lifespan(_app):
-    """Once per server, before the first visitor."""
+    """Once per server: before the first visitor, and when the server stops."""
     navigation.leave_legacy_pages_mode()
+    service = await asyncio.to_thread(runs.service)  # the training workers, warm
     yield
+    service.close()  # no worker process outlives the server
 
 
 def page(path: str, title: str, icon: str, url_path: str, **kwargs) -> st.Page:

@@ -1,6 +1,7 @@
 """Classroom features through AppTest: the shared run cache, fair slots, the compare page."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from engine import data
 from engine.export import files as export
 from engine.serve.records import snapshot
 from engine.serve.slots import Limits
+from tests.conftest import training_of
 from tests.test_pages_part2_mlp import train_tiny
 from ui import runs as shared
 from ui import state
@@ -31,12 +33,12 @@ def mlp_page(steps: int, n_hidden: int = 20):
 
 
 @pytest.fixture
-def hub():
-    """The server's hub, shared by every AppTest session in this process."""
-    hub = shared.hub()
-    limits = hub.limits
-    yield hub
-    hub.limits = limits
+def service():
+    """The server's training service, shared by every AppTest session in this process."""
+    service = shared.service()
+    limits = service.limits
+    yield service
+    service.limits = limits
 
 
 def test_a_run_trained_in_one_session_is_served_from_the_cache_in_another():
@@ -45,7 +47,7 @@ def test_a_run_trained_in_one_session_is_served_from_the_cache_in_another():
     assert first.final is not None
     other = mlp_page(steps=240, n_hidden=21)  # another student, same settings
     other.button(key="mlp:train").click().run()
-    served = other.session_state["training:mlp"]["job"]
+    served = training_of(other, "mlp")
     assert served is not first
     assert served.done
     assert served.final == first.final
@@ -58,37 +60,41 @@ def test_a_run_in_progress_is_shared_not_trained_twice():
     teacher.button(key="mlp:train").click().run()
     student = mlp_page(steps=50_000, n_hidden=22)
     student.button(key="mlp:train").click().run()
-    job = teacher.session_state["training:mlp"]["job"]
-    assert student.session_state["training:mlp"]["job"] is job
+    handle = teacher.session_state["training:mlp"]["handle"]
+    assert student.session_state["training:mlp"]["handle"] is handle
     assert any("Another session is training this exact run" in c.value for c in student.caption)
     for at in (teacher, student):
         at.button(key="mlp:stop").click().run()
 
 
-def test_a_training_waits_for_a_free_slot_and_says_where_it_is_in_the_queue(hub):
-    others = [f"someone else {i}" for i in range(hub.slots.n)]
-    for owner in others:
-        assert hub.slots.request(owner, owner) == 0
+def test_a_training_waits_for_a_free_slot_and_says_where_it_is_in_the_queue(service):
+    others = [f"someone else {i}" for i in range(service.slots.n)]
+    for owner in others:  # every slot busy
+        assert service.slots.request(owner, owner) == 0
     at = mlp_page(steps=5_000, n_hidden=23)
     at.button(key="mlp:train").click().run()
-    job = at.session_state["training:mlp"]["job"]
-    assert "you are number 1 of 1 in the queue" in at.info[0].value
-    assert job.step == 0
-    for owner in others:
-        hub.slots.release(owner, owner)
     at.run()
-    assert job.step > 0
+    assert "you are number 1 of 1 in the queue" in at.info[0].value
+    assert training_of(at, "mlp").step == 0
+    for owner in others:
+        service.slots.release(owner, owner)
+    deadline = time.monotonic() + 30
+    while training_of(at, "mlp").step == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+        at.run()
     assert not any("Waiting for a free training slot" in i.value for i in at.info)
     at.button(key="mlp:stop").click().run()
-    assert hub.slots.counts() == (0, 0)
+    time.sleep(0.5)
+    assert service.counts() == (0, 0)
 
 
-def test_the_servers_limits_give_a_clear_message(hub):
-    hub.limits = Limits(max_steps=1_000, max_params=1_000_000)
+def test_the_servers_limits_give_a_clear_message(service):
+    service.limits = Limits(max_steps=1_000, max_params=1_000_000)
     at = mlp_page(steps=2_000)
     at.button(key="mlp:train").click().run()
     assert "at most 1,000 steps per run" in at.error[0].value
-    assert at.session_state["training:mlp"]["job"] is None
+    assert training_of(at, "mlp") is None
     assert not at.exception
 
 

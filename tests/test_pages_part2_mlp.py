@@ -2,10 +2,12 @@
 
 import json
 import math
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import finish_training, training_of
 from ui import part2_mlp as mlp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,11 +32,17 @@ def specs(at):
 def train_tiny(at, steps=300):
     at.number_input(key="steps").set_value(steps).run()
     at.button(key="mlp:train").click().run()
-    for _ in range(20):
-        if at.session_state["training:mlp"]["job"].done:
-            break
+    return finish_training(at, "mlp")
+
+
+def wait_for_steps(at, steps: int, timeout: float = 60.0):
+    """Rerun as the page's timer would until its training has taken `steps` steps."""
+    deadline = time.monotonic() + timeout
+    while training_of(at, "mlp").step < steps:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
         at.run()
-    return at.session_state["training:mlp"]["job"]
+    return training_of(at, "mlp")
 
 
 def test_trainer_defaults_are_the_lectures():
@@ -55,25 +63,45 @@ def test_trainer_defaults_are_the_lectures():
 
 def test_train_grows_the_history_stop_stops_and_resume_resumes():
     at = page("pages/part2_mlp/trainer.py")
-    at.number_input(key="steps").set_value(20_000).run()
+    at.number_input(key="steps").set_value(50_000).run()
     at.button(key="mlp:train").click().run()
-    job = at.session_state["training:mlp"]["job"]
-    first = job.step
-    assert first > 0
-    at.run()
-    assert job.step > first  # each rerun of the fragment trains another chunk
+    first = wait_for_steps(at, 1).step
+    job = wait_for_steps(at, first + 500)  # a worker trains; each rerun shows more
+    assert len(job.lossi) == job.step
     assert at.progress[0].value > 0
     at.button(key="mlp:stop").click().run()
-    stopped = job.step
+    time.sleep(0.6)  # Stop lands within half a second
     at.run()
+    stopped = training_of(at, "mlp").step
+    assert "stopped" in at.progress[0].proto.text
+    time.sleep(0.3)
     at.run()
-    assert job.step == stopped
+    assert training_of(at, "mlp").step == stopped
     assert not at.button(key="mlp:resume").disabled
     at.button(key="mlp:resume").click().run()
-    assert job.step > stopped
-    assert at.session_state["training:mlp"]["job"] is job  # the same run, continued
+    assert wait_for_steps(at, stopped + 200).step > stopped  # continued, not restarted
+    at.button(key="mlp:stop").click().run()
     at.button(key="mlp:reset").click().run()
-    assert at.session_state["training:mlp"]["job"] is None
+    assert training_of(at, "mlp") is None
+
+
+def test_train_after_stop_or_reset_starts_a_new_run_from_step_0():
+    at = page("pages/part2_mlp/trainer.py")
+    at.number_input(key="steps").set_value(50_000).run()
+    at.button(key="mlp:train").click().run()
+    stopped = wait_for_steps(at, 1_000)
+    at.button(key="mlp:stop").click().run()
+    at.button(key="mlp:train").click().run()  # the same settings: a run of its own, from 0
+    again = training_of(at, "mlp")
+    assert again is not stopped
+    assert again.step < 1_000
+    assert not any("Another session" in c.value for c in at.caption)
+    wait_for_steps(at, 1_100)
+    at.button(key="mlp:stop").click().run()
+    at.button(key="mlp:reset").click().run()
+    at.button(key="mlp:train").click().run()
+    assert training_of(at, "mlp").step < 1_000
+    at.button(key="mlp:stop").click().run()
 
 
 def test_a_finished_run_lands_on_the_scoreboard_with_its_losses():

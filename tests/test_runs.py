@@ -1,18 +1,16 @@
 """The run cache, run records and training slots (engine.runs)."""
 
 import pickle
-import threading
 import time
 
 import pytest
 import torch
 
 from engine import data
-from engine.models import ConfigError, MLPConfig, WaveNetConfig
+from engine.models import ConfigError, MLPConfig
 from engine.serve.cache import RunCache
-from engine.serve.hub import Hub
 from engine.serve.records import FORMAT, Record, job_key, restore, run_key, snapshot
-from engine.serve.slots import Limits, Slots
+from engine.serve.slots import Slots
 from engine.train import Job, TrainConfig
 
 CENSUS = data.load_builtin(data.DEFAULT_OFFLINE)
@@ -157,61 +155,6 @@ def test_a_closed_tab_frees_its_slot_when_its_lease_runs_out():
     assert slots.request("waiting", "s2") == 1
     clock.now = 10.5  # the closed tab last asked 10.5 s ago
     assert slots.request("waiting", "s2") == 0
-
-
-def test_the_slot_limit_holds_under_concurrent_jobs(splits):
-    slots = Slots(2, lease=60)
-    hub = Hub(RunCache(None, 0), slots)
-    running, most, lock = [0], [0], threading.Lock()
-
-    def train(job):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        job.train_for(0.01)
-        with lock:
-            running[0] -= 1
-
-    def session(i):
-        job = Job(SMALL, TrainConfig(steps=150, eval_every=0, seed=i), splits, CENSUS.vocab_size)
-        while not job.done:
-            if hub.advance(f"run{i}", f"s{i}", lambda: train(job)):
-                time.sleep(0.002)
-        hub.finished(f"run{i}", f"s{i}", [job], CENSUS)
-
-    threads = [threading.Thread(target=session, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    assert most[0] == 2  # never more than the two slots, and both were used
-    assert slots.counts() == (0, 0)
-
-
-def test_the_hub_serves_a_run_once_trained(splits):
-    hub = Hub(RunCache(None, 0), Slots(1))
-    first, origin = hub.open(CENSUS, SMALL, SHORT, splits)
-    assert origin == "new"
-    second, origin = hub.open(CENSUS, SMALL, SHORT, splits)
-    assert (second, origin) == (first, "live")  # in progress elsewhere: watch it
-    key = job_key(first)
-    while not first.done:
-        hub.advance(key, "teacher", lambda: first.train_for(0.05))
-    hub.finished(key, "teacher", [first], CENSUS)
-    third, origin = hub.open(CENSUS, SMALL, SHORT, splits)
-    assert origin == "cache"
-    assert third is not first
-    assert third.final == first.final
-    assert third.evaluate("dev") == first.evaluate("dev")
-
-
-def test_the_hub_refuses_runs_beyond_the_servers_limits(splits):
-    hub = Hub(RunCache(None, 0), Slots(1), Limits(1000, 50_000))
-    with pytest.raises(ConfigError, match="at most 1,000 steps"):
-        hub.open(CENSUS, SMALL, TrainConfig(steps=1001), splits)
-    with pytest.raises(ConfigError, match="at most 50,000"):
-        hub.open(CENSUS, WaveNetConfig(n_hidden=300), SHORT, data.make_splits(CENSUS, 8))
 
 
 def test_a_session_that_leaves_frees_its_slots_at_once():

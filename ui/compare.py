@@ -97,7 +97,7 @@ def lossi(entry: dict) -> list[float]:
     """The run's log10 minibatch losses (a cached run's are read from the cache)."""
     if "job" in entry:
         return entry["job"].lossi
-    record = entry.get("record") or shared.hub().cache.get(entry["meta"]["key"])
+    record = entry.get("record") or shared.service().cache.get(entry["meta"]["key"])
     return record.lossi.tolist() if record is not None else []
 
 
@@ -105,7 +105,7 @@ def record(entry: dict) -> Record | None:
     """The entry as a Record, for its downloads (a cached run is read from the cache)."""
     if "job" in entry:
         return snapshot(entry["job"], entry["dataset"])
-    return entry.get("record") or shared.hub().cache.get(entry["meta"]["key"])
+    return entry.get("record") or shared.service().cache.get(entry["meta"]["key"])
 
 
 @st.cache_data(max_entries=16, show_spinner="Evaluating the imported model on all three splits…")

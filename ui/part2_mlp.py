@@ -16,7 +16,7 @@ from engine import data
 from engine.models import MLPConfig
 from engine.part1_bigrams import ngram
 from engine.train import Job, TrainConfig
-from ui import link_values, present, runs, schedule, state, training
+from ui import link_values, present, schedule, state, training
 
 KEY = "mlp"
 INITS = {
@@ -175,10 +175,10 @@ def device_ui() -> str:
     )
 
 
-def make_job(ds: data.Dataset, model: MLPConfig, train: TrainConfig, device: str = "cpu"):
-    """The run from the server's hub: cached, shared while in progress, or new."""
+def make_job(ds: data.Dataset, model: MLPConfig, train: TrainConfig, device: str = "cpu") -> Job:
+    """The run the settings describe, at step 0 (the service may serve it from the cache)."""
     splits = state.splits(ds.fingerprint, model.block_size, 1, ds)
-    return runs.open_job(ds, model, train, splits, device)
+    return Job(model, train, splits, ds.vocab_size, device=device)
 
 
 def current_job() -> Job | None:

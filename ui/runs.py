@@ -1,8 +1,10 @@
-"""The server's run cache and training slots, seen from one session.
+"""The server's training service and run cache, seen from one session.
 
-One engine.runs.Hub per server holds the run cache, the slots and the runs in progress.
-Each session keeps a short list of its own runs (for the compare page); the runs
-themselves are shared: the same settings on the same data give the same run.
+One engine.serve.service.TrainingService per server holds the worker processes, the run
+cache, the slots and the runs in progress; app.py's lifespan starts it with the server
+and stops its workers when the server stops. Each session keeps a short list of its own
+runs (for the compare page); the runs themselves are shared: the same settings on the
+same data give the same run.
 """
 
 from __future__ import annotations
@@ -13,15 +15,13 @@ from collections import OrderedDict
 import streamlit as st
 
 from engine import data
-from engine.models import ModelConfig
 from engine.serve.cache import RunCache
-from engine.serve.hub import Hub
 from engine.serve.records import job_key
-from engine.serve.slots import Limits, Slots, default_slots
-from engine.train import Job, TrainConfig
+from engine.serve.service import TrainingService, jobs_of
+from engine.serve.slots import Limits, default_slots
 
 SESSION_RUNS = 8  # runs a session keeps for the compare page (older ones stay in the cache)
-LEASE = 60.0  # seconds a slot waits for its session's next tick (a closed tab frees it at once)
+LEASE = 60.0  # seconds a run waits for its watchers' next tick (a closed tab frees it at once)
 ORIGINS = {
     "cache": "Served from the run cache: this exact run (data, model, seed, steps) was trained "
     "before on this server, so here it is at once.",
@@ -30,50 +30,33 @@ ORIGINS = {
 }
 
 
-@st.cache_resource
-def hub() -> Hub:
-    """The one hub of this server (settings from MAKEMORE_* environment variables)."""
-    return Hub(
+@st.cache_resource(show_spinner="Starting the training workers…")
+def service() -> TrainingService:
+    """The one training service of this server (settings from MAKEMORE_* variables)."""
+    return TrainingService.local(
         RunCache.from_environment(),
-        Slots(default_slots(), lease=LEASE),
-        Limits.from_environment(),
+        default_slots(),
+        limits=Limits.from_environment(),
+        lease=LEASE,
     )
 
 
 def session_id() -> str:
     session = st.session_state.setdefault("session_id", uuid.uuid4().hex)
-    _presence(hub(), session)
+    _presence(service(), session)
     return session
 
 
-def _leave(presence: tuple[Hub, str]) -> None:
-    hub, session = presence
-    hub.slots.leave(session)
+def _leave(presence: tuple[TrainingService, str]) -> None:
+    svc, session = presence
+    svc.leave(session)
 
 
 @st.cache_resource(scope="session", on_release=_leave)
-def _presence(_hub: Hub, session: str) -> tuple[Hub, str]:
-    """Held while the session is connected: Streamlit releases it when the tab closes,
-    and the session's slots go with it at once (the lease is only the fallback)."""
-    return _hub, session
-
-
-def open_job(
-    ds: data.Dataset, config: ModelConfig, train: TrainConfig, splits: data.Splits, device="cpu"
-) -> tuple[Job, str]:
-    """A lecture model's run from the hub: (job, "cache" | "live" | "new")."""
-    return hub().open(ds, config, train, splits, device)
-
-
-def jobs_of(obj) -> dict[str, Job]:
-    """The engine Jobs inside what a page trains: a Job, several in lockstep, a wrapped one."""
-    if isinstance(obj, Job):
-        return {"": obj}
-    if isinstance(inner := getattr(obj, "jobs", None), dict):
-        return {label: j for label, j in inner.items() if isinstance(j, Job)}
-    if isinstance(inner := getattr(obj, "job", None), Job):
-        return {"": inner}
-    return {}
+def _presence(_service: TrainingService, session: str) -> tuple[TrainingService, str]:
+    """Held while the session is connected: Streamlit releases it when the tab closes, and
+    the session stops watching its runs at once (the lease is only the fallback)."""
+    return _service, session
 
 
 def remember(page: str, obj, ds: data.Dataset) -> None:

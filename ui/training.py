@@ -1,95 +1,158 @@
-"""Live training on a page without blocking it.
+"""Training on a page: the page submits, a worker process trains, the page watches.
 
-The job lives in st.session_state and advances in time-boxed chunks inside a fragment
-that reruns itself a few times a second while training runs (Pattern 1 of the project's
-Streamlit notes). Between chunks Streamlit handles clicks, so Stop lands within one tick,
-the rest of the page stays usable, and a closed tab simply stops ticking.
+Train builds the page's training (a Job, a race of Jobs in lockstep, ...) and hands it
+to the server's training service (ui.runs.service); a worker process trains it as fast as
+it can while a fragment of the page reruns a few times a second and draws the training's
+replica, which the worker keeps up to date. Stop, Resume and Reset are messages to the
+worker; nothing trains in the server process, so a busy page never slows a training.
+micrograd's twenty scalar steps are the one exception: `inline=True` trains them right in
+the page, where they take milliseconds.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import uuid
 from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from engine.models import ConfigError
-from engine.serve.records import job_key
+from engine.serve.service import Handle
 from engine.train import Job
 from ui import navigation, present, runs, small_data, state
 
-TICK = 0.3  # seconds between fragment reruns while training
+TICK, SLOW_TICK = 0.3, 2.0  # seconds between redraws: an idle server, a busy one
 WAIT_TICK = 1.0  # ... while waiting for a training slot
-MAX_CHUNK = 1.0  # the longest a tick trains when ticks come late (a loaded server)
-CHUNK = 0.2  # seconds of training per rerun
+TICKS_PER_WATCHER = 0.06  # how much later each watching session makes everyone's tick
+INLINE_CHUNK = 0.1  # seconds of an inline training per tick
+
+
+class InlineHandle:
+    """A training small enough to train inside the page (micrograd), with a Handle's face."""
+
+    def __init__(self, trainable):
+        self.trainable, self.state, self.error, self.note = trainable, "running", None, None
+        self.start_step, self._wall = trainable.step, 0.0
+
+    @property
+    def step(self) -> int:
+        return self.trainable.step
+
+    @property
+    def active(self) -> bool:
+        return self.state == "running"
+
+    def advance(self) -> None:
+        t0 = time.monotonic()
+        self.trainable.train_for(INLINE_CHUNK)
+        self._wall += time.monotonic() - t0
+        if self.trainable.done:
+            self.state = "done"
+
+    def seconds(self) -> float:
+        return self._wall
+
+    def view(self):
+        handle = self
+
+        class _View:
+            def __enter__(self):
+                return handle.trainable
+
+            def __exit__(self, *exc):
+                return None
+
+        return _View()
 
 
 def slot(key: str) -> dict:
-    """The per-session training state of one page: the job, whether it runs, and its spec."""
+    """The per-session training state of one page: its handle, whether it runs, its spec."""
     return st.session_state.setdefault(
-        f"training:{key}", {"job": None, "running": False, "spec": None}
+        f"training:{key}", {"handle": None, "running": False, "spec": None}
     )
 
 
-def job(key: str) -> Job | None:
-    return slot(key)["job"]
+def handle(key: str) -> Handle | InlineHandle | None:
+    return slot(key)["handle"]
 
 
-def controls(key: str, spec, make_job: Callable) -> None:
+def job(key: str):
+    """The page's training (its replica in this process), or None before the first Train."""
+    h = handle(key)
+    return None if h is None else h.trainable
+
+
+def tick() -> float:
+    """Seconds between redraws: longer when many sessions watch trainings at once."""
+    return min(SLOW_TICK, max(TICK, runs.service().watchers() * TICKS_PER_WATCHER))
+
+
+def controls(key: str, spec, make_job: Callable, inline: bool = False) -> None:
     """Train / Stop / Resume / Reset buttons.
 
-    `spec` is anything hashable that identifies the configuration (dataset, model and
-    training configs): Train starts a fresh job when it differs from the current job's.
-    `make_job()` returns the job, or (job, origin) for a run from the server's hub
-    (ui.runs.open_job), which several sessions may share and the run cache may serve.
+    `spec` is anything hashable that identifies the settings (dataset, model and training
+    configs); Resume is offered only while they are those of the stopped run. `make_job()`
+    builds the training; Train always starts it from step 0, served from the run cache
+    when that exact run finished before, shared when another session is training it now.
     """
     s = slot(key)
     session = runs.session_id()
+    svc = runs.service()
 
-    def set_running(value):
-        s.update(running=value, waiting=False, ticked=None)
-        if not value and s.get("owner"):
-            runs.hub().stopped(s["owner"], session)
+    def let_go():
+        h = s["handle"]
+        if isinstance(h, Handle) and h.active:
+            svc.stop(h, session)
+        s["running"] = False
 
     def start():
-        set_running(False)  # the previous run, if any, gives its slot back
+        let_go()
         try:
-            made = make_job()
-            if isinstance(made, tuple):  # from the hub: shared by everyone who asks for it
-                current, origin = made
-                owner = job_key(current)
+            trainable = make_job()
+            if inline:
+                h, origin = InlineHandle(trainable), "new"
             else:
-                current, origin, owner = made, "new", uuid.uuid4().hex
-                models = runs.jobs_of(current).values()
-                runs.hub().limits.check(
-                    current.train_config.steps,
-                    sum(j.model.num_params() for j in models) if models else None,
-                )
+                h, origin = svc.submit(trainable, session, state.dataset())
         except ConfigError as e:
             s["error"] = (str(e), state.dataset().fingerprint)  # shown while that data is open
             return
         s.update(
-            job=current,
-            running=not current.done,
+            handle=h,
+            running=h.active,
             spec=spec,
             error=None,
-            owner=owner,
             origin=origin,
             dataset=state.dataset(),
             page=navigation.page_title(key),
         )
-        if current.done:
-            runs.remember(s["page"], current, s["dataset"])
+        if h.state == "done":
+            runs.remember(s["page"], h.trainable, s["dataset"])
+
+    def stop():
+        h = s["handle"]
+        if isinstance(h, Handle):
+            svc.stop(h, session)
+        elif h is not None:
+            h.state = "stopped"
+        s["running"] = False
+
+    def resume():
+        h = s["handle"]
+        if isinstance(h, Handle):
+            svc.resume(h, session)
+        else:
+            h.state = "running"
+        s["running"] = True
 
     def reset():
-        set_running(False)
-        s.update(job=None, spec=None, error=None, owner=None, origin=None)
+        let_go()
+        s.update(handle=None, spec=None, error=None, origin=None)
 
-    current = s["job"]
-    stale = current is not None and s["spec"] != spec
+    h = s["handle"]
+    stale = h is not None and s["spec"] != spec
+    resumable = h is not None and h.state in ("stopped", "stopping") and not stale
     c1, c2, c3, c4 = st.columns(4)
     c1.button(
         "Train",
@@ -98,15 +161,14 @@ def controls(key: str, spec, make_job: Callable) -> None:
         type="primary",
         on_click=start,
         disabled=s["running"],
-        help="Start a new run with the settings above.",
+        help="Start a new run from step 0 with the settings above.",
         width="stretch",
     )
     c2.button(
         "Stop",
         key=f"{key}:stop",
         icon=":material/stop:",
-        on_click=set_running,
-        args=(False,),
+        on_click=stop,
         disabled=not s["running"],
         width="stretch",
     )
@@ -114,9 +176,8 @@ def controls(key: str, spec, make_job: Callable) -> None:
         "Resume",
         key=f"{key}:resume",
         icon=":material/resume:",
-        on_click=set_running,
-        args=(True,),
-        disabled=s["running"] or current is None or current.done or stale,
+        on_click=resume,
+        disabled=s["running"] or not resumable,
         help="Continue the stopped run where it left off.",
         width="stretch",
     )
@@ -125,13 +186,19 @@ def controls(key: str, spec, make_job: Callable) -> None:
         key=f"{key}:reset",
         icon=":material/restart_alt:",
         on_click=reset,
-        disabled=current is None,
+        disabled=h is None,
+        help="Clear this page's run.",
         width="stretch",
     )
     cache_notice()
     if s.get("error") and s["error"][1] == state.dataset().fingerprint:
         st.error(s["error"][0])
-    elif current is not None and not stale and s.get("origin") in runs.ORIGINS:
+    elif h is not None and h.state == "failed":
+        st.error(h.error or "The training failed.", icon=":material/error:")
+        st.button("Retry", key=f"{key}:retry", icon=":material/replay:", on_click=start)
+    elif h is not None and not stale and h.note and not s["running"]:
+        st.caption(h.note)
+    elif h is not None and not stale and s.get("origin") in runs.ORIGINS:
         st.caption(runs.ORIGINS[s["origin"]])
     elif stale and not s["running"]:
         st.caption("The settings changed since this run started: Train starts a new run with them.")
@@ -140,53 +207,55 @@ def controls(key: str, spec, make_job: Callable) -> None:
 def cache_notice() -> None:
     """Say once per session that the server's disk cache cannot be written (runs stay in
     memory), as RunCache.unavailable tells it."""
-    if (problem := runs.hub().cache.unavailable) and not st.session_state.get("cache_notice"):
+    if (problem := runs.service().cache.unavailable) and not st.session_state.get("cache_notice"):
         st.session_state["cache_notice"] = True
         st.toast(problem, icon=":material/warning:", duration="long")
 
 
-def live(key: str, render: Callable[[Job | None], None], chunk: float = CHUNK) -> None:
-    """Advance the job while it runs and call render(job) on every tick (and once when idle).
+def live(key: str, render: Callable) -> None:
+    """Watch the page's training: call render(training) on every tick (and once when idle).
 
-    `chunk`: seconds of training per tick. Every tick also pays for rendering and the
-    browser's redraw, so long runs with heavy charts train faster with a longer chunk
-    (Stop then takes up to that long).
+    The fragment reruns itself while the training runs, every tick() seconds, and draws the
+    replica; the worker trains on whether or not a tick comes on time.
     """
     s = slot(key)
-    tick = (WAIT_TICK if s.get("waiting") else TICK) if s["running"] else None
+    h = s["handle"]
+    queued = isinstance(h, Handle) and h.state == "queued"
+    every = (WAIT_TICK if queued else tick()) if s["running"] else None
 
-    @st.fragment(run_every=tick)
+    @st.fragment(run_every=every)
     @present.charts_scaled()
     def ticker():
-        current = s["job"]
-        if s["running"] and current is not None:
-            hub, session = runs.hub(), runs.session_id()
-            # a busy server ticks late: train longer per tick then, so the slot is not idle
-            now = time.monotonic()
-            budget = min(max(chunk, (now - (s.get("ticked") or now)) / 4), MAX_CHUNK)
-            s["ticked"] = now
-            waiting = hub.advance(s["owner"], session, lambda: current.train_for(budget))
-            if bool(waiting) != s.get("waiting", False):
-                s["waiting"] = bool(waiting)
-                st.rerun()  # a full rerun sets the fragment's new tick
-            if waiting:  # queued: a light tick, no charts to redraw
-                _, queued = hub.slots.counts()
+        h = s["handle"]
+        if s["running"] and h is not None:
+            if isinstance(h, Handle):
+                svc = runs.service()
+                position = svc.watch(h, runs.session_id())
+            else:
+                h.advance()
+                position = 0
+            if not h.active:  # done, stopped or failed while we looked away
+                s["running"] = False
+                if h.state == "done":
+                    runs.remember(s["page"], h.trainable, s["dataset"])
+                st.rerun()  # a full rerun drops the timer and re-enables the buttons
+            if (h.state == "queued") != queued:
+                st.rerun()  # from the queue to a worker: a full rerun sets the new tick
+            if position:  # queued: a light tick, no charts to redraw
+                _, waiting = svc.counts()
                 st.info(
-                    f"Waiting for a free training slot: you are number {waiting} of {queued} in "
-                    f"the queue. This server trains {hub.slots.n} run{'s' * (hub.slots.n > 1)} "
-                    "at once (all busy); yours starts by itself, keep this tab open.",
+                    f"Waiting for a free training slot: you are number {position} of {waiting} "
+                    f"in the queue. This server trains {svc.slots.n} "
+                    f"run{'s' * (svc.slots.n > 1)} at once (all busy); yours starts by itself, "
+                    "keep this tab open.",
                     icon=":material/hourglass_top:",
                 )
-                progress(current)
                 return
-            if current.done:
-                s["running"] = False
-                hub.finished(
-                    s["owner"], session, list(runs.jobs_of(current).values()), s["dataset"]
-                )
-                runs.remember(s["page"], current, s["dataset"])
-                st.rerun()  # a full rerun drops the timer and re-enables the buttons
-        render(current)
+        if h is None:
+            render(None)
+        else:
+            with h.view() as trainable:
+                render(trainable)
 
     ticker()
 
@@ -241,15 +310,41 @@ def results_table(jobs: dict[str, Job], logs: dict, step0: bool = False) -> None
     )
 
 
-def progress(job: Job) -> None:
-    """Progress bar with steps/s and the time left."""
-    total = job.train_config.steps
-    rate = job.steps_per_second()
-    if job.done:
-        text = f"done: {job.step:,} steps in {job.seconds:.1f} s ({rate:,.0f} steps/s)"
-    elif not rate:
-        text = f"step {job.step:,} / {total:,}"
-    else:
-        eta = (total - job.step) / rate if rate else float("nan")
-        text = f"step {job.step:,} / {total:,} · {rate:,.0f} steps/s · about {eta:,.0f} s left"
-    st.progress(job.step / max(total, 1), text=text)
+def _handle_of(trainable) -> Handle | InlineHandle | None:
+    for key, value in st.session_state.items():
+        if (
+            key.startswith("training:")
+            and getattr(value.get("handle"), "trainable", None) is trainable
+        ):
+            return value["handle"]
+    return None
+
+
+def progress(job) -> None:
+    """Progress bar: steps, steps/s and the time left, in wall-clock time since Train
+    (the queue and pauses left out)."""
+    total, step = job.train_config.steps, job.step
+    h = _handle_of(job)
+    state = "done" if job.done else h.state if h is not None else "stopped"
+    text = f"step {step:,} / {total:,}"
+    if state == "done":
+        # a run from the cache took its time when it trained first
+        seconds = (h.seconds() if h is not None else 0.0) or job.seconds
+        taken = step - (h.start_step if h is not None and h.seconds() else 0)
+        rate = f" ({taken / seconds:,.0f} steps/s)" if seconds else ""
+        text = f"done: {step:,} steps in {seconds:.1f} s{rate}"
+    elif state == "queued":
+        text += " · waiting for a training slot"
+    elif state in ("stopped", "stopping", "failed"):
+        text += f" · {'failed' if state == 'failed' else 'stopped'}"
+    elif (seconds := h.seconds()) > 0.5 and (rate := (step - h.start_step) / seconds) > 0:
+        text += f" · {rate:,.0f} steps/s · about {_duration((total - step) / rate)} left"
+    st.progress(min(step / max(total, 1), 1.0), text=text)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:,.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:,.0f} min"
+    return f"{seconds / 3600:,.1f} h"

@@ -50,6 +50,13 @@ class Slots:
                     table[owner].pop(session, None)
             self._update(self.clock())
 
+    def release_all(self, owner: str) -> None:
+        """`owner` no longer trains, whoever asked for it."""
+        with self.lock:
+            self.holders.pop(owner, None)
+            self.queue.pop(owner, None)
+            self._update(self.clock())
+
     def leave(self, session: str) -> None:
         """A session is gone (its tab closed): it asks for nothing any more."""
         with self.lock:

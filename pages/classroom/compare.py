@@ -5,7 +5,7 @@ import streamlit as st
 from ui import compare, export, runs, state
 
 state.init()
-hub = runs.hub()
+service = runs.service()
 
 st.title("Compare runs")
 st.markdown(
@@ -19,12 +19,12 @@ cached run opens at once instead of training again.
 """
 )
 
-running, waiting = hub.slots.counts()
-cached = hub.cache.entries()
+running, waiting = service.counts()
+cached = service.cache.entries()
 c1, c2, c3 = st.columns(3)
 c1.metric(
     "trainings running",
-    f"{running} of {hub.slots.n}",
+    f"{running} of {service.slots.n}",
     help="This server trains at most this many runs at once (MAKEMORE_SLOTS); "
     "the others wait in a queue and start by themselves.",
 )

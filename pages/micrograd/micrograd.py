@@ -245,7 +245,7 @@ forget = c2.toggle(
     help="Without p.grad = 0 before backward, every step adds to the old gradients.",
 )
 config = MicroTrainConfig(steps=steps, lr=lr, seed=seed, zero_grad=not forget)
-training.controls("micrograd", config, lambda: MicroJob(config))
+training.controls("micrograd", config, lambda: MicroJob(config), inline=True)
 job = training.job("micrograd")
 if job is not None:
     job.pace = 1 if slow else None

@@ -105,7 +105,7 @@ def render(race):
     right.vega_lite_chart(dc.batch_vs_running_spec(series, "std"), width="stretch")
 
 
-training.live("bn", render, chunk=0.5)  # long runs, heavy charts: train more per tick
+training.live("bn", render)
 st.markdown(
     f"""
 **Loss curves:** log10 of the minibatch loss of both nets at the same steps. Both start

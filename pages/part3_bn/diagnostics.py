@@ -226,7 +226,7 @@ def render(run):
     st.vega_lite_chart(dc.update_ratio_lines_spec(d.updates, labels), width="stretch")
 
 
-training.live("diag", render, chunk=0.4)  # four charts to redraw per tick
+training.live("diag", render)
 
 st.markdown(
     """

@@ -301,7 +301,7 @@ def render(race):
     training.results_table(race.jobs, logs if state.on_lecture_data(ds) else {}, step0=True)
 
 
-training.live("init", render, chunk=0.5)  # long runs, heavy charts: train more per tick
+training.live("init", render)
 lecture = (
     """next to the notebook's "loss log" (empty for inits the lecture did not try). The
 lecture's numbers are after 200,000 steps on makemore's names; shorter runs end higher."""

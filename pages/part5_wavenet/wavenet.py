@@ -10,11 +10,10 @@ from engine.lectures import SAMPLE_SEED
 from engine.models import WaveNetConfig
 from engine.presets import PRESETS
 from engine.sample import sample_words
-from engine.train import TrainConfig
+from engine.train import Job, TrainConfig
 from ui import charts, link_values, present, schedule, small_data, state, training
 from ui import part2_mlp as mlp
 from ui import part5_wavenet as draw
-from ui.runs import open_job
 
 ss = st.session_state
 ds = state.dataset()
@@ -230,7 +229,7 @@ train_cfg = TrainConfig(
 training.controls(
     KEY,
     (ds.fingerprint, config, train_cfg),
-    lambda: open_job(ds, config, train_cfg, splits),
+    lambda: Job(config, train_cfg, splits, ds.vocab_size),
 )
 
 
