@@ -6,7 +6,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from engine import data
-from tests.conftest import needs_names
+from tests.conftest import finish_training, needs_names, training_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,11 +37,7 @@ def specs(at):
 def train(at, key, steps_key, steps, limit=40):
     at.number_input(key=steps_key).set_value(steps).run()
     at.button(key=f"{key}:train").click().run()
-    job = at.session_state[f"training:{key}"]["job"]
-    for _ in range(limit):
-        if job.done:
-            break
-        at.run()
+    job = finish_training(at, key)
     at.run()
     return job
 
@@ -122,7 +118,7 @@ def test_tiny_mlp_trains_and_matches_torch():
 def test_slow_motion_trains_one_step_per_tick():
     at = page("pages/micrograd/micrograd.py")
     at.button(key="micrograd:train").click().run()
-    job = at.session_state["training:micrograd"]["job"]
+    job = training_of(at, "micrograd")
     assert job.step == 1
     at.run()
     assert job.step == 2

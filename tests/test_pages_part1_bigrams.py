@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from engine import data, likelihood
 from engine.part1_bigrams import neural, ngram
 from engine.sample import sample_words
-from tests.conftest import needs_names
+from tests.conftest import finish_training, needs_names
 
 ROOT = Path(__file__).resolve().parents[1]
 INSPECTOR = {"sampling_tab": "Likelihood inspector"}
@@ -337,11 +337,7 @@ def test_neural_bigram_trains_to_the_engines_numbers(ds, monkeypatch):
     assert at.info  # press Train
     at.number_input(key="nb_steps").set_value(30).run()
     at.button(key="neural_bigram:train").click().run()
-    for _ in range(10):  # run_every does not tick in AppTest: each run is one chunk
-        job = at.session_state["training:neural_bigram"]["job"]
-        if job.done:
-            break
-        at.run()
+    job = finish_training(at, "neural_bigram")
     assert not at.exception
     assert job.step == 30
     cfg = neural.NeuralBigramConfig(method="counts")  # the page's default

@@ -20,7 +20,7 @@ from engine.models import MLPConfig
 from engine.part3_bn import batchnorm, init, zero_init
 from engine.presets import PRESETS
 from engine.train import Job
-from tests.conftest import needs_names
+from tests.conftest import finish_training, needs_names
 
 ROOT = Path(__file__).resolve().parents[1]
 INIT, BN, DIAG = (
@@ -49,15 +49,12 @@ def splits(at):
     return data.make_splits(at.session_state.dataset, 3)
 
 
-def train(at, key, max_runs=300):
+def train(at, key):
     """Click Train and let the live fragment tick until the run is done."""
     at.button(key=f"{key}:train").click().run()
-    for _ in range(max_runs):
-        assert not at.exception, at.exception
-        if not at.session_state[f"training:{key}"]["running"]:
-            return at.session_state[f"training:{key}"]["job"]
-        at.run()
-    raise AssertionError(f"{key} did not finish in {max_runs} ticks")
+    job = finish_training(at, key)
+    assert not at.exception, at.exception
+    return job
 
 
 def charts(at):

@@ -221,27 +221,28 @@ def live(key: str, render: Callable) -> None:
     s = slot(key)
     h = s["handle"]
     queued = isinstance(h, Handle) and h.state == "queued"
-    every = (WAIT_TICK if queued else tick()) if s["running"] else None
+    settling = h is not None and h.state == "stopping"  # its checkpoint is on the way
+    every = (WAIT_TICK if queued else tick()) if s["running"] or settling else None
 
     @st.fragment(run_every=every)
     @present.charts_scaled()
     def ticker():
         h = s["handle"]
-        if s["running"] and h is not None:
-            if isinstance(h, Handle):
-                svc = runs.service()
-                position = svc.watch(h, runs.session_id())
-            else:
+        if h is not None and (s["running"] or h.state == "stopping"):
+            position = 0
+            if not isinstance(h, Handle):
                 h.advance()
-                position = 0
-            if not h.active:  # done, stopped or failed while we looked away
-                s["running"] = False
-                if h.state == "done":
+            elif s["running"]:
+                position = runs.service().watch(h, runs.session_id())
+            if not h.active:  # done, stopped or failed since the last tick
+                if s["running"] and h.state == "done":
                     runs.remember(s["page"], h.trainable, s["dataset"])
+                s["running"] = False
                 st.rerun()  # a full rerun drops the timer and re-enables the buttons
             if (h.state == "queued") != queued:
                 st.rerun()  # from the queue to a worker: a full rerun sets the new tick
             if position:  # queued: a light tick, no charts to redraw
+                svc = runs.service()
                 _, waiting = svc.counts()
                 st.info(
                     f"Waiting for a free training slot: you are number {position} of {waiting} "
@@ -336,7 +337,7 @@ def progress(job) -> None:
     elif state == "queued":
         text += " · waiting for a training slot"
     elif state in ("stopped", "stopping", "failed"):
-        text += f" · {'failed' if state == 'failed' else 'stopped'}"
+        text += {"stopped": " · stopped", "stopping": " · stopping…", "failed": " · failed"}[state]
     elif (seconds := h.seconds()) > 0.5 and (rate := (step - h.start_step) / seconds) > 0:
         text += f" · {rate:,.0f} steps/s · about {_duration((total - step) / rate)} left"
     st.progress(min(step / max(total, 1), 1.0), text=text)

@@ -20,19 +20,35 @@ from engine.train import Job
 
 
 class JobProxy:
-    """Looks like the Job it wraps (step, done, train_config, lossi, ...) for the live pages.
+    """A Job with more to record, as a training of its own (engine.serve's Trainable).
 
     It trains in time-boxed chunks, then evaluates a chunk at a time; subclasses record
-    what they need in _after_step (every step) and _after_chunk (after each chunk).
+    what they need in _after_step (every step) and _after_chunk (after each chunk). What
+    the pages read of the Job (step, losses, final) is the Job's.
     """
 
     job: Job
     evaluation: ChunkedEvaluation
 
-    def __getattr__(self, name):
-        if name == "job":  # not set yet: no recursion
-            raise AttributeError(name)
-        return getattr(self.job, name)
+    @property
+    def step(self) -> int:
+        return self.job.step
+
+    @property
+    def train_config(self):
+        return self.job.train_config
+
+    @property
+    def lossi(self) -> list[float]:
+        return self.job.lossi
+
+    @property
+    def final(self) -> dict[str, float] | None:
+        return self.job.final
+
+    @property
+    def seconds(self) -> float:
+        return self.job.seconds
 
     @property
     def done(self) -> bool:

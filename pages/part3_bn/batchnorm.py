@@ -135,7 +135,7 @@ track. Evaluating with either should give nearly the same loss.
 """
 )
 s = training.slot("bn")
-race = s["job"]
+race = training.job("bn")
 if race is None:
     st.caption("Train above first (a few thousand steps will do).")
 else:

@@ -21,7 +21,7 @@ def test_train_a_small_mlp_stop_and_look_at_it(page, app_url):
     expect(progress).to_contain_text(re.compile(r"step [\d,]+ / 30,000"), timeout=15_000)
     page.wait_for_timeout(1500)
     page.locator(".st-key-mlp-stop button:visible").first.click()
-    page.wait_for_timeout(700)  # Stop lands within one tick
+    expect(progress).to_contain_text("· stopped", timeout=3_000)  # the worker has stopped
     stopped = progress.inner_text()
     page.wait_for_timeout(1500)
     assert progress.inner_text() == stopped
