@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from engine import fused as fused_step
 from engine import models
@@ -242,3 +243,80 @@ class Job(Run):
             {"step": self.step, "train": self.final["train"], "dev": self.final["dev"]}
         )
         return self.final
+
+
+EVAL_CHUNK = 2048  # examples per forward pass of a chunked evaluation
+
+
+class ChunkedEvaluation:
+    """A Job's finish() (train, dev and test loss with BatchNorm's running statistics), a
+    chunk of examples at a time: a live page never blocks for long, and a deep, wide net
+    never holds the activations of a whole split (10 layers of 400 over 182,625 examples
+    would be gigabytes). With train and dev among the splits, it sets job.final and adds
+    the last evaluation when all is done, as finish() would."""
+
+    def __init__(self, job: Job, splits=("train", "dev", "test")):
+        self.job, self.todo = job, list(splits)
+        self.offset, self.total, self.losses = 0, 0.0, {}
+
+    @property
+    def done(self) -> bool:
+        return not self.todo
+
+    @torch.no_grad()
+    def run_for(self, seconds: float) -> None:
+        """Evaluate at least one chunk, then more until the time budget is spent."""
+        deadline, model = time.perf_counter() + seconds, self.job.model
+        with eval_mode(model):
+            while self.todo:
+                X, Y = self.job.splits.split(self.todo[0])
+                if self.offset < len(Y):
+                    end = self.offset + EVAL_CHUNK
+                    logits, _ = model(X[self.offset : end])
+                    self.total += F.cross_entropy(logits, Y[self.offset : end], reduction="sum")
+                    self.offset = end
+                if self.offset >= len(Y):
+                    self.losses[self.todo.pop(0)] = (
+                        float(self.total / len(Y)) if len(Y) else math.nan
+                    )
+                    self.offset, self.total = 0, 0.0
+                if time.perf_counter() >= deadline:
+                    break
+        job = self.job
+        if self.done and job.final is None and {"train", "dev"} <= set(self.losses):
+            job.final = self.losses
+            job.evals.append(
+                {"step": job.step, "train": job.final["train"], "dev": job.final["dev"]}
+            )
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    steps: int  # examples to evaluate, all splits together
+
+
+class Evaluation:
+    """A trained Job's losses on whole splits, as a training of its own for the service:
+    its steps are the examples evaluated so far (the compare page's imported models).
+    Each split in one forward pass, as Job.finish() does, so the numbers are finish()'s."""
+
+    def __init__(self, job: Job, splits=("train", "dev", "test")):
+        self.job, self.todo = job, list(splits)
+        self.sizes = {s: len(job.splits.split(s)[1]) for s in splits}
+        self.train_config = EvaluationConfig(sum(self.sizes.values()))
+        self.losses: dict[str, float] = {}
+        self.step, self.seconds = 0, 0.0
+
+    @property
+    def done(self) -> bool:
+        return not self.todo
+
+    def train_for(self, seconds: float) -> int:
+        """Evaluate the next split (one at a time, whatever the budget)."""
+        if not self.todo:
+            return 0
+        t0, split = time.perf_counter(), self.todo.pop(0)
+        self.losses[split] = self.job.evaluate(split)
+        self.step += self.sizes[split]
+        self.seconds += time.perf_counter() - t0
+        return self.sizes[split]

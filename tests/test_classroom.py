@@ -11,7 +11,7 @@ from engine import data
 from engine.export import files as export
 from engine.serve.records import snapshot
 from engine.serve.slots import Limits
-from tests.conftest import training_of
+from tests.conftest import finish_training, training_of
 from tests.test_pages_part2_mlp import train_tiny
 from ui import runs as shared
 from ui import state
@@ -183,6 +183,7 @@ def test_a_model_exported_then_imported_gives_identical_losses():
     other.file_uploader(key="import:file").upload("my-mlp.pt", exported, "application/octet-stream")
     other.run()
     assert not other.exception
+    finish_training(other, "reevaluate")  # a worker evaluates it on all three splits
     check = other.dataframe[0].value
     assert list(check["split"]) == ["train", "dev", "test"]
     assert list(check["evaluated now"]) == [job.final[s] for s in ("train", "dev", "test")]

@@ -127,7 +127,7 @@ def test_the_learning_rate_drops_halfway_through_a_short_run_unless_set():
     at.number_input(key="decay").set_value(1_000).run()
     assert "then 0.01 from step 1,000" in at.caption[0].value
     at.button(key="mlp:train").click().run()
-    job = at.session_state["training:mlp"]["job"]
+    job = finish_training(at, "mlp")
     assert job.train_config.lr_decay_step == 1_000
     at.run()
     assert any("ends before the learning-rate decay (step 1,000)" in c.value for c in at.caption)
@@ -154,12 +154,14 @@ def test_near_uniform_init_button_starts_near_ln_v():
 
 def test_lr_finder_suggests_a_rate_and_applies_it():
     at = page("pages/part2_mlp/lr_finder.py")
-    at.button[0].click().run()
+    assert at.button(key="lr_finder:train").label == "Run the sweep"
+    at.button(key="lr_finder:train").click().run()
+    finish_training(at, "lr_finder")
     lr = float(metrics(at)["suggested learning rate"])
     assert 10**-2 < lr < 10**0
     (spec,) = specs(at)
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "rule"]
-    at.button[1].click().run()
+    next(b for b in at.button if b.label.startswith("Use ")).click().run()
     at.switch_page("pages/part2_mlp/trainer.py").run()
     assert at.number_input(key="lr").value == lr
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine import data
+from engine import data, train
 from engine.layers import BatchNorm1d
 from engine.models import DeepConfig, MLPConfig
 from engine.part3_bn import batchnorm, live, stats, zero_init
@@ -33,12 +33,12 @@ def test_histogram_leaves_out_what_is_not_a_number():
 
 
 def test_chunked_evaluation_is_the_jobs_finish(splits, monkeypatch):
-    monkeypatch.setattr(live, "EVAL_CHUNK", 1000)  # several chunks per split
+    monkeypatch.setattr(train, "EVAL_CHUNK", 1000)  # several chunks per split
     job = Job(BN_MLP, TrainConfig(steps=20, eval_every=0), splits, 27)
     job.run()
     expected = {s: job.evaluate(s) for s in ("train", "dev", "test")}
     job.final, job.evals = None, []
-    evaluation = live.ChunkedEvaluation(job)
+    evaluation = train.ChunkedEvaluation(job)
     evaluation.run_for(0)  # at least one chunk, even with no time
     assert not evaluation.done
     while not evaluation.done:

@@ -1,22 +1,44 @@
 """Full lecture reproductions: every preset trains to the lecture's numbers (minutes each).
 
-Marked slow; .ci/run runs them. The lecture values are in engine/presets.py.
+Each trains the way the app trains it: submitted to the training service, in a worker
+process. Marked slow; .ci/run runs them. The lecture values are in engine/presets.py.
 """
+
+import time
 
 import pytest
 
 from engine import data
 from engine.presets import PRESETS
+from engine.serve.cache import RunCache
+from engine.serve.service import TrainingService
 from engine.train import Job
 
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module")
+def service():
+    svc = TrainingService.local(RunCache(None, 0), slots=1)
+    yield svc
+    svc.close()
+
+
+def train(service, job, dataset) -> dict[str, float]:
+    handle, _ = service.submit(job, "tests", dataset)
+    while handle.state != "done":
+        assert handle.state in ("queued", "running"), handle.error
+        service.watch(handle, "tests")
+        time.sleep(0.5)
+    with handle.view() as trained:
+        return trained.final
+
+
 @pytest.mark.parametrize("name", list(PRESETS))
-def test_preset_reproduces_the_lecture(names, name):
+def test_preset_reproduces_the_lecture(names, name, service):
     p = PRESETS[name]
     splits = data.make_splits(names, p.model.block_size, p.shuffles)
-    result = Job(p.model, p.train, splits, names.vocab_size).run()
+    result = train(service, Job(p.model, p.train, splits, names.vocab_size), names)
     if p.expected:
         assert result["train"] == pytest.approx(p.expected[0], abs=0.002)
         assert result["dev"] == pytest.approx(p.expected[1], abs=0.002)

@@ -17,7 +17,7 @@ from engine.data import SplitsKey
 from engine.export.files import FAMILIES
 from engine.presets import PRESETS
 from engine.serve.records import CONFIGS, Record, describe, restore, snapshot
-from engine.train import TrainConfig
+from engine.train import Evaluation, TrainConfig
 from ui import runs as shared
 from ui import state
 from ui.charts import bucket_means
@@ -108,13 +108,12 @@ def record(entry: dict) -> Record | None:
     return entry.get("record") or shared.service().cache.get(entry["meta"]["key"])
 
 
-@st.cache_data(max_entries=16, show_spinner="Evaluating the imported model on all three splits…")
-def reevaluate(key: str, fingerprint: str, _record: Record, _ds) -> dict[str, float]:
-    """An imported model's train/dev/test loss on the open dataset (its own, same fingerprint)."""
-    made = SplitsKey.parse(_record.meta["splits"])
-    splits = state.splits(fingerprint, made.block_size, made.shuffles, _ds)
-    job = restore(_record, splits)
-    return {split: job.evaluate(split) for split in ("train", "dev", "test")}
+def reevaluation(record: Record, ds) -> Evaluation:
+    """An imported model's train/dev/test loss on the open dataset (its own, same
+    fingerprint), to be evaluated by a worker."""
+    made = SplitsKey.parse(record.meta["splits"])
+    splits = state.splits(ds.fingerprint, made.block_size, made.shuffles, ds)
+    return Evaluation(restore(record, splits))
 
 
 def lecture_row(title: str, lecture: str, config, train: TrainConfig, losses) -> dict:

@@ -89,7 +89,45 @@ def tick() -> float:
     return min(SLOW_TICK, max(TICK, runs.service().watchers() * TICKS_PER_WATCHER))
 
 
-def controls(key: str, spec, make_job: Callable, inline: bool = False) -> None:
+def _let_go(s: dict) -> None:
+    """This session no longer watches the slot's training (which stops unless shared)."""
+    h = s["handle"]
+    if isinstance(h, Handle) and h.active:
+        runs.service().stop(h, runs.session_id())
+    s["running"] = False
+
+
+def _start(key: str, spec, make_job: Callable, inline: bool = False, keep: bool = True) -> None:
+    """Build the training and hand it to the service (or train it here, inline); `keep`:
+    a finished run joins the session's runs on the compare page."""
+    s = slot(key)
+    _let_go(s)
+    try:
+        trainable = make_job()
+        if inline:
+            h, origin = InlineHandle(trainable), "new"
+        else:
+            h, origin = runs.service().submit(trainable, runs.session_id(), state.dataset())
+    except ConfigError as e:
+        s.update(error=(str(e), state.dataset().fingerprint), spec=spec)  # while that data is open
+        return
+    s.update(
+        handle=h,
+        running=h.active,
+        spec=spec,
+        error=None,
+        origin=origin,
+        dataset=state.dataset(),
+        page=navigation.page_title(key),
+        keep=keep,
+    )
+    if h.state == "done" and keep:
+        runs.remember(s["page"], h.trainable, s["dataset"])
+
+
+def controls(
+    key: str, spec, make_job: Callable, inline: bool = False, train_label: str = "Train"
+) -> None:
     """Train / Stop / Resume / Reset buttons.
 
     `spec` is anything hashable that identifies the settings (dataset, model and training
@@ -101,34 +139,8 @@ def controls(key: str, spec, make_job: Callable, inline: bool = False) -> None:
     session = runs.session_id()
     svc = runs.service()
 
-    def let_go():
-        h = s["handle"]
-        if isinstance(h, Handle) and h.active:
-            svc.stop(h, session)
-        s["running"] = False
-
     def start():
-        let_go()
-        try:
-            trainable = make_job()
-            if inline:
-                h, origin = InlineHandle(trainable), "new"
-            else:
-                h, origin = svc.submit(trainable, session, state.dataset())
-        except ConfigError as e:
-            s["error"] = (str(e), state.dataset().fingerprint)  # shown while that data is open
-            return
-        s.update(
-            handle=h,
-            running=h.active,
-            spec=spec,
-            error=None,
-            origin=origin,
-            dataset=state.dataset(),
-            page=navigation.page_title(key),
-        )
-        if h.state == "done":
-            runs.remember(s["page"], h.trainable, s["dataset"])
+        _start(key, spec, make_job, inline)
 
     def stop():
         h = s["handle"]
@@ -147,7 +159,7 @@ def controls(key: str, spec, make_job: Callable, inline: bool = False) -> None:
         s["running"] = True
 
     def reset():
-        let_go()
+        _let_go(s)
         s.update(handle=None, spec=None, error=None, origin=None)
 
     h = s["handle"]
@@ -155,7 +167,7 @@ def controls(key: str, spec, make_job: Callable, inline: bool = False) -> None:
     resumable = h is not None and h.state in ("stopped", "stopping") and not stale
     c1, c2, c3, c4 = st.columns(4)
     c1.button(
-        "Train",
+        train_label,
         key=f"{key}:train",
         icon=":material/play_arrow:",
         type="primary",
@@ -212,6 +224,18 @@ def cache_notice() -> None:
         st.toast(problem, icon=":material/warning:", duration="long")
 
 
+def automatic(key: str, spec, make_job: Callable, render: Callable) -> None:
+    """A training without buttons: it starts by itself whenever `spec` is new (an import's
+    evaluation on the compare page), and render(training) watches it."""
+    s = slot(key)
+    if s["spec"] != spec and not s["running"]:
+        _start(key, spec, make_job, keep=False)
+    if s.get("error"):
+        st.error(s["error"][0])
+        return
+    live(key, render)
+
+
 def live(key: str, render: Callable) -> None:
     """Watch the page's training: call render(training) on every tick (and once when idle).
 
@@ -235,7 +259,7 @@ def live(key: str, render: Callable) -> None:
             elif s["running"]:
                 position = runs.service().watch(h, runs.session_id())
             if not h.active:  # done, stopped or failed since the last tick
-                if s["running"] and h.state == "done":
+                if s["running"] and h.state == "done" and s.get("keep", True):
                     runs.remember(s["page"], h.trainable, s["dataset"])
                 s["running"] = False
                 st.rerun()  # a full rerun drops the timer and re-enables the buttons

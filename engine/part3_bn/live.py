@@ -8,15 +8,12 @@ Job's final evaluation a chunk of examples at a time.
 
 from __future__ import annotations
 
-import math
 import time
 
 import torch
-import torch.nn.functional as F
 
-from engine.models import eval_mode
 from engine.part3_bn.stats import Diagnostics, capture
-from engine.train import Job
+from engine.train import ChunkedEvaluation, Job
 
 
 class JobProxy:
@@ -72,51 +69,6 @@ class JobProxy:
 
     def _after_chunk(self) -> None:
         pass
-
-
-EVAL_CHUNK = 2048  # examples per forward pass of a chunked evaluation
-
-
-class ChunkedEvaluation:
-    """A Job's finish() (train, dev and test loss with BatchNorm's running statistics), a
-    chunk of examples at a time: a live page never blocks for long, and a deep, wide net
-    never holds the activations of a whole split (10 layers of 400 over 182,625 examples
-    would be gigabytes). With train and dev among the splits, it sets job.final and adds
-    the last evaluation when all is done, as finish() would."""
-
-    def __init__(self, job: Job, splits=("train", "dev", "test")):
-        self.job, self.todo = job, list(splits)
-        self.offset, self.total, self.losses = 0, 0.0, {}
-
-    @property
-    def done(self) -> bool:
-        return not self.todo
-
-    @torch.no_grad()
-    def run_for(self, seconds: float) -> None:
-        """Evaluate at least one chunk, then more until the time budget is spent."""
-        deadline, model = time.perf_counter() + seconds, self.job.model
-        with eval_mode(model):
-            while self.todo:
-                X, Y = self.job.splits.split(self.todo[0])
-                if self.offset < len(Y):
-                    end = self.offset + EVAL_CHUNK
-                    logits, _ = model(X[self.offset : end])
-                    self.total += F.cross_entropy(logits, Y[self.offset : end], reduction="sum")
-                    self.offset = end
-                if self.offset >= len(Y):
-                    self.losses[self.todo.pop(0)] = (
-                        float(self.total / len(Y)) if len(Y) else math.nan
-                    )
-                    self.offset, self.total = 0, 0.0
-                if time.perf_counter() >= deadline:
-                    break
-        job = self.job
-        if self.done and job.final is None and {"train", "dev"} <= set(self.losses):
-            job.final = self.losses
-            job.evals.append(
-                {"step": job.step, "train": job.final["train"], "dev": job.final["dev"]}
-            )
 
 
 class LiveDiagnostics(JobProxy):

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import compare, export, runs, state
+from ui import compare, export, runs, state, training
 
 state.init()
 service = runs.service()
@@ -46,19 +46,27 @@ with st.expander("Import a model", icon=":material/upload:"):
         compare.imported()[upload.key] = upload
         ds = state.dataset()
         if upload.meta["fingerprint"] == ds.fingerprint:
-            again = compare.reevaluate(upload.key, ds.fingerprint, upload, ds)
-            saved = upload.meta["final"] or {}
-            st.dataframe(
-                {
-                    "split": list(again),
-                    "saved with the model": [saved.get(s) for s in again],
-                    "evaluated now": list(again.values()),
-                },
-                hide_index=True,
-                column_config={
-                    c: st.column_config.NumberColumn(format="%.6f")
-                    for c in ("saved with the model", "evaluated now")
-                },
+
+            def render(evaluation, saved=upload.meta["final"] or {}):
+                if not evaluation.done:
+                    training.progress(evaluation)
+                    return
+                again = evaluation.losses
+                st.dataframe(
+                    {
+                        "split": list(again),
+                        "saved with the model": [saved.get(s) for s in again],
+                        "evaluated now": list(again.values()),
+                    },
+                    hide_index=True,
+                    column_config={
+                        c: st.column_config.NumberColumn(format="%.6f")
+                        for c in ("saved with the model", "evaluated now")
+                    },
+                )
+
+            training.automatic(
+                "reevaluate", upload.key, lambda: compare.reevaluation(upload, ds), render
             )
         else:
             st.caption(

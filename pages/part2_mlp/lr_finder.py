@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from engine.models import ConfigError
 from engine.part2_mlp import lr_finder
-from ui import charts, present, small_data, state
+from ui import charts, present, small_data, state, training
 from ui import part2_mlp as mlp
 
 st.title("Learning-rate finder", anchor=False)
@@ -23,7 +22,6 @@ The sweep uses the model settings of the **MLP trainer** page (context, sizes, i
 ds = state.dataset()
 if not small_data.notice(ds, uses_dev=False):  # the sweep trains on the train split only
     st.stop()
-s = st.session_state
 with st.expander("The model (shared with the MLP trainer)"):
     model_cfg = mlp.model_ui()
 with present.settings("lr_finder"):
@@ -36,54 +34,51 @@ with present.settings("lr_finder"):
     )
     batch_size = c3.number_input("batch size", 2, 1024, 32, key="lrf_batch", bind="query-params")
 
-if st.button("Run the sweep", icon=":material/search:", type="primary"):
-    bar = st.progress(0.0, text="sweeping…")
+splits = state.splits(ds.fingerprint, model_cfg.block_size, 1, ds)
+sweep_cfg = lr_finder.SweepConfig(steps, lo, hi, batch_size)
+training.controls(
+    "lr_finder",
+    (ds.fingerprint, model_cfg, sweep_cfg),
+    lambda: lr_finder.SweepJob(model_cfg, splits, ds.vocab_size, sweep_cfg),
+    train_label="Run the sweep",
+)
 
-    def tick(i):
-        if i % 50 == 0 or i == steps - 1:
-            bar.progress((i + 1) / steps, text=f"step {i + 1:,} / {steps:,}")
 
-    splits = state.splits(ds.fingerprint, model_cfg.block_size, 1, ds)
-    try:
-        s.lr_sweep = (
-            ds.fingerprint,
-            lr_finder.sweep(
-                model_cfg, splits, ds.vocab_size, lo, hi, steps, batch_size, callback=tick
-            ),
-        )
-    except ConfigError as e:
-        st.error(str(e))
-    bar.empty()
+def render(job):
+    if job is None:
+        st.info("Press **Run the sweep**: 1,000 steps take about a second.")
+        return
+    training.progress(job)
+    if not job.done:
+        return
+    sweep = job.result()
+    st.altair_chart(
+        charts.lr_sweep(sweep.exponents, sweep.losses, sweep.smoothed, sweep.best_exponent),
+        width="stretch",
+    )
+    st.caption(
+        "Grey: the loss of each single step (noisy: each is one minibatch). Blue: a moving "
+        "average. Red: the valley, the lowest point of the average before the loss blows up. "
+        "Losses above the chart's top were clipped so the valley stays readable."
+    )
+    c1, c2 = st.columns(2)
+    c1.metric(
+        "suggested learning rate",
+        f"{sweep.suggested_lr:.3g}",
+        help="10 to the power of the valley's exponent.",
+    )
+    c1.button(
+        f"Use {sweep.suggested_lr:.3g} in the MLP trainer",
+        icon=":material/check:",
+        on_click=lambda: st.session_state.update(lr=float(f"{sweep.suggested_lr:.3g}")),
+    )
+    c2.markdown(
+        "The valley is a rule of thumb, not an answer: the lecture chose 0.1, just before the "
+        "valley's floor, and decayed it tenfold late in training."
+    )
 
-result = s.get("lr_sweep")
-if result is None or result[0] != ds.fingerprint:
-    st.info("Press **Run the sweep**: 1,000 steps take about a second.")
-    st.stop()
-sweep = result[1]
-st.altair_chart(
-    charts.lr_sweep(sweep.exponents, sweep.losses, sweep.smoothed, sweep.best_exponent),
-    width="stretch",
-)
-st.caption(
-    "Grey: the loss of each single step (noisy: each is one minibatch). Blue: a moving average. "
-    "Red: the valley, the lowest point of the average before the loss blows up. Losses above the "
-    "chart's top were clipped so the valley stays readable."
-)
-c1, c2 = st.columns(2)
-c1.metric(
-    "suggested learning rate",
-    f"{sweep.suggested_lr:.3g}",
-    help="10 to the power of the valley's exponent.",
-)
-c1.button(
-    f"Use {sweep.suggested_lr:.3g} in the MLP trainer",
-    icon=":material/check:",
-    on_click=lambda: s.update(lr=float(f"{sweep.suggested_lr:.3g}")),
-)
-c2.markdown(
-    "The valley is a rule of thumb, not an answer: the lecture chose 0.1, just before the "
-    "valley's floor, and decayed it tenfold late in training."
-)
+
+training.live("lr_finder", render)
 st.page_link(
     "pages/part2_mlp/trainer.py", label="Back to the MLP trainer", icon=":material/model_training:"
 )

@@ -40,7 +40,7 @@ def test_lr_finder_runs_the_sweep(page, app_url):
     page.goto(f"{app_url}/lr_finder")
     wait_idle(page)
     page.get_by_role("button", name="Run the sweep").click()
+    expect(page.get_by_text("suggested learning rate")).to_be_visible(timeout=30_000)
     wait_idle(page)
-    expect(page.get_by_text("suggested learning rate")).to_be_visible()
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(1)
     screenshot(page, "lr-finder")
