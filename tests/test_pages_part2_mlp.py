@@ -45,6 +45,29 @@ def wait_for_steps(at, steps: int, timeout: float = 60.0):
     return training_of(at, "mlp")
 
 
+def test_a_confidently_wrong_init_is_named_and_the_fix_pointed_to():
+    at = page("pages/part2_mlp/trainer.py")  # the lecture's plain randn init: loss ~27
+    train_tiny(at, steps=100)
+    (warning,) = [w.value for w in at.warning if "confidently wrong" in w.value]
+    assert "far above ln V = 3.30" in warning
+    assert "Init & saturation" in warning
+    at.selectbox(key="init").select(mlp.NEAR_UNIFORM).run()
+    train_tiny(at, steps=100)
+    assert not [w for w in at.warning if "confidently wrong" in w.value]
+
+
+def test_a_run_too_long_for_the_server_says_how_long_and_what_to_lower():
+    at = page("pages/part2_mlp/trainer.py")
+    at.slider(key="n_hidden").set_value(at.slider(key="n_hidden").max).run()
+    at.number_input(key="batch").set_value(4096).run()
+    at.button(key="mlp:train").click().run()
+    assert not at.exception
+    (error,) = at.error
+    assert "would take about" in error.value
+    assert "Lower the number of steps, the batch size or the size of the model" in error.value
+    assert training_of(at, "mlp") is None
+
+
 def test_trainer_defaults_are_the_lectures():
     at = page("pages/part2_mlp/trainer.py")
     assert not at.exception

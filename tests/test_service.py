@@ -190,6 +190,19 @@ def test_runs_over_the_limits_are_refused_before_a_worker_sees_them(service):
         service.limits = Limits()
 
 
+def test_a_run_too_long_for_the_server_is_refused_with_its_estimate(service):
+    big = Job(
+        MLPConfig(n_hidden=400, n_embd=30),
+        replace(TINY, steps=500_000, batch_size=4096),
+        splits(),
+        WORDS.vocab_size,
+    )
+    with pytest.raises(ConfigError, match=r"would take about [\d.,]+ h on this server"):
+        service.submit(big, "s", WORDS)
+    small = mlp(replace(TINY, steps=1_000))
+    assert 0 < service.estimate(small) < 60
+
+
 def test_a_full_queue_says_so():
     svc = TrainingService.local(RunCache(None, 0), slots=1, queue_max=1)
     try:

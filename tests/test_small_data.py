@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import data
 from engine.serve.slots import Limits
+from tests.conftest import finish_training
 from tests.test_pages_part2_mlp import train_tiny
 from ui import runs, small_data
 
@@ -110,8 +111,8 @@ def test_the_mlp_on_five_words_trains_without_showing_a_nan_dev_loss():
 
 
 def test_an_error_about_one_dataset_goes_when_the_dataset_changes():
-    hub = runs.hub()
-    limits, hub.limits = hub.limits, Limits(max_steps=100, max_params=1_000_000)
+    service = runs.service()
+    limits, service.limits = service.limits, Limits(max_steps=100, max_params=1_000_000)
     try:
         at = on_upload("five.txt", FIVE)
         at.switch_page("pages/part2_mlp/trainer.py").run()
@@ -122,7 +123,7 @@ def test_an_error_about_one_dataset_goes_when_the_dataset_changes():
         at.switch_page("pages/part2_mlp/trainer.py").run()
         assert not at.error  # it was about five.txt's run
     finally:
-        hub.limits = limits
+        service.limits = limits
 
 
 def test_the_lectures_numbers_show_on_names_only():
@@ -143,10 +144,7 @@ def test_wavenet_on_an_upload_draws_the_datasets_references_not_the_lectures():
     at.switch_page("pages/part5_wavenet/wavenet.py").run()
     at.number_input(key="wn_steps").set_value(30).run()
     at.button(key="wavenet:train").click().run()
-    for _ in range(20):
-        if at.session_state["training:wavenet"]["job"].done:
-            break
-        at.run()
+    finish_training(at, "wavenet")
     caption = next(c.value for c in at.caption if "smoothed curve" in c.value)
     assert "a uniform guess (ln V) and the bigram count model on dev" in caption
     assert "Green dashed rule: the lecture's final dev loss" not in caption

@@ -181,6 +181,25 @@ def make_job(ds: data.Dataset, model: MLPConfig, train: TrainConfig, device: str
     return Job(model, train, splits, ds.vocab_size, device=device)
 
 
+CONFIDENTLY_WRONG = 2.0  # a first loss this many times ln V: the init is the problem
+
+
+def init_hint(job: Job, ds: data.Dataset) -> None:
+    """Say so when the run starts far above a uniform guess (lecture 4's first lesson)."""
+    if not job.lossi or not math.isfinite(job.lossi[0]):
+        return
+    first, uniform = 10 ** job.lossi[0], math.log(ds.vocab_size)
+    if first > CONFIDENTLY_WRONG * uniform:
+        st.warning(
+            f"The first loss was **{first:.1f}**, far above ln V = {uniform:.2f}, the loss of a "
+            "uniform guess: this initialisation is **confidently wrong**. Its logits are huge, "
+            "so the net is sure of the wrong characters, and its tanh neurons are saturated, "
+            "so little gradient flows back; a large net may never recover. makemore part 3 "
+            f"fixes it: choose *{NEAR_UNIFORM}* above, and see the **Init & saturation** page.",
+            icon=":material/warning:",
+        )
+
+
 def current_job() -> Job | None:
     return training.job(KEY)
 

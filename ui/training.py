@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.models import ConfigError
+from engine.serve.estimate import duration
 from engine.serve.service import Handle
 from engine.train import Job
 from ui import navigation, present, runs, small_data, state
@@ -210,6 +211,12 @@ def controls(
         st.button("Retry", key=f"{key}:retry", icon=":material/replay:", on_click=start)
     elif h is not None and not stale and h.note and not s["running"]:
         st.caption(h.note)
+    elif isinstance(h, Handle) and s["running"] and svc.long(h):
+        st.warning(
+            f"This run should take about {duration(h.estimate)} on this server. It keeps "
+            "training while this tab stays open; fewer steps or a smaller batch finish sooner.",
+            icon=":material/schedule:",
+        )
     elif h is not None and not stale and s.get("origin") in runs.ORIGINS:
         st.caption(runs.ORIGINS[s["origin"]])
     elif stale and not s["running"]:
@@ -363,13 +370,5 @@ def progress(job) -> None:
     elif state in ("stopped", "stopping", "failed"):
         text += {"stopped": " · stopped", "stopping": " · stopping…", "failed": " · failed"}[state]
     elif (seconds := h.seconds()) > 0.5 and (rate := (step - h.start_step) / seconds) > 0:
-        text += f" · {rate:,.0f} steps/s · about {_duration((total - step) / rate)} left"
+        text += f" · {rate:,.0f} steps/s · about {duration((total - step) / rate)} left"
     st.progress(min(step / max(total, 1), 1.0), text=text)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:,.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:,.0f} min"
-    return f"{seconds / 3600:,.1f} h"

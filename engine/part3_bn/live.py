@@ -32,8 +32,20 @@ class JobProxy:
         return self.job.step
 
     @property
+    def config(self):
+        return self.job.config
+
+    @property
     def train_config(self):
         return self.job.train_config
+
+    @property
+    def model(self):
+        return self.job.model
+
+    @property
+    def evals(self) -> list[dict]:
+        return self.job.evals
 
     @property
     def lossi(self) -> list[float]:

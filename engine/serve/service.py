@@ -26,6 +26,7 @@ from engine.data import Dataset
 from engine.models import ConfigError
 from engine.serve import portable
 from engine.serve.cache import RunCache
+from engine.serve.estimate import Speed
 from engine.serve.records import job_key, restore, snapshot
 from engine.serve.slots import Limits, Slots
 from engine.train import Job
@@ -84,6 +85,7 @@ class Handle:
         self.wall = 0.0  # seconds spent running (queue and pauses excluded)
         self.since: float | None = None  # when it last started running
         self.step = self.start_step = getattr(trainable, "step", 0)
+        self.estimate = 0.0  # seconds it should take on this server
         self.version = 0  # grows with every change of the replica
         self.lock = threading.RLock()
         self._inbox: deque[bytes] = deque()
@@ -171,6 +173,7 @@ class TrainingService:
         self.slots = Slots(executor.n, lease=lease)
         self.queue_max = queue_max or default_queue()
         self.patch_every = patch_every
+        self.speed, self._measured = Speed(), False  # until a worker has measured itself
         self.handles: dict[str, Handle] = {}
         self.live: dict[str, Handle] = {}  # runs queued or training, by run key: shared
         self.lock = threading.RLock()
@@ -198,6 +201,11 @@ class TrainingService:
         steps = getattr(getattr(trainable, "train_config", None), "steps", 0)
         params = sum(j.model.num_params() for j in jobs) if jobs else None
         self.limits.check(steps, params)
+        estimate = self.estimate(trainable)
+        if jobs:
+            batch = max(j.train_config.batch_size for j in jobs)
+            what = f"{steps:,} steps of {batch:,} examples through {params:,} parameters"
+            self.limits.check_time(estimate, what)
         key = job_key(trainable) if isinstance(trainable, Job) else None
         with self.lock:
             if key is not None and (record := self.cache.get(key)) is not None:
@@ -218,11 +226,25 @@ class TrainingService:
                 )
             handle = self._new_handle(trainable, key, dataset)
             handle.blob = portable.dumps(trainable, handle.refs)
+            handle.estimate = estimate
             handle.watchers.add(session)
             if key is not None:
                 self.live[key] = handle
             self.slots.request(handle.id, session)
         return handle, "new"
+
+    def estimate(self, trainable) -> float:
+        """Seconds the training's Jobs should take on this server's workers (0: unknown)."""
+        return sum(
+            self.speed.seconds(
+                j.model.num_params(), j.train_config.batch_size, j.train_config.steps - j.step
+            )
+            for j in jobs_of(trainable).values()
+        )
+
+    def long(self, handle: Handle) -> bool:
+        """Estimated to take more than a few minutes: worth a word before it starts."""
+        return handle.estimate > 60 * self.limits.warn_minutes
 
     def watch(self, handle: Handle, session: str) -> int:
         """A page looks at its training: keeps it wanted; its place in the queue (0: none)."""
@@ -324,8 +346,20 @@ class TrainingService:
 
     def _receive(self, message) -> None:
         kind, run_id = message[0], message[1]
+        if kind == "ready":  # the fastest worker's measure: least disturbed by other work
+            measured = message[3]
+            self.speed = (
+                Speed(
+                    min(self.speed.per_step, measured.per_step),
+                    min(self.speed.per_unit, measured.per_unit),
+                )
+                if self._measured
+                else measured
+            )
+            self._measured = True
+            return
         handle = self.handles.get(run_id)
-        if kind == "ready" or handle is None:
+        if handle is None:
             return
         if kind == "patch":
             handle._patched(message[2], message[3])

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from engine.models import ConfigError
+from engine.serve.estimate import duration
 
 
 def default_slots() -> int:
@@ -87,17 +88,30 @@ class Slots:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one run may ask of a shared server (MAKEMORE_MAX_STEPS, MAKEMORE_MAX_PARAMS)."""
+    """What one run may ask of a shared server (MAKEMORE_MAX_STEPS, MAKEMORE_MAX_PARAMS,
+    MAKEMORE_MAX_RUN_MINUTES); runs estimated above `warn_minutes` start with a warning."""
 
     max_steps: int = 500_000
     max_params: int = 2_000_000
+    max_run_minutes: float = 30.0
+    warn_minutes: float = 5.0
 
     @classmethod
     def from_environment(cls) -> Limits:
         return cls(
             int(os.environ.get("MAKEMORE_MAX_STEPS", cls.max_steps)),
             int(os.environ.get("MAKEMORE_MAX_PARAMS", cls.max_params)),
+            float(os.environ.get("MAKEMORE_MAX_RUN_MINUTES", cls.max_run_minutes)),
         )
+
+    def check_time(self, seconds: float, what: str) -> None:
+        """Refuse a run estimated to take longer than the server allows."""
+        if seconds > 60 * self.max_run_minutes:
+            raise ConfigError(
+                f"This run would take about {duration(seconds)} on this server ({what}); it "
+                f"allows {self.max_run_minutes:g} minutes per run. Lower the number of "
+                "steps, the batch size or the size of the model."
+            )
 
     def check(self, steps: int, params: int | None) -> None:
         if steps > self.max_steps:

@@ -7,7 +7,8 @@ then is the training itself, ready to resume on any worker.
 
 Messages in: ("data", key, blob) a shared data object (engine.serve.portable references),
 ("forget", key), ("start", run_id, blob, patch_every), ("stop", run_id), ("quit",).
-Messages out, on the results queue shared by all workers: ("ready", worker, pid),
+Messages out, on the results queue shared by all workers: ("ready", worker, pid, speed)
+(engine.serve.estimate: how fast this worker trains),
 ("patch", run_id, step, blob), ("stopped" | "done", run_id, blob),
 ("failed", run_id, message).
 """
@@ -23,7 +24,7 @@ import traceback
 import torch
 
 from engine.models import ConfigError
-from engine.serve import portable
+from engine.serve import estimate, portable
 
 CHUNK = 0.05  # seconds of training between looks at the commands
 
@@ -37,7 +38,7 @@ def main(worker: int, commands, results, threads: int = 1) -> None:
     torch.set_num_threads(threads)
     store: dict[tuple[str, str], object] = {}
     run = None  # [run_id, trainable, outbox, patch_every, last patch time]
-    results.put(("ready", worker, os.getpid()))
+    results.put(("ready", worker, os.getpid(), estimate.measure()))
     while True:
         try:
             message = commands.get() if run is None else commands.get_nowait()

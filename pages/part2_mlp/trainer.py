@@ -54,6 +54,7 @@ def render(job):
         st.info("Press **Train** to start. The loss curve and the embeddings update as it learns.")
         return
     training.progress(job)
+    mlp.init_hint(job, ds)
     recent = job.lossi[-100:]
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(
