@@ -18,6 +18,7 @@ from engine.models import MLPConfig
 from engine.serve.cache import RunCache
 from engine.serve.records import Record, run_key, snapshot
 from engine.train import Job, TrainConfig
+from tests.conftest import training_of
 from tests.test_classroom import mlp_page
 from tests.test_pages_part2_mlp import train_tiny
 from ui import runs as shared
@@ -251,7 +252,7 @@ def test_a_cli_run_with_a_bad_cached_file_trains_again(tmp_path):
 @pytest.fixture
 def server_cache(tmp_path, monkeypatch):
     """The server's run cache (shared by every AppTest session), in a folder of this test."""
-    cache = shared.hub().cache
+    cache = shared.service().cache
     monkeypatch.setattr(cache, "directory", tmp_path / "runs")
     monkeypatch.setattr(cache, "unavailable", None)
     monkeypatch.setattr(cache, "memory", type(cache.memory)())
@@ -300,7 +301,7 @@ def test_a_cache_folder_that_cannot_be_written_is_said_once(server_cache, tmp_pa
     assert "kept in memory only" in toast.value
     served = mlp_page(steps=120, n_hidden=18)  # kept in memory: served to another session
     served.button(key="mlp:train").click().run()
-    assert served.session_state["training:mlp"]["job"].final == job.final
+    assert training_of(served, "mlp").final == job.final
     train_tiny(at, steps=121)  # the same session's next run: not said again
     assert not at.toast
 
