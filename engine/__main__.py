@@ -160,7 +160,11 @@ def cmd_datasets(args) -> None:
 
 def cmd_presets(args) -> None:
     for p in PRESETS.values():
-        target = f"train {p.expected[0]:.4f} / dev {p.expected[1]:.4f}" if p.expected else ""
+        target = (
+            f"train {p.expected[0]:.4f} / dev {p.expected[1]:.4f} (± {p.tolerance:g} on any CPU)"
+            if p.expected
+            else ""
+        )
         if p.dev_range:
             target = f"dev in {p.dev_range[0]}–{p.dev_range[1]} (lecture run unseeded)"
         if p.target_dev:

@@ -1,8 +1,12 @@
 """The lecture presets: each reproduces a run of the lectures with the lecture's seeds.
 
-`expected` holds the (train, dev) losses the lecture printed, or a faithful
-re-run of the lecture's code on torch 2.13 where the printed run drifted (see
-shared notes); the regression tests hold the engine to them within 0.002.
+`expected` holds the (train, dev) losses the lecture printed; the regression tests hold
+the engine to them within `tolerance`, just above how far the final losses move between
+CPU kernels (measured with scripts/kernel_spread.py under ATen's default, AVX2 and
+AVX-512 code and MKL_CBWR=COMPATIBLE). Most presets move by less than 3e-6, so the
+tolerance is their four printed decimals. part3-original's huge initial logits amplify
+every rounding difference over 200,000 steps: it is chaotic, each CPU a new draw, so it
+gets a band around the notebook's numbers a little wider than the range measured.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class Preset:
     train: TrainConfig
     shuffles: int = 1  # how often the lecture shuffled the words before splitting
     expected: tuple[float, float] | None = None  # (train, dev)
+    tolerance: float = 1e-4  # how far from `expected` the final losses may land on any CPU
     dev_range: tuple[float, float] | None = None  # for runs the lecture did not seed
     step0_loss: float | None = None
     target_dev: float | None = None  # fast recipes: the lecture quality they must reach
@@ -60,7 +65,10 @@ PRESETS = {
             "Lecture 4 · makemore part 3",
             MLPConfig(),
             _PART3,
-            expected=(2.1220, 2.1655),
+            # chaotic: 2.1227-2.1263 / 2.1655-2.1697 under 7 kernel settings (sd 0.0015 /
+            # 0.0017), 2.1257 train on an Intel AVX-512 machine; the notebook's inside
+            expected=(2.1245, 2.1682),
+            tolerance=0.005,
             step0_loss=27.8817,
         ),
         Preset(

@@ -25,6 +25,7 @@ def test_lists_datasets_and_presets():
     assert "2.1057" in listing
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_bigram_json_reproduces_the_lecture():
     raw = json.loads(cli("bigram", "--dataset", "names", "--smoothing", "0", "--json").stdout)
@@ -35,6 +36,7 @@ def test_bigram_json_reproduces_the_lecture():
     assert {"all", "train", "dev", "test"} <= smoothed.keys()
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_train_json_deep_preset_reproduces_the_lecture():
     out = cli("train", "--dataset", "names", "--preset", "part3-deep-bn", "--json")

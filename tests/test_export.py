@@ -288,6 +288,7 @@ def run_script(tmp_path, source: str, words: str):
     return done
 
 
+@pytest.mark.reproduction
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_standalone_script_reproduces_the_run(tmp_path, name):
     job, record = trained(name), record_of(name)

@@ -9,6 +9,9 @@ from engine import data, fused, models, train
 from engine.models import DeepConfig, MLPConfig, WaveNetConfig
 from engine.train import Job, TrainConfig
 
+# float comparisons across two code paths: .ci/run holds them on a second kernel too
+pytestmark = pytest.mark.reproduction
+
 WORDS = data.from_text(
     "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia"] * 40), "t"
 )
@@ -23,6 +26,13 @@ CONFIGS = {
     "wavenet, batchnorm bug": WaveNetConfig(n_embd=8, n_hidden=32, bn_over_time=False),
     "flat context 8": WaveNetConfig(n_embd=8, n_hidden=32, hierarchical=False),
 }
+
+
+# Measured across seven CPU kernel settings (scripts/kernel_spread.py --fast): the two
+# losses differ by up to 3 float32 roundings (2e-7 relative); the layer outputs by up to
+# 3.3e-6, but BatchNorm over the batch only (the bug) of the 3-D WaveNet input by 2.7e-5.
+LOSS = 3e-7  # relative
+OUT_ATOL = {"wavenet, batchnorm bug": 3e-5}  # else assert_close's float32 default, 1e-5
 
 
 def splits_and_models(name, *seeds):
@@ -45,7 +55,7 @@ def test_one_step_equals_autograd(name):
     before = [p.detach().clone() for p in ours.parameters()]
     lr = 0.5
     fused_loss = fused.sgd_step(ours, Xb, Yb, lr)
-    assert fused_loss.item() == pytest.approx(loss.item(), abs=1e-6)
+    assert fused_loss.item() == pytest.approx(loss.item(), rel=LOSS)
     for p0, p, q in zip(before, ours.parameters(), ref.parameters(), strict=True):
         # p0 - p loses float32 digits where |p| >> |lr * grad|: hence atol
         torch.testing.assert_close((p0 - p) / lr, q.grad, rtol=1e-4, atol=1e-5)
@@ -53,7 +63,9 @@ def test_one_step_equals_autograd(name):
         if hasattr(a, "running_mean"):
             torch.testing.assert_close(b.running_mean, a.running_mean)
             torch.testing.assert_close(b.running_var, a.running_var)
-        torch.testing.assert_close(b.out, a.out.reshape(b.out.shape))  # fused: 2-D rows
+        torch.testing.assert_close(  # fused: 2-D rows
+            b.out, a.out.reshape(b.out.shape), rtol=1.3e-6, atol=OUT_ATOL.get(name, 1e-5)
+        )
 
 
 BATCHNORM_CONFIGS = [n for n in CONFIGS if "batchnorm" in n and "no batchnorm" not in n]
@@ -70,18 +82,24 @@ def assert_same_running_statistics(ours, ref, **tolerance):
         torch.testing.assert_close(a.running_var, b.running_var, **tolerance)
 
 
+def fed_alike(name: str, steps: int):
+    """The lecture's model and ours fed the same batches at lr 0: (ref, ours)."""
+    splits, ref, ours = splits_and_models(name, 5, 5)
+    g = torch.Generator().manual_seed(2)
+    for _ in range(steps):
+        ix = torch.randint(0, len(splits.Ytr), (32,), generator=g)
+        with torch.no_grad():
+            ref(splits.Xtr[ix], splits.Ytr[ix])
+        fused.sgd_step(ours, splits.Xtr[ix], splits.Ytr[ix], 0.0)
+    return ref, ours
+
+
 @pytest.mark.parametrize("name", BATCHNORM_CONFIGS)
 def test_running_statistics_follow_the_lecture_over_many_steps(name, monkeypatch):
     """With lr = 0 both see the same activations: the running statistics must agree step
     after step, across the shifts the fused BatchNorm renews (every 10 steps here)."""
     monkeypatch.setattr(fused, "RECENTRE_EVERY", 10)
-    splits, ref, ours = splits_and_models(name, 5, 5)
-    g = torch.Generator().manual_seed(2)
-    for _ in range(35):
-        ix = torch.randint(0, len(splits.Ytr), (32,), generator=g)
-        with torch.no_grad():
-            ref(splits.Xtr[ix], splits.Ytr[ix])
-        fused.sgd_step(ours, splits.Xtr[ix], splits.Ytr[ix], 0.0)
+    ref, ours = fed_alike(name, steps=35)
     # rounding differences in the layers below reach ~2e-5 (the lecture's code vs torch's)
     assert_same_running_statistics(ours, ref, rtol=1e-4, atol=5e-5)
 
@@ -151,7 +169,7 @@ def test_gradients_for_an_optimizer_equal_autograd(name):
     _, loss = ref(splits.Xtr[ix], splits.Ytr[ix])
     loss.backward()
     fused_loss, grads = fused.gradients(ours, splits.Xtr[ix], splits.Ytr[ix])
-    assert fused_loss.item() == pytest.approx(loss.item(), abs=1e-6)
+    assert fused_loss.item() == pytest.approx(loss.item(), rel=LOSS)
     by_param = {id(p): g for p, g in grads}
     assert len(by_param) == len(ours.parameters())
     for p, q in zip(ours.parameters(), ref.parameters(), strict=True):

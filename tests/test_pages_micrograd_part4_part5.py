@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import data
@@ -128,6 +129,7 @@ def test_slow_motion_trains_one_step_per_tick():
 # backprop ninja
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_backprop_table_is_all_exact_at_the_defaults():
     at = page("pages/part4_backprop/ninja.py")
@@ -142,6 +144,7 @@ def test_backprop_table_is_all_exact_at_the_defaults():
     assert heatmap["encoding"]["color"]["scale"] == {"scheme": "greys", "reverse": True}
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_a_wrong_formula_is_caught_at_its_tensor():
     at = page("pages/part4_backprop/ninja.py")

@@ -399,6 +399,7 @@ def test_neural_bigram_rejects_bad_configs():
         neural.NeuralBigram(TINY.words, TINY.stoi, 8, neural.NeuralBigramConfig(reg=-1))
 
 
+@pytest.mark.reproduction
 def test_e04_one_hot_times_w_picks_rows():
     g = torch.Generator().manual_seed(LECTURE_SEED)
     W = torch.randn((27, 27), generator=g)
@@ -406,6 +407,7 @@ def test_e04_one_hot_times_w_picks_rows():
     assert neural.onehot_matches_indexing(W, xs) == 0.0
 
 
+@pytest.mark.reproduction
 def test_e05_cross_entropy_is_the_manual_loss_but_safe():
     g = torch.Generator().manual_seed(LECTURE_SEED)
     W = torch.randn((27, 27), generator=g)
@@ -430,6 +432,7 @@ def test_names_bigram_counts():
     assert N[NAMES.stoi["n"], 0].item() == 6763
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_names_bigram_nll_matches_the_lecture():
     N = ngram.count_table(NAMES.words, 2, NAMES.stoi, NAMES.vocab_size)
@@ -439,6 +442,7 @@ def test_names_bigram_nll_matches_the_lecture():
         assert value == pytest.approx(expected, abs=5e-7)
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_names_unigram_nll():
     N = ngram.count_table(NAMES.words, 1, NAMES.stoi, NAMES.vocab_size)
@@ -446,6 +450,7 @@ def test_names_unigram_nll():
     assert ngram.nll(P, NAMES.words, 1, NAMES.stoi) == pytest.approx(2.8227, abs=5e-5)
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_names_trigram_nll_depends_on_the_padding():
     """docs: 2.2126 vs 2.0931 with add-one smoothing over all of names.txt.
@@ -509,6 +514,7 @@ def test_names_smoothing_curve_train_rises_dev_is_u_shaped(n):
     assert one.dev[0] == pytest.approx(at_one["dev"], abs=1e-6)
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_names_neural_bigram_reproduces_the_lecture():
     """docs 3.2: lr 50, reg 0.01, all 228,146 bigrams, W[X] + cross_entropy.
@@ -526,6 +532,7 @@ def test_names_neural_bigram_reproduces_the_lecture():
     assert all(a > b for a, b in zip(nb.losses, nb.losses[1:], strict=False))
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_names_neural_bigram_long_runs_by_counts():
     """The same loss grouped by bigram, 0.1 ms a step: 300 and 1000 steps of docs 3.2."""

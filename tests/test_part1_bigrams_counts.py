@@ -23,6 +23,7 @@ def test_count_matrix_agrees_with_a_dictionary_count():
     assert N.sum() == sum(len(w) + 1 for w in ds.words)
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_names_counts_are_the_lectures(names):
     N = ngram.count_table(names.words, 2, names.stoi, 27)
@@ -35,6 +36,7 @@ def test_names_counts_are_the_lectures(names):
     assert p[s["a"]].item() == pytest.approx(0.1377, abs=1e-4)
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_names_nll_is_the_lectures(names):
     N = ngram.count_table(names.words, 2, names.stoi, 27)

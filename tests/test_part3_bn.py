@@ -12,6 +12,7 @@ from engine.models import DeepConfig, MLPConfig, WaveNetConfig, build
 from engine.part3_bn import batchnorm, init, stats, zero_init
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
+from tests.printed import assert_printout, reads_as
 
 try:
     NAMES = data.load_builtin("names", download=False)
@@ -40,6 +41,31 @@ def deep_bn():
 # the lecture's saved outputs
 
 
+# The notebook's printouts of cells 15-17 (the deep net after 1,001 steps). Across seven
+# CPU kernel settings (scripts/kernel_spread.py --fast) the statistics move by at most
+# 1.2e-7; all of them differ from the notebook's machine by up to 0.5 units of the last
+# printed digit of cell 15 (its rounding), 1.6 units of the gradient stds and 8.5 units
+# of the grad:data ratios (1.2e-6 relative).
+CELL_15 = [
+    "layer 2 (      Tanh): mean -0.00, std 0.63, saturated: 2.78%",
+    "layer 5 (      Tanh): mean +0.00, std 0.64, saturated: 2.56%",
+    "layer 8 (      Tanh): mean -0.00, std 0.65, saturated: 2.25%",
+    "layer 11 (      Tanh): mean +0.00, std 0.65, saturated: 1.69%",
+    "layer 14 (      Tanh): mean +0.00, std 0.65, saturated: 1.88%",
+]
+CELL_16_STDS = ["2.640702e-03", "2.245584e-03", "2.045742e-03", "1.983134e-03", "1.952382e-03"]
+CELL_17_RATIOS = [
+    "8.012630e-03",
+    "4.881091e-02",
+    "6.964619e-02",
+    "6.073741e-02",
+    "5.631483e-02",
+    "5.570125e-02",
+    "1.160106e-01",
+]
+
+
+@pytest.mark.reproduction
 @needs_names
 def test_activation_stats_print_as_in_cell_15(deep_bn):
     _, diag = deep_bn
@@ -48,26 +74,22 @@ def test_activation_stats_print_as_in_cell_15(deep_bn):
         f"saturated: {a.saturated:.2f}%"
         for a in diag.activations
     ]
-    assert lines == [
-        "layer 2 (      Tanh): mean -0.00, std 0.63, saturated: 2.78%",
-        "layer 5 (      Tanh): mean +0.00, std 0.64, saturated: 2.56%",
-        "layer 8 (      Tanh): mean -0.00, std 0.65, saturated: 2.25%",
-        "layer 11 (      Tanh): mean +0.00, std 0.65, saturated: 1.69%",
-        "layer 14 (      Tanh): mean +0.00, std 0.65, saturated: 1.88%",
-    ]
+    assert_printout(lines, CELL_15, units=0.6)  # the notebook's rounding: at most 0.38 units
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_gradient_stds_match_cell_16(deep_bn):
     job, diag = deep_bn
-    assert job.final["train"] == 2.4002976417541504  # the capture came before finish()
-    saved = [2.640702e-03, 2.245584e-03, 2.045742e-03, 1.983134e-03, 1.952382e-03]
+    # the capture came before finish(): the lecture's train loss (2 float32 ulps)
+    assert job.final["train"] == pytest.approx(2.4002976417541504, abs=5e-7)
     assert [g.layer for g in diag.gradients] == [2, 5, 8, 11, 14]
-    # 6 significant digits: the last printed digit differs by one on this CPU for two layers
-    assert [g.std for g in diag.gradients] == pytest.approx(saved, rel=1e-6)
-    assert all(f"{g.mean:+f}" in ("+0.000000", "-0.000000") for g in diag.gradients)
+    for g, saved in zip(diag.gradients, CELL_16_STDS, strict=True):
+        assert reads_as(g.std, saved, units=2), (g.std, saved)
+        assert reads_as(g.mean, "+0.000000", units=0.5)  # about 1e-11, either sign
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_weight_grad_data_ratios_match_cell_17(deep_bn):
     _, diag = deep_bn
@@ -80,18 +102,11 @@ def test_weight_grad_data_ratios_match_cell_17(deep_bn):
         (13, (100, 100)),
         (16, (100, 27)),
     ]
-    saved = [
-        8.012630e-03,
-        4.881091e-02,
-        6.964619e-02,
-        6.073741e-02,
-        5.631483e-02,
-        5.570125e-02,
-        1.160106e-01,
-    ]
-    assert [w.grad_data for w in diag.weights] == pytest.approx(saved, rel=1e-6)
+    for w, saved in zip(diag.weights, CELL_17_RATIOS, strict=True):
+        assert reads_as(w.grad_data, saved, units=10), (w.grad_data, saved)
 
 
+@pytest.mark.reproduction
 @needs_names
 def test_update_ratios_are_cell_18(deep_bn):
     job, diag = deep_bn
@@ -110,6 +125,7 @@ def test_update_ratios_are_cell_18(deep_bn):
 
 
 @needs_names
+@pytest.mark.reproduction
 @pytest.mark.parametrize(
     "name", ["part3-original", "part3-fix-softmax", "part3-fix-tanh", "part3-kaiming"]
 )
@@ -117,7 +133,7 @@ def test_init_explorer_gives_the_step0_losses(name):
     p = PRESETS[name]
     splits = data.make_splits(NAMES, p.model.block_size, p.shuffles)
     report = init.explore_init(p.model, splits, NAMES.vocab_size)
-    assert round(report.loss, 4) == p.step0_loss
+    assert reads_as(report.loss, f"{p.step0_loss:.4f}", units=0.6)  # measured: 0.41 units
     assert report.baseline == pytest.approx(3.295837, abs=1e-6)
 
 

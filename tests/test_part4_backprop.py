@@ -10,6 +10,9 @@ from engine.part4_backprop.manual import MISTAKES, cmp
 from engine.part4_backprop.net import CHECKED, NinjaConfig, autograd, lecture_batch
 from engine.train import TrainConfig
 
+# the cmp table's exact claims must hold on every CPU kernel: .ci/run checks a second one
+pytestmark = pytest.mark.reproduction
+
 TINY = data.from_text(
     "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "zoe", "liam"] * 30), "tiny"
 )

@@ -1,7 +1,8 @@
 """Full lecture reproductions: every preset trains to the lecture's numbers (minutes each).
 
 Each trains the way the app trains it: submitted to the training service, in a worker
-process. Marked slow; .ci/run runs them. The lecture values are in engine/presets.py.
+process. Marked slow; .ci/run runs them. The lecture values and their tolerances (just above
+the spread measured across CPU kernels by scripts/kernel_spread.py) are in engine/presets.py.
 """
 
 import time
@@ -40,8 +41,8 @@ def test_preset_reproduces_the_lecture(names, name, service):
     splits = data.make_splits(names, p.model.block_size, p.shuffles)
     result = train(service, Job(p.model, p.train, splits, names.vocab_size), names)
     if p.expected:
-        assert result["train"] == pytest.approx(p.expected[0], abs=0.002)
-        assert result["dev"] == pytest.approx(p.expected[1], abs=0.002)
+        assert result["train"] == pytest.approx(p.expected[0], abs=p.tolerance)
+        assert result["dev"] == pytest.approx(p.expected[1], abs=p.tolerance)
     if p.dev_range:
         assert p.dev_range[0] <= result["dev"] <= p.dev_range[1]
     if p.target_dev:
