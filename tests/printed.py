@@ -24,8 +24,10 @@ def last_digit(printed: str) -> float:
 
 
 def reads_as(value: float, printed: str, units: float) -> bool:
-    """Is `value` within `units` of the last digit of `printed`?"""
-    return abs(value - float(printed)) <= units * last_digit(printed)
+    """Is `value` within `units` of the last digit of `printed`? (Two printouts of the
+    same format differ by whole units: 1.983132e-03 is 2 units from 1.983134e-03, although
+    the float difference is a hair above 2e-9.)"""
+    return abs(value - float(printed)) / last_digit(printed) <= units + 1e-6
 
 
 def assert_printout(lines: list[str], expected: list[str], units: float) -> None:

@@ -253,7 +253,7 @@ def test_lecture_default_reproduces_the_notebooks_printouts():
     assert job.step == 1001
     activations, gradients, weights = (c.value.splitlines() for c in at.code)
     # the notebook's printouts, to the digits they hold (see tests/test_part3_bn.py)
-    assert_printout(activations, CELL_15, units=0.6)
+    assert_printout(activations, CELL_15, units=1)
     assert_printout(
         gradients,
         [f"layer {n} (      Tanh): mean +0.000000, std {std}" for n, std in
