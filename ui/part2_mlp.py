@@ -15,7 +15,7 @@ import torch
 from engine import data
 from engine.models import MLPConfig
 from engine.part1_bigrams import ngram
-from engine.train import Job, TrainConfig
+from engine.train import Job, TrainConfig, eval_interval
 from ui import link_values, present, schedule, state, training
 
 KEY = "mlp"
@@ -151,7 +151,7 @@ def train_ui() -> TrainConfig:
         lr_after=lr_after,
         lr_decay_step=decay,
         seed=seed,
-        eval_every=max(steps // 20, 100),
+        eval_every=eval_interval(steps),
     )
 
 

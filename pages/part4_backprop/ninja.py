@@ -10,7 +10,7 @@ from engine.part4_backprop.check import check
 from engine.part4_backprop.job import EX4_NET, EX4_TRAIN, ManualJob
 from engine.part4_backprop.manual import MISTAKES, TANH_ROUNDS_ONCE, manual_backward
 from engine.part4_backprop.net import NinjaConfig, forward, lecture_batch
-from engine.train import TrainConfig
+from engine.train import TrainConfig, eval_interval
 from ui import charts, link_values, present, schedule, small_data, state, training
 from ui import part2_mlp as mlp
 from ui import part4_backprop as draw
@@ -247,7 +247,7 @@ train_cfg = TrainConfig(
     lr_after=lr / 10,
     lr_decay_step=steps // 2,
     seed=train_seed,
-    eval_every=max(steps // 20, 100),
+    eval_every=eval_interval(steps),
 )
 net = NinjaConfig(n_hidden=n_hidden)
 training.controls(

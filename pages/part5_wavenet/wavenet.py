@@ -10,7 +10,7 @@ from engine.lectures import SAMPLE_SEED
 from engine.models import WaveNetConfig
 from engine.presets import PRESETS
 from engine.sample import sample_words
-from engine.train import Job, TrainConfig
+from engine.train import Job, TrainConfig, eval_interval
 from ui import charts, link_values, present, schedule, small_data, state, training
 from ui import part2_mlp as mlp
 from ui import part5_wavenet as draw
@@ -224,7 +224,7 @@ train_cfg = TrainConfig(
     lr_after=lr / 10,
     lr_decay_step=decay,
     seed=seed,
-    eval_every=max(steps // 20, 100),
+    eval_every=eval_interval(steps),
 )
 training.controls(
     KEY,
