@@ -10,6 +10,7 @@ from engine import likelihood
 from engine.part1_bigrams import neural, ngram
 from ui import present, small_data, state
 from ui.part1_bigrams import charts
+from ui.part1_bigrams import curves as curve_charts
 from ui.part1_bigrams import neural as neural_charts
 from ui.part1_bigrams import state as bs
 
@@ -86,7 +87,9 @@ computed under the same convention.
         key="e01_table",
     )
     chart_col.altair_chart(
-        charts.nll_by_order(e01_table, list(dict.fromkeys(["NLL, k = 0", f"NLL, k = {k1:g}"]))),
+        curve_charts.nll_by_order(
+            e01_table, list(dict.fromkeys(["NLL, k = 0", f"NLL, k = {k1:g}"]))
+        ),
         width="stretch",
         key="e01_chart",
     )
@@ -192,10 +195,12 @@ honest estimate for new words. Choosing k by looking at test would make test jus
     series = {"train": curves.train, "dev": curves.dev}
     left, right = st.columns(2)
     left.altair_chart(
-        charts.smoothing_curves(curves.ks, series, best_k=best), width="stretch", key="e03_curves"
+        curve_charts.smoothing_curves(curves.ks, series, best_k=best),
+        width="stretch",
+        key="e03_curves",
     )
     right.altair_chart(
-        charts.smoothing_curves(curves.ks, series, best_k=best, zoom=True),
+        curve_charts.smoothing_curves(curves.ks, series, best_k=best, zoom=True),
         width="stretch",
         key="e03_zoom",
     )

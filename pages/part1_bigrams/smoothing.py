@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import present, small_data, state
 from ui.part1_bigrams import charts
+from ui.part1_bigrams import curves as curve_charts
 from ui.part1_bigrams import state as bs
 
 st.title("Smoothing")
@@ -79,8 +80,8 @@ if small_data.notice(ds, "scores") and math.isinf(at["dev"]):
 
 best = curves.best_k
 left, right = st.columns(2)
-charts.draw_curves(left, fp, 2, curves, k, zoom=False, key="smooth_curves")
-charts.draw_curves(right, fp, 2, curves, k, zoom=True, key="smooth_zoom")
+curve_charts.draw_curves(left, fp, 2, curves, k, zoom=False, key="smooth_curves")
+curve_charts.draw_curves(right, fp, 2, curves, k, zoom=True, key="smooth_zoom")
 st.caption(
     "x: the smoothing k on a symlog axis (k = 0 at the far left, then one tick per decade). "
     "y: NLL. Orange: train, red: dev. The solid black line is the current k, the dashed one "

@@ -1,0 +1,144 @@
+"""The smoothing curves of makemore part 1 (E02-E03): NLL against the smoothing k on a
+symlog axis, with the current and the best k marked, and the NLL of each n-gram order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+
+from ui import theme
+from ui.part1_bigrams.charts import MARKS, draw
+
+
+def _k_axis_values(ks) -> list[float]:
+    """0, then one tick per decade from 0.01 (0.001 would sit on top of 0)."""
+    top = max(ks)
+    return [0, *(10.0**e for e in range(-2, 4) if 10.0**e <= top)]
+
+
+def _k_label_expr() -> str:
+    return "datum.value >= 1 ? format(datum.value, ',d') : format(datum.value, '~g')"
+
+
+def marks_frame(k: float | None, best_k: float | None) -> pd.DataFrame:
+    """The vertical rules of smoothing_curves: the current k and the best k on dev."""
+    rows = []
+    if k is not None:
+        rows.append({"k": k, "what": "current k"})
+    if best_k is not None:
+        rows.append({"k": best_k, "what": f"best k on dev = {best_k:g}"})
+    return pd.DataFrame(rows, columns=["k", "what"])
+
+
+def smoothing_curves(
+    ks,
+    series: dict[str, list[float]],
+    k: float | None = None,
+    best_k: float | None = None,
+    zoom: bool = False,
+    height: int = 320,
+    marks: alt.NamedData | None = None,
+) -> alt.LayerChart:
+    """NLL against k on a symlog axis (k = 0 sits at the left, then one tick per decade).
+
+    Infinite values (k = 0 with an n-gram never seen in train) are drawn as '∞' markers
+    at the top. zoom=True narrows the y axis to the region around the dev minimum. The
+    rules (solid: current k, dashed: best k on dev) read marks_frame(k, best_k), or the
+    named dataset `marks` in a template whose current k is supplied at render time.
+    """
+    rows = [
+        {"k": kk, "split": name, "nll": v}
+        for name, values in series.items()
+        for kk, v in zip(ks, values, strict=True)
+        if not math.isnan(v)
+    ]
+    df = pd.DataFrame(rows, columns=["k", "split", "nll"])
+    finite = df[df["nll"].map(math.isfinite)]
+    lo, hi = (finite["nll"].min(), finite["nll"].max()) if len(finite) else (0.0, 1.0)
+    if zoom and len(finite):
+        small = finite[finite["k"] > 0].groupby("split")["nll"].first()  # at the smallest k
+        lo = finite[finite["k"] <= 10]["nll"].min()
+        hi = max(small.max(), lo + 1e-3)
+    pad = (hi - lo) * 0.08 or 0.01
+    domain = [lo - pad, hi + pad]
+    infinite = df[~df["nll"].map(math.isfinite)].assign(nll=domain[1], label="∞")
+    x = alt.X("k:Q", title="smoothing k (fake counts added to every cell)").scale(
+        type="symlog", constant=0.001, domain=[0, max(ks)]
+    )
+    x = x.axis(values=_k_axis_values(ks), labelExpr=_k_label_expr(), grid=True, labelOverlap=False)
+    names = list(series)
+    color = alt.Color("split:N", title=None, sort=names).scale(
+        domain=names, range=[theme.SPLITS.get(s, theme.REFERENCES[-1]) for s in names]
+    )
+    color = color.legend(orient="bottom")
+    lines = (
+        alt.Chart(finite)
+        .mark_line(point=alt.OverlayMarkDef(size=12), clip=True)
+        .encode(
+            x=x,
+            y=alt.Y("nll:Q", title="NLL (nats per character)").scale(domain=domain, zero=False),
+            color=color,
+            tooltip=[
+                alt.Tooltip("split:N"),
+                alt.Tooltip("k:Q", format="~g"),
+                alt.Tooltip("nll:Q", format=".4f", title="NLL"),
+            ],
+        )
+    )
+    layers = [lines]
+    if len(infinite):
+        layers.append(
+            alt.Chart(infinite)
+            .mark_text(fontSize=18, fontWeight="bold", dx=8, align="left")
+            .encode(x="k:Q", y="nll:Q", text="label:N", color=color, tooltip=["split", "k"])
+        )
+    current = k is not None or marks is not None
+    whats = list(marks_frame(0.0 if current else None, best_k)["what"])
+    if whats:
+        dashes = [[1, 0] if w == "current k" else [5, 4] for w in whats]
+        rules = alt.Chart(marks_frame(k, best_k) if marks is None else marks).encode(
+            x="k:Q",
+            strokeDash=alt.StrokeDash("what:N", title=None, sort=whats)
+            .scale(domain=whats, range=dashes)
+            .legend(orient="bottom"),
+            tooltip=["what:N", alt.Tooltip("k:Q", format="~g")],
+        )
+        layers.append(rules.mark_rule(color="black", strokeWidth=1.5))
+    title = "Zoom: around the dev minimum" if zoom else "NLL against the smoothing k"
+    return alt.layer(*layers, title=title).properties(height=height)
+
+
+def draw_curves(where, fingerprint: str, n: int, curves, k: float, zoom: bool, *, key: str):
+    """charts.smoothing_curves of train and dev through a cached template: only k moves."""
+    best = curves.best_k
+    build = lambda: smoothing_curves(  # noqa: E731
+        curves.ks,
+        {"train": curves.train, "dev": curves.dev},
+        best_k=best,
+        zoom=zoom,
+        marks=alt.NamedData(MARKS),
+    )
+    marks = marks_frame(k, best)
+    draw(where, ("curves", fingerprint, n, zoom), build, {MARKS: marks}, key=key)
+
+
+def nll_by_order(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
+    """The NLL of each n-gram order (rows of `table`), one line per column (a smoothing k)."""
+    df = table.melt(id_vars=["model"], value_vars=columns, var_name="smoothing", value_name="nll")
+    df = df[df["nll"].map(math.isfinite)]
+    return (
+        alt.Chart(df, title="NLL over all words against the context length")
+        .mark_line(point=alt.OverlayMarkDef(size=60))
+        .encode(
+            x=alt.X("model:N", sort=list(table["model"]), title=None).axis(labelAngle=0),
+            y=alt.Y("nll:Q", title="NLL (nats per character)").scale(zero=False),
+            color=alt.Color("smoothing:N", title=None, sort=columns)
+            .scale(domain=columns, range=["#1f77b4", "#ff7f0e"][: len(columns)])
+            .legend(orient="bottom"),
+            tooltip=["model:N", "smoothing:N", alt.Tooltip("nll:Q", format=".4f")],
+        )
+        .properties(height=280)
+    )
