@@ -14,7 +14,7 @@ import torch
 class Linear:
     def __init__(self, fan_in, fan_out, bias=True, generator=None):
         self.weight = torch.randn((fan_in, fan_out), generator=generator) / fan_in**0.5
-        self.bias = torch.zeros(fan_out) if bias else None
+        self.bias = torch.zeros(fan_out) if bias else None  # (fan_out,)
 
     @classmethod
     def from_tensors(cls, weight, bias=None):
@@ -24,7 +24,7 @@ class Linear:
         return layer
 
     def __call__(self, x):
-        self.out = x @ self.weight
+        self.out = x @ self.weight  # (B, fan_in) or (B, T, fan_in) -> (..., fan_out)
         if self.bias is not None:
             self.out += self.bias
         return self.out
@@ -54,7 +54,7 @@ class BatchNorm1d:
     def __call__(self, x):
         if self.training:
             dim = (0, 1) if x.ndim == 3 and self.over_time else 0
-            xmean = x.mean(dim, keepdim=True)
+            xmean = x.mean(dim, keepdim=True)  # (1, C), or (1, 1, C) for (B, T, C) input
             xspread = (
                 x.std(dim, keepdim=True) if self.flavour == "std" else x.var(dim, keepdim=True)
             )
@@ -63,7 +63,7 @@ class BatchNorm1d:
         if self.flavour == "std":
             self.out = self.gamma * (x - xmean) / xspread + self.beta
         else:
-            xhat = (x - xmean) / torch.sqrt(xspread + self.eps)
+            xhat = (x - xmean) / torch.sqrt(xspread + self.eps)  # x's shape, unit variance
             self.out = self.gamma * xhat + self.beta
         if self.training:
             with torch.no_grad():
@@ -116,9 +116,9 @@ class FlattenConsecutive:
 
     def __call__(self, x):
         B, T, C = x.shape
-        x = x.view(B, T // self.n, C * self.n)
+        x = x.view(B, T // self.n, C * self.n)  # (B, T/n, C*n)
         if x.shape[1] == 1:
-            x = x.squeeze(1)
+            x = x.squeeze(1)  # (B, C*n): the last level feeds a plain Linear
         self.out = x
         return self.out
 
@@ -152,7 +152,7 @@ class DirectConnections:
         self.layers = inner.layers
 
     def __call__(self, x):
-        self.out = self.inner(x) + x @ self.weight
+        self.out = self.inner(x) + x @ self.weight  # (B, V) + (B, fan_in) @ (fan_in, V)
         return self.out
 
     def parameters(self):

@@ -233,11 +233,11 @@ def build(config: ModelConfig, vocab_size: int, generator: torch.Generator) -> M
 
 def _mlp(c: MLPConfig, V: int, g):
     fan_in = c.n_embd * c.block_size
-    C = Embedding(V, c.n_embd, generator=g)
-    W1 = torch.randn((fan_in, c.n_hidden), generator=g)
+    C = Embedding(V, c.n_embd, generator=g)  # (V, n_embd)
+    W1 = torch.randn((fan_in, c.n_hidden), generator=g)  # (block_size * n_embd, n_hidden)
     W1 = W1 * TANH_GAIN / fan_in**0.5 if c.kaiming else _scaled(W1, c.w1_scale)
     b1 = None if c.batchnorm else _scaled(torch.randn(c.n_hidden, generator=g), c.b1_scale)
-    W2 = _scaled(torch.randn((c.n_hidden, V), generator=g), c.w2_scale)
+    W2 = _scaled(torch.randn((c.n_hidden, V), generator=g), c.w2_scale)  # (n_hidden, V)
     b2 = _scaled(torch.randn(V, generator=g), c.b2_scale)
     hidden = [Linear.from_tensors(W1, b1)]
     if c.batchnorm:
@@ -246,6 +246,7 @@ def _mlp(c: MLPConfig, V: int, g):
     if c.direct:  # drawn after the lecture's tensors, so the other draws stay the lecture's
         W3 = torch.randn((fan_in, V), generator=g) * 0.01
         hidden = [DirectConnections(Sequential(hidden), W3)]
+    # (B, block_size) -> (B, block_size, n_embd) -> (B, fan_in) -> (B, n_hidden) -> (B, V)
     return [C, FlattenConsecutive(c.block_size), *hidden]
 
 
@@ -256,9 +257,9 @@ def _scaled(t, scale):
 def _deep(c: DeepConfig, V: int, g):
     act = Tanh if c.nonlinearity == "tanh" else Identity
     bias = not c.batchnorm
-    layers = [Embedding(V, c.n_embd, generator=g)]
+    layers = [Embedding(V, c.n_embd, generator=g)]  # (B, T) -> (B, T, n_embd)
     fan_in = c.n_embd * c.block_size
-    layers.append(FlattenConsecutive(c.block_size))
+    layers.append(FlattenConsecutive(c.block_size))  # -> (B, T * n_embd)
     for _ in range(c.n_layers):
         layers.append(Linear(fan_in, c.n_hidden, bias=bias, generator=g))
         if c.batchnorm:
@@ -283,13 +284,13 @@ def _wavenet(c: WaveNetConfig, V: int, g):
     levels = int(math.log2(c.block_size)) if c.hierarchical else 1
     fan_in = c.n_embd
     for _ in range(levels):
-        layers += [
+        layers += [  # (B, T, C) -> (B, T / fuse, C * fuse) -> (B, T / fuse, n_hidden)
             FlattenConsecutive(fuse),
             Linear(fan_in * fuse, c.n_hidden, bias=False, generator=g),
             BatchNorm1d(c.n_hidden, over_time=c.bn_over_time),
             Tanh(),
         ]
         fan_in = c.n_hidden
-    layers.append(Linear(c.n_hidden, V, generator=g))
+    layers.append(Linear(c.n_hidden, V, generator=g))  # the last level is (B, n_hidden): -> (B, V)
     layers[-1].weight *= c.last_scale
     return layers
