@@ -4,7 +4,6 @@ import atexit
 import os
 import shutil
 import tempfile
-import time
 
 import pytest
 
@@ -29,23 +28,3 @@ def names():
     if NAMES is None:
         pytest.skip(NAMES_MISSING)
     return NAMES
-
-
-def training_of(at, key: str):
-    """The training a page's Train started (its replica in this process), or None."""
-    handle = at.session_state[f"training:{key}"]["handle"]
-    return None if handle is None else handle.trainable
-
-
-def finish_training(at, key: str, timeout: float = 120.0):
-    """Rerun the page as its fragment's timer would until its training ends; the training.
-
-    Worker processes train; AppTest does not tick fragments by itself, so every rerun here
-    is one tick of the page watching.
-    """
-    deadline = time.monotonic() + timeout
-    while at.session_state[f"training:{key}"]["running"]:
-        assert time.monotonic() < deadline, f"{key} still training after {timeout} s"
-        time.sleep(0.1)
-        at.run()
-    return training_of(at, key)

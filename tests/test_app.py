@@ -3,12 +3,11 @@
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from tests.apptest import ROOT, app, metrics
 from tests.conftest import needs_names
 from ui import state
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*/*.py"))
 # Every address a page has had since the first release: links shared with a class.
 URL_PATHS = {
@@ -29,17 +28,6 @@ URL_PATHS = {
     "wavenet": "pages/part5_wavenet/wavenet.py",
     "compare": "pages/classroom/compare.py",
 }
-
-
-def app(**session):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for k, v in session.items():
-        at.session_state[k] = v
-    return at.run()
-
-
-def metrics(at):
-    return {m.label: m.value for m in at.metric}
 
 
 @pytest.mark.parametrize("page", PAGES)

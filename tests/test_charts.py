@@ -232,3 +232,28 @@ def test_batch_vs_running_spec_fills_its_dataset_into_one_template():
     again = dc.batch_vs_running_spec(series, "std")
     assert again["layer"] is spec["layer"]  # the same cached template, other data
     assert again["datasets"][dc.TRACE]["step"].tolist() == [0, 5, 10] * 2
+
+
+# --- micrograd and backprop ninja ------------------------------------------------------
+
+
+def test_micrograd_loss_is_on_a_log_scale_and_each_example_has_its_panel():
+    from ui import micrograd
+
+    loss = micrograd.micro_loss_chart([4.0, 2.0, 0.5])
+    assert loss["encoding"]["y"]["scale"]["type"] == "log"
+    assert loss["datasets"][micrograd.MICRO_LOSS]["loss"].tolist() == [4.0, 2.0, 0.5]
+    preds = micrograd.micro_predictions_chart([[0.1, -0.2], [0.5, -0.6]], (1.0, -1.0))
+    assert [layer["mark"]["type"] for layer in preds["spec"]["layer"]] == ["rule", "line"]
+    assert preds["facet"]["field"] == "example"
+    assert len(preds["datasets"][micrograd.MICRO_PREDS]) == 4  # 2 steps × 2 examples
+
+
+def test_dlogits_is_the_notebooks_gray_image():
+    from ui import part4_backprop
+
+    chart = part4_backprop.dlogits_heatmap([[0.1, -0.9], [-0.8, 0.2]], [".", "a"], [1, 0])
+    spec = chart.to_dict()
+    assert spec["mark"]["type"] == "rect"
+    assert spec["encoding"]["color"]["scale"] == {"scheme": "greys", "reverse": True}
+    assert chart.data["is the label"].tolist() == [False, True, True, False]

@@ -2,27 +2,17 @@
 
 import json
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from engine import data
 from engine.export import files as export
 from engine.serve.records import snapshot
 from engine.serve.slots import Limits
-from tests.conftest import finish_training, training_of
+from tests.apptest import finish_training, page, session, training_of
 from tests.test_pages_part2_mlp import train_tiny
 from ui import runs as shared
 from ui import state
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def page(path):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    return at.switch_page(path).run()
 
 
 def mlp_page(steps: int, n_hidden: int = 20):
@@ -151,7 +141,7 @@ def test_runs_on_an_upload_are_private_until_it_is_shared():
 
     owner.switch_page("pages/start/home.py").run()
     owner.button(key="share_upload").click().run()
-    student = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    student = session()
     student.query_params["data"] = owner.query_params["data"]
     student.run()
     student.switch_page("pages/classroom/compare.py").run()
@@ -166,7 +156,7 @@ def test_runs_on_an_upload_are_private_until_it_is_shared():
 
 
 def test_the_compare_pages_choices_are_in_the_link():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = session()
     at.query_params["lectures"] = "false"
     at.run()
     at.switch_page("pages/classroom/compare.py").run()

@@ -152,14 +152,23 @@ def test_cuda_training_gives_the_cpu_numbers():
     assert gpu == pytest.approx(cpu, abs=1e-3)
 
 
-def test_models_and_splits_move_between_devices():
+def test_models_and_splits_move_every_tensor_between_devices():
+    """On torch's meta device, which every machine has: every parameter and BatchNorm
+    buffer moves and keeps requires_grad; the splits move with their key."""
     splits = data.make_splits(WORDS, 3)
-    assert splits.to("cpu") is splits
-    model = models.build(MLPConfig(batchnorm=True), 27, torch.Generator().manual_seed(0)).to("cpu")
-    assert all(p.requires_grad for p in model.parameters())
-    job = Job(MLPConfig(), TrainConfig(steps=3), splits, WORDS.vocab_size, device="cpu")
-    job.run()
-    assert job.final["dev"] > 0
+    assert splits.to("cpu") is splits  # already there: no copy
+    moved = splits.to("meta")
+    tensors = [moved.Xtr, moved.Ytr, moved.Xdev, moved.Ydev, moved.Xte, moved.Yte]
+    assert {t.device.type for t in tensors} == {"meta"}
+    assert (moved.key, moved.sizes()) == (splits.key, splits.sizes())
+    model = models.build(MLPConfig(batchnorm=True), 27, torch.Generator().manual_seed(0))
+    shapes = {name: t.shape for name, t in model.state_dict().items()}
+    assert any("running_var" in name for name in shapes)
+    model.to("meta")
+    state = model.state_dict()
+    assert {name: t.shape for name, t in state.items()} == shapes
+    assert {t.device.type for t in state.values()} == {"meta"}
+    assert all(p.requires_grad and p.device.type == "meta" for p in model.parameters())
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))

@@ -1,46 +1,15 @@
 """Lessons 0, 4 and 5 (micrograd, backprop ninja, WaveNet) driven through AppTest."""
 
-import json
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from engine import data
-from tests.conftest import finish_training, needs_names, training_of
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def page(path, dataset=None):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    if dataset is not None:
-        at.session_state["dataset"] = dataset
-        at.session_state["ds_source"] = "us-census-1990"
-        at.session_state["ds_norm"] = dataset.normalization
-    at.run()
-    return at.switch_page(path).run()
-
-
-def metrics(at):
-    return {m.label: m.value for m in at.metric}
+from tests.apptest import chart_data, charts, metrics, page, series, specs, train, training_of
+from tests.conftest import needs_names
 
 
 def graph(at):
     (chart,) = at.get("graphviz_chart")
     return chart.proto.spec
-
-
-def specs(at):
-    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-
-
-def train(at, key, steps_key, steps, limit=40):
-    at.number_input(key=steps_key).set_value(steps).run()
-    at.button(key=f"{key}:train").click().run()
-    job = finish_training(at, key)
-    at.run()
-    return job
 
 
 # ---------------------------------------------------------------------------------------
@@ -104,16 +73,17 @@ def test_tiny_mlp_trains_and_matches_torch():
     at = page("pages/micrograd/micrograd.py")
     assert "Press **Train**" in at.info[0].value
     at.toggle(key="mg_slow").set_value(False).run()
-    job = train(at, "micrograd", "mg_steps", 20)
+    job = train(at, "micrograd", 20, "mg_steps")
     assert job.done
     assert job.step == 20
     m = metrics(at)
     assert m["loss"] == m["torch's loss, same weights"]
     assert float(m["largest gradient difference"]) < 1e-12
     assert float(m["loss"]) < job.losses[0]
-    loss_chart, preds_chart = specs(at)[:2]
-    assert loss_chart["encoding"]["y"]["scale"]["type"] == "log"
-    assert [layer["mark"]["type"] for layer in preds_chart["spec"]["layer"]] == ["rule", "line"]
+    loss_chart, preds_chart = charts(at)[:2]
+    assert chart_data(loss_chart)["loss"].tolist() == job.losses  # the loss after each step
+    preds = chart_data(preds_chart, layer=1)
+    assert len(preds) == 4 * len(job.preds)  # four examples' predictions after every step
 
 
 def test_slow_motion_trains_one_step_per_tick():
@@ -139,9 +109,8 @@ def test_backprop_table_is_all_exact_at_the_defaults():
     table = at.dataframe[0].value
     assert len(table) == 26
     assert table["exact"].all()
-    (heatmap,) = specs(at)
-    assert heatmap["mark"]["type"] == "rect"
-    assert heatmap["encoding"]["color"]["scale"] == {"scheme": "greys", "reverse": True}
+    (heatmap,) = charts(at)
+    assert len(chart_data(heatmap)) == 32 * 27  # dlogits: a cell per example and character
 
 
 @pytest.mark.reproduction
@@ -162,7 +131,7 @@ def test_a_wrong_formula_is_caught_at_its_tensor():
 def test_manual_backward_trains_live_and_checks_its_gradients():
     at = page("pages/part4_backprop/ninja.py")
     at.number_input(key="ninja_hidden").set_value(32).run()
-    job = train(at, "ninja", "ninja_steps", 400)
+    job = train(at, "ninja", 400, "ninja_steps")
     assert job.done
     assert job.final is not None
     assert metrics(at)["dev loss"] == f"{job.final['dev']:.4f}"
@@ -227,10 +196,11 @@ def test_wavenet_trains_live_then_samples():
     at = page("pages/part5_wavenet/wavenet.py")
     at.slider(key="wn_embd").set_value(8).run()
     at.slider(key="wn_hidden").set_value(16).run()
-    job = train(at, "wavenet", "wn_steps", 300)
+    job = train(at, "wavenet", 300, "wn_steps")
     assert job.done
-    curve = specs(at)[-1]
-    assert curve["layer"][0]["mark"]["type"] == "line"
+    curve = series(charts(at)[-1])
+    assert len(curve["minibatch loss, finer means"]) == 300  # every step of the short run
+    assert curve["dev loss (evaluated)"]["step"].tolist() == [e["step"] for e in job.evals]
     samples = at.dataframe[-1].value
     assert len(samples) == 20
     assert set(samples["in the training data"]) <= {True, False}
@@ -242,7 +212,7 @@ def test_a_three_word_dataset_breaks_nothing():
     at = page("pages/part4_backprop/ninja.py", tiny)
     assert not at.exception
     assert metrics(at)["exact gradients"] == "26 / 26"
-    job = train(at, "ninja", "ninja_steps", 50)
+    job = train(at, "ninja", 50, "ninja_steps")
     assert job.done
     at = page("pages/part5_wavenet/wavenet.py", tiny)
     assert not at.exception

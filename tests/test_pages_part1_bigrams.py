@@ -8,21 +8,28 @@ read back from the page.
 from __future__ import annotations
 
 import itertools
-import json
 import math
-from pathlib import Path
 
-import pyarrow.ipc
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import data, likelihood
 from engine.part1_bigrams import neural, ngram
 from engine.sample import sample_words
-from tests.conftest import finish_training, needs_names
+from tests.apptest import (
+    app,
+    chart_data,
+    charts,
+    finish_training,
+    metrics,
+    page,
+    spec,
+    table,
+    title,
+)
+from tests.conftest import needs_names
 from tests.printed import reads_as
 
-ROOT = Path(__file__).resolve().parents[1]
 INSPECTOR = {"sampling_tab": "Likelihood inspector"}
 E03 = {"exercise": "E03 · tune k"}
 PAGES = [
@@ -33,54 +40,6 @@ PAGES = [
     "pages/part1_bigrams/exercises.py",
 ]
 SPANISH = data.load_builtin("spanish-municipalities")
-
-
-def app(dataset: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    if dataset:
-        at.selectbox[0].select(dataset).run()
-    return at
-
-
-def page(path: str, dataset: str | None = None, **session) -> AppTest:
-    """The page as a student opens it; session seeds widget state, e.g. the open tab."""
-    at = app(dataset)
-    for key, value in session.items():
-        at.session_state[key] = value
-    at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def charts(at) -> list:
-    return at.get("vega_lite_chart")
-
-
-def spec(chart) -> dict:
-    return json.loads(chart.proto.spec)
-
-
-def chart_data(chart, layer: int = 0):
-    """The DataFrame behind one layer of a chart, decoded from the Arrow bytes Streamlit ships."""
-    s = spec(chart)
-    part = s["layer"][layer] if "layer" in s else s
-    name = part.get("data", s.get("data"))["name"]  # shared data sits at the top
-    (dataset,) = [d for d in chart.proto.datasets if d.name == name]
-    return pyarrow.ipc.open_stream(dataset.data.data).read_all().to_pandas()
-
-
-def title(s: dict) -> str:
-    t = s.get("title", "")
-    return t["text"] if isinstance(t, dict) else t
-
-
-def table(at, column: str):
-    """The first st.dataframe on the page that has this column, as a DataFrame."""
-    return next(df.value for df in at.dataframe if column in df.value.columns)
 
 
 def marks(s: dict) -> list[str]:
@@ -147,7 +106,7 @@ def test_choosing_a_row_draws_its_distribution(ds):
     assert s["encoding"]["y"]["field"] == "p"
     assert "'a'" in title(s)
     P = ngram.probabilities(ngram.count_table(ds.words, 2, ds.stoi, ds.vocab_size), 1.0)
-    got = pyarrow.ipc.open_stream(bars.proto.datasets[0].data.data).read_all().to_pandas()
+    got = chart_data(bars)
     assert got["p"].tolist() == pytest.approx(P[ds.stoi["a"]].double().tolist())
     top = at.dataframe[0].value
     N = ngram.count_table(ds.words, 2, ds.stoi, ds.vocab_size)

@@ -1,38 +1,15 @@
 """Lesson 2 pages (MLP trainer, learning-rate finder, embeddings & samples) driven through AppTest."""
 
-import json
 import math
 import time
-from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
-
-from tests.conftest import finish_training, training_of
+from tests.apptest import finish_training, metrics, page, specs, train, training_of
 from ui import part2_mlp as mlp
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def page(path, **session):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for k, v in session.items():
-        at.session_state[k] = v
-    at.run()
-    return at.switch_page(path).run()
-
-
-def metrics(at):
-    return {m.label: m.value for m in at.metric}
-
-
-def specs(at):
-    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
 def train_tiny(at, steps=300):
-    at.number_input(key="steps").set_value(steps).run()
-    at.button(key="mlp:train").click().run()
-    return finish_training(at, "mlp")
+    """Train the MLP trainer's run for a few steps."""
+    return train(at, "mlp", steps, "steps")
 
 
 def wait_for_steps(at, steps: int, timeout: float = 60.0):

@@ -5,14 +5,10 @@ numbers are checked on makemore's names. Training runs through the page's Train 
 the live fragment, which AppTest runs once per at.run(), so step counts stay tiny.
 """
 
-import json
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
-from streamlit.testing.v1 import AppTest
 
 from engine import data
 from engine.layers import Tanh
@@ -20,11 +16,11 @@ from engine.models import MLPConfig
 from engine.part3_bn import batchnorm, init, zero_init
 from engine.presets import PRESETS
 from engine.train import Job
-from tests.conftest import finish_training, needs_names
+from tests.apptest import app, charts, datasets, metrics, page, specs, train
+from tests.conftest import needs_names
 from tests.printed import assert_printout, reads_as
 from tests.test_part3_bn import CELL_15, CELL_16_STDS, CELL_17_RATIOS
 
-ROOT = Path(__file__).resolve().parents[1]
 INIT, BN, DIAG = (
     "pages/part3_bn/init.py",
     "pages/part3_bn/batchnorm.py",
@@ -33,44 +29,14 @@ INIT, BN, DIAG = (
 SMALL = "us-census-1990"  # 5,163 names, shipped with the app: quick full-split evaluations
 
 
-def page(path, dataset=None):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    if dataset:
-        at.switch_page("pages/start/home.py").run()
-        at.selectbox[0].select(dataset).run()
-    at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def metrics(at):
-    return {m.label: m.value for m in at.metric}
-
-
 def splits(at):
     return data.make_splits(at.session_state.dataset, 3)
 
 
-def train(at, key):
-    """Click Train and let the live fragment tick until the run is done."""
-    at.button(key=f"{key}:train").click().run()
-    job = finish_training(at, key)
-    assert not at.exception, at.exception
-    return job
-
-
-def charts(at):
-    return at.get("vega_lite_chart")
-
-
-def specs(at):
-    return [json.loads(c.proto.spec) for c in charts(at)]
-
-
-def chart_data(at, text):
-    """All rows the chart titled `text` ships (Streamlit sends them as Arrow datasets)."""
+def titled_data(at, text):
+    """All rows the chart titled `text` ships."""
     chart = charts(at)[specs(at).index(chart_titled(at, text))]
-    return pd.concat(convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets)
+    return pd.concat(datasets(chart).values())
 
 
 def marks(spec):
@@ -146,7 +112,7 @@ def test_init_charts_are_histograms_and_the_black_white_saturation_image():
     assert mark["type"] == "rect"
     assert enc["color"]["scale"] == {"domain": [0, 1], "range": ["black", "white"]}
     assert {enc["x"]["field"], enc["y"]["field"]} == {"neuron", "example"}
-    pixels = chart_data(at, "|h| > 0.99")
+    pixels = titled_data(at, "|h| > 0.99")
     assert len(pixels) == 32 * 200
     report = init.explore_init(MLPConfig(), splits(at), at.session_state.dataset.vocab_size)
     assert pixels["saturated"].mean() == pytest.approx(report.saturated_fraction)
@@ -275,7 +241,7 @@ def test_lecture_default_reproduces_the_notebooks_printouts():
     assert ud[0][0]["type"] == "line"
     rule = next(m for m, _ in ud if m["type"] == "rule")
     assert rule["color"] == "black"
-    assert list(chart_data(at, "update:data ratio")["y"].dropna()) == [-3]
+    assert list(titled_data(at, "update:data ratio")["y"].dropna()) == [-3]
 
 
 def test_scenarios_set_the_controls_and_the_extremes_render():
@@ -297,7 +263,7 @@ def test_scenarios_set_the_controls_and_the_extremes_render():
     assert len(d.activations) == 10
     assert len(d.weights) == 12  # C and 11 Linear weights: 10 hidden + output
     assert at.code[0].value.count("\n") == 9
-    assert chart_data(at, "activation distribution")["series"].nunique() == 10
+    assert titled_data(at, "activation distribution")["series"].nunique() == 10
     # the saturation shown is the share of |t| > 0.97 at the first tanh, computed directly
     fresh = Job(job.config, job.train_config, splits(at), 27, record_stats=True)
     for _ in range(3):
@@ -357,7 +323,7 @@ def test_every_page_works_on_spanish_municipalities():
 
 
 def test_a_dataset_too_small_to_train_gets_a_message_not_a_stack_trace():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     at.file_uploader[0].upload("one.txt", b"emma\n", "text/plain").run()
     at.button(key="home_switch").click().run()
     assert len(at.session_state.dataset.words) == 1

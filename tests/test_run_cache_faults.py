@@ -18,7 +18,7 @@ from engine.models import MLPConfig
 from engine.serve.cache import RunCache
 from engine.serve.records import Record, run_key, snapshot
 from engine.train import Job, TrainConfig
-from tests.conftest import training_of
+from tests.apptest import training_of
 from tests.test_classroom import mlp_page
 from tests.test_pages_part2_mlp import train_tiny
 from ui import runs as shared

@@ -1,7 +1,7 @@
 """The run cache, run records and training slots (engine.runs)."""
 
+import os
 import pickle
-import time
 
 import pytest
 import torch
@@ -98,11 +98,10 @@ def test_the_least_recently_used_runs_are_evicted_first(tmp_path, splits):
     size = len(records[0].to_bytes()) + 2_000  # one run on disk: .pt + .json
     cache = RunCache(tmp_path, max_bytes=int(2.5 * size), memory_entries=1)
     cache.put(records[0])
-    time.sleep(0.02)
     cache.put(records[1])
-    time.sleep(0.02)
+    for i, record in enumerate(records[:2]):  # last used long ago, records[0] first
+        os.utime(tmp_path / f"{record.key}.pt", (1_000_000 + i, 1_000_000 + i))
     assert cache.get(records[0].key) is not None  # used again: now the most recent
-    time.sleep(0.02)
     cache.put(records[2])
     on_disk = {p.stem for p in tmp_path.glob("*.pt")}
     assert on_disk == {records[0].key, records[2].key}

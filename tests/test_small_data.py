@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import data
 from engine.serve.slots import Limits
-from tests.conftest import finish_training
+from tests.apptest import finish_training
 from tests.test_pages_part2_mlp import train_tiny
 from ui import runs, small_data
 

@@ -9,17 +9,16 @@ opened in a fresh session, which must show the same values.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 from streamlit.runtime.state.query_params import _coerce_value_for_query_url
 from streamlit.testing.v1 import AppTest
 
 from engine.models import TANH_GAIN
+from tests.apptest import app, session
 from ui import links, present, state
 from ui import part2_mlp as mlp
 
-ROOT = Path(__file__).resolve().parents[1]
 UNBOUND = {  # widgets deliberately left out of the URL
     "home_source",  # the dataset travels as ?data=…&norm=…
     "home_lower",
@@ -69,7 +68,7 @@ def link(at) -> dict[str, str | list[str]]:
 
 def open_link(path: str, **params) -> AppTest:
     """A fresh session following a link to `path` with these query parameters."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = session()
     for k, v in params.items():
         at.query_params[k] = v
     at.run()
@@ -327,7 +326,7 @@ def test_a_link_opens_its_dataset_on_any_page(path):
 def test_a_bad_dataset_link_explains_and_keeps_the_dataset(params, why):
     at = open_link("pages/part1_bigrams/smoothing.py")
     before = at.session_state.dataset.name
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = session()
     for k, v in params.items():
         at.query_params[k] = v
     at.run()
@@ -379,7 +378,7 @@ def test_an_upload_is_private_until_shared_then_its_link_opens_it():
         f"upload:{fingerprint}": "no word list shared under this link",  # the exports' one
     }
     for guess, why in guesses.items():
-        student = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        student = session()
         student.query_params[links.DATA_PARAM] = guess
         student.run()
         assert student.session_state.dataset.name != "pueblos.txt", guess
@@ -423,7 +422,7 @@ def test_the_upload_store_is_bounded_and_opens_exact_tokens_only():
 
 
 def test_presenter_mode_injects_its_style_and_hides_the_chosen_groups():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = session()
     at.query_params.update(present="1", hide="settings,captions,bogus", zoom="150")
     at.run()
     assert not at.exception
@@ -437,6 +436,6 @@ def test_presenter_mode_injects_its_style_and_hides_the_chosen_groups():
 
 
 def test_without_presenter_mode_the_sidebar_explains_sharing():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     assert not at.get("html")
     assert any("Share this page" in c.value for c in at.sidebar.caption)
