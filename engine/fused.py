@@ -1,35 +1,14 @@
 """A faster training step: forward and backward written out by hand, no autograd.
 
 Lecture 5 (makemore part 4, "backprop ninja") derives every gradient of these networks
-by hand. Used for training, that saves autograd's bookkeeping, and lets each layer use
-the cheapest torch call that computes the same function:
-
-- BatchNorm is torch's own batch norm kernel (one call forward, one backward) instead of
-  the lecture's mean/var/normalise chain (torch.var alone costs ~60-100 us on CPU): the
-  lecture's unbiased-variance BatchNorm, gamma * (x - mean) / sqrt(var_unbiased + eps) +
-  beta, is exactly torch's biased-variance one with weight gamma * sqrt((n-1)/n) and eps
-  * (n-1)/n (std flavour: eps = 0). The input is first shifted by one of its examples, so
-  that the kernel's plain float32 sums stay as accurate as torch.mean's where |mean| >>
-  std. The running statistics get the lecture's (1 - m) * running + m * batch: for the
-  "var" flavour inside the kernel (it keeps the unbiased variance, as the lecture does;
-  the running mean of the shifted input plus the shift is the lecture's running mean),
-  for the "std" flavour by lerp.
-- tanh stays torch.tanh, although torch's CPU sigmoid is several times faster than its
-  tanh: 2 sigmoid(2x) - 1 (or sigmoid(2x) - sigmoid(-2x)) rounds saturated units
-  differently, and the saturated part-3 MLP ("original init") then drifts from the
-  lecture's numbers by more than 0.002.
-- The cross-entropy gradient (softmax - one_hot) is scaled once by -lr/B, so that every
-  parameter update is a plain in-place add: W.addmm_(x.T, dout) for the weights,
-  b.addmv_(dout.T, ones) for the biases, one index_add_ for the embedding rows, one
-  _foreach_add_ for BatchNorm's gains and biases.
-- Activations flow as 2-D (rows, features) tensors, rows = B * T for T positions per
-  example, and each layer's `.out` is that 2-D tensor: the lecture's (B, T, features)
-  view would cost a call per layer and step, and only autograd-trained jobs (the
-  diagnostics) look at it.
+by hand; used for training, that saves autograd's bookkeeping and lets each layer use the
+cheapest torch call that computes the same function (torch's batch norm kernel for the
+lecture's BatchNorm, torch.tanh, in-place adds for every update, 2-D activations). Why
+each choice keeps the lecture's numbers: docs/architecture.md, "The fused training step".
 
 The gradients are the same functions autograd computes; only their floating-point
 rounding differs (tests/test_fused.py holds them to float tolerance). Any model built
-from the lecture layers below is supported; anything else trains through autograd.
+from the lecture layers is supported; anything else trains through autograd.
 """
 
 from __future__ import annotations
@@ -128,18 +107,18 @@ class _Collect:
 
 
 def _embedding(layer, idx, B, T):
-    flat = idx.view(-1) if idx.is_contiguous() else idx.reshape(-1)
-    return layer.weight.index_select(0, flat), T, flat
+    flat = idx.view(-1) if idx.is_contiguous() else idx.reshape(-1)  # (B, T) -> (B * T,)
+    return layer.weight.index_select(0, flat), T, flat  # (B * T, n_embd)
 
 
 def _flatten(layer, x2, B, T):
     T2 = T // layer.n  # the lecture squeezes a length-1 time dimension away
-    return x2.view(B * T2, x2.shape[1] * layer.n), T2, x2.shape
+    return x2.view(B * T2, x2.shape[1] * layer.n), T2, x2.shape  # (B * T/n, C * n)
 
 
 def _linear(layer, x2, B, T):
     W, b = layer.weight, layer.bias
-    y2 = torch.mm(x2, W) if b is None else torch.addmm(b, x2, W)
+    y2 = torch.mm(x2, W) if b is None else torch.addmm(b, x2, W)  # (B * T, fan_out)
     return y2, T, x2
 
 

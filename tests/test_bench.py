@@ -1,10 +1,5 @@
 """The benchmark's plumbing on a tiny dataset: what it reports, not how fast (no timings)."""
 
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from engine import bench, data
@@ -86,23 +81,3 @@ def test_render_prints_readable_tables():
     assert "python -m ui.bench" in text
     assert "new_key" in text
     assert "never" in text
-
-
-def test_the_engine_never_imports_streamlit_or_the_app():
-    """engine/ is pure torch: importing every engine module pulls in neither streamlit nor ui."""
-    root = Path(bench.__file__).parent
-    modules = [
-        ".".join(("engine", *p.relative_to(root).with_suffix("").parts))
-        for p in root.rglob("*.py")
-        if p.name != "__init__.py"
-    ]
-    code = (
-        f"import importlib, sys; [importlib.import_module(m) for m in {modules!r}]; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'streamlit', 'ui', 'altair'}))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-    # nor lazily, inside a function
-    pattern = re.compile(r"^\s*(from|import)\s+(streamlit|ui|altair)\b", re.MULTILINE)
-    for path in Path(bench.__file__).parent.rglob("*.py"):
-        assert not pattern.search(path.read_text()), path.name

@@ -156,12 +156,6 @@ def test_the_app_loads_torch_after_engine_set_one_thread_for_every_thread():
     assert out.stdout.splitlines()[0] == "1 1", out.stderr
 
 
-def test_engine_never_imports_streamlit():
-    code = "import sys, engine.__main__, engine.train, engine.sample; print('streamlit' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "False", out.stderr
-
-
 def test_examples_are_int64_tensors_even_when_empty():
     X, Y = data.build_examples(["ab"], 2, {".": 0, "a": 1, "b": 2})
     assert X.dtype == Y.dtype == torch.long
