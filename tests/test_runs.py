@@ -1,4 +1,4 @@
-"""The run cache, run records and training slots (engine.runs)."""
+"""The run cache, run records and training slots (engine.serve)."""
 
 import os
 import pickle

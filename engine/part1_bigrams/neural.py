@@ -150,7 +150,7 @@ class StepsConfig:
 
 
 class NeuralBigramJob:
-    """engine.ngram.NeuralBigram with the interface ui.training expects of a Job.
+    """NeuralBigram with the interface of a Job, for the live page (ui.training).
 
     It trains in about CHUNKS visible chunks (time-boxed too, for the slow methods), and
     keeps a snapshot of softmax(W) after every chunk so the page can show the table and
