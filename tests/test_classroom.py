@@ -1,15 +1,15 @@
 """Classroom features through AppTest: the shared run cache, fair slots, the compare page."""
 
-import json
 import time
 
 import pytest
 
 from engine import data
 from engine.export import files as export
+from engine.lectures import LECTURE_SEED
 from engine.serve.records import snapshot
 from engine.serve.slots import Limits
-from tests.apptest import finish_training, page, session, training_of
+from tests.apptest import finish_training, page, session, spec, training_of
 from tests.test_pages_part2_mlp import train_tiny
 from ui import runs as shared
 from ui import state
@@ -104,7 +104,7 @@ def test_the_compare_page_lists_runs_curves_and_the_lecture_logs():
     # a run is labelled by the title of the page that trained it (st.navigation's page)
     assert at.multiselect(key="curves").value[0].startswith("MLP trainer · ")
     (chart,) = at.get("vega_lite_chart")
-    assert json.loads(chart.proto.spec)["mark"]["type"] == "line"
+    assert spec(chart)["mark"]["type"] == "line"
 
     other = page("pages/classroom/compare.py")  # another session sees it in the cache
     table = other.dataframe[0].value
@@ -192,7 +192,7 @@ def test_compare_runs_leads_with_what_a_run_is_and_overlays_this_sessions_runs()
     assert list(table.columns[:5]) == ["run", "dataset", "seed", "steps", "from"]
     (row,) = table[table["from"] == "this session"].to_dict("records")
     title = state.title(at.session_state.dataset)  # "names (makemore)", not its slug
-    assert (row["dataset"], row["seed"], row["steps"]) == (title, 2147483647, 130)
+    assert (row["dataset"], row["seed"], row["steps"]) == (title, LECTURE_SEED, 130)
     assert "seed" not in row["training"]
     assert "steps" not in row["training"]
     assert len(table[table["from"] == "run cache"]) >= 1
@@ -204,7 +204,7 @@ def test_compare_runs_leads_with_what_a_run_is_and_overlays_this_sessions_runs()
     at.toggle(key="curves_cache").set_value(True).run()
     assert len(at.multiselect(key="curves").options) > 1
     (chart,) = at.get("vega_lite_chart")
-    assert json.loads(chart.proto.spec)["encoding"]["y"]["title"] == "log10(loss)"
+    assert spec(chart)["encoding"]["y"]["title"] == "log10(loss)"
     lecture = table[table["run"].str.startswith("lecture log")]
     assert lecture["test"].isna().all()  # the lectures printed no test loss ...
     assert at.dataframe[0].proto.placeholder == "—"  # ... which reads —, not None
