@@ -239,7 +239,9 @@ def lr_sweep(exponents, losses, smoothed, best_exponent, height=340) -> alt.Char
         .encode(
             x=alt.X("exponent:Q", title="log10(learning rate)"),
             y=alt.Y("loss:Q", title="minibatch loss").scale(zero=False),
-            color=alt.Color("series:N", title=None, scale=alt.Scale(range=["#bbbbbb", "#4c78a8"])),
+            color=alt.Color(
+                "series:N", title=None, scale=alt.Scale(range=[theme.FINER, theme.MINIBATCH])
+            ),
             strokeWidth=alt.StrokeWidth("series:N", legend=None, scale=alt.Scale(range=[1, 2.5])),
             tooltip=[alt.Tooltip("exponent:Q", format=".2f"), alt.Tooltip("loss:Q", format=".3f")],
         )
@@ -250,7 +252,7 @@ def lr_sweep(exponents, losses, smoothed, best_exponent, height=340) -> alt.Char
                 {"exponent": [best_exponent], "label": [f"valley: 10^{best_exponent:.2f}"]}
             )
         )
-        .mark_rule(color="#e45756", strokeDash=[6, 4], strokeWidth=2)
+        .mark_rule(color=theme.REFERENCES[0], strokeDash=[6, 4], strokeWidth=2)
         .encode(x="exponent:Q", tooltip=["label:N"])
     )
     return (lines + valley).properties(height=height)

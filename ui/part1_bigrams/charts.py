@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from engine.part1_bigrams.ngram import decode_context
-from ui import present
+from ui import present, theme
 from ui.charts import template_spec
 
 SPACE = "␣"
@@ -307,7 +307,7 @@ def sample_lengths(samples, words) -> alt.Chart:
             x=alt.X("length:Q", title="characters in the word").scale(domainMin=0),
             y=alt.Y("share:Q", title="share of words").axis(format="%"),
             color=alt.Color("series:N", title=None, sort=series)
-            .scale(domain=series, range=["#7f7f7f", "#ff7f0e"])
+            .scale(domain=series, range=[theme.ALL_WORDS, theme.MINIBATCH])
             .legend(orient="bottom"),
             tooltip=["series:N", "length:Q", alt.Tooltip("share:Q", format=".1%")],
         )

@@ -136,7 +136,7 @@ def nll_by_order(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
             x=alt.X("model:N", sort=list(table["model"]), title=None).axis(labelAngle=0),
             y=alt.Y("nll:Q", title="NLL (nats per character)").scale(zero=False),
             color=alt.Color("smoothing:N", title=None, sort=columns)
-            .scale(domain=columns, range=["#1f77b4", "#ff7f0e"][: len(columns)])
+            .scale(domain=columns, range=list(theme.RUNS[: len(columns)]))
             .legend(orient="bottom"),
             tooltip=["model:N", "smoothing:N", alt.Tooltip("nll:Q", format=".4f")],
         )
