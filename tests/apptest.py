@@ -17,9 +17,9 @@ from engine import data
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def session() -> AppTest:
+def session(timeout: float = 60) -> AppTest:
     """A new session of the app, not run yet: set its URL's query parameters first."""
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
 
 
 def app(**state) -> AppTest:

@@ -2,26 +2,21 @@
 the live ones included (AppTest; tests/e2e/test_present.py looks at them in Chromium)."""
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import session, specs
 from tests.test_pages_part2_mlp import train_tiny
 from ui import present
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def open_page(path: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    """The page opened from a link with these query parameters (present=1, zoom=...)."""
+    at = session()
     at.query_params.update(params)
     at.run()
     return at.switch_page(path).run()
-
-
-def specs(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
 def test_a_spec_grows_its_heights_and_fonts_but_keeps_its_width():

@@ -6,18 +6,16 @@ nan without saying so, and no message outlives the dataset it was about.
 """
 
 import math
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import data
 from engine.serve.slots import Limits
-from tests.apptest import finish_training
+from tests.apptest import ROOT, app, finish_training, page, session
 from tests.test_pages_part2_mlp import train_tiny
 from ui import runs, small_data
 
-ROOT = Path(__file__).resolve().parents[1]
 FIVE = b"emma\nolivia\nava\nisabella\nsophia\n"
 ONE = b"emma\n"
 PAGES = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("pages/*/*.py"))
@@ -38,9 +36,7 @@ SAID = {  # what each page that needs the lecture's split says: (on 5 words, on 
 
 
 def on_upload(name: str, content: bytes) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    return switch_to(at, name, content)
+    return switch_to(session(timeout=120).run(), name, content)
 
 
 def switch_to(at: AppTest, name: str, content: bytes) -> AppTest:
@@ -89,8 +85,7 @@ def test_every_page_on_a_five_word_and_a_one_word_list(path):
 
 
 def test_home_warns_at_preview_time_before_the_switch():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
+    at = app()
     at.file_uploader[0].upload("one.txt", ONE, "text/plain").run()
     assert at.session_state.ds_source != "upload:one.txt"  # still the old dataset
     (said,) = notices(at)
@@ -127,10 +122,7 @@ def test_an_error_about_one_dataset_goes_when_the_dataset_changes():
 
 
 def test_the_lectures_numbers_show_on_names_only():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.selectbox[0].select("spanish-municipalities").run()
-    at.switch_page("pages/part2_mlp/trainer.py").run()
+    at = page("pages/part2_mlp/trainer.py", "spanish-municipalities")
     text = " ".join(m.value for m in at.markdown)
     assert "Beat a dev loss of 2.2" not in text
     assert "the bigram count model's on this dataset" in text
@@ -153,9 +145,7 @@ def test_wavenet_on_an_upload_draws_the_datasets_references_not_the_lectures():
 
 
 def test_wavenet_at_a_context_of_two_explains_why_there_is_no_bug_to_see():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/part5_wavenet/wavenet.py").run()
+    at = page("pages/part5_wavenet/wavenet.py")
     at.selectbox(key="wn_block").select(2).run()
     assert at.toggle(key="wn_hier").value  # hierarchical is on ...
     (info,) = [i.value for i in at.info if "no bug" in i.value]
