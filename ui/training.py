@@ -21,7 +21,7 @@ import streamlit as st
 from engine.models import ConfigError
 from engine.serve.estimate import duration
 from engine.serve.service import Handle
-from engine.train import Job
+from engine.train import Job, TrainConfig
 from ui import navigation, present, runs, small_data, state
 
 TICK, SLOW_TICK = 0.3, 2.0  # seconds between redraws: an idle server, a busy one
@@ -297,7 +297,7 @@ def lecture_steps_ui(key: str) -> int:
     return st.select_slider(
         "Training steps",
         [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000],
-        value=200_000,
+        value=TrainConfig().steps,
         format_func=lambda n: f"{n:,}",
         key=key,
         bind="query-params",
