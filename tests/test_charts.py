@@ -3,9 +3,12 @@
 import math
 
 import pytest
+import torch
 
 from engine.history import LossHistory
 from ui import charts, theme
+from ui.part1_bigrams import charts as part1
+from ui.part1_bigrams import curves
 
 
 def layer_data(chart, i):
@@ -257,3 +260,108 @@ def test_dlogits_is_the_notebooks_gray_image():
     assert spec["mark"]["type"] == "rect"
     assert spec["encoding"]["color"]["scale"] == {"scheme": "greys", "reverse": True}
     assert chart.data["is the label"].tolist() == [False, True, True, False]
+
+
+# --- makemore part 1 --------------------------------------------------------------------
+
+
+def test_the_bigram_heatmap_has_rows_first_columns_next_and_dot_first():
+    itos = [".", "a", "b"]
+    N = torch.tensor([[0, 2, 1], [3, 0, 0], [1, 1, 1]])
+    s = part1.heatmap(itos, N / N.sum(1, keepdim=True), N).to_dict()
+    assert [layer["mark"]["type"] for layer in s["layer"]] == ["rect", "rect", "text", "text"]
+    cells = s["layer"][1]["encoding"]  # zeros white, then the coloured cells, bigram, value
+    assert (cells["x"]["field"], cells["y"]["field"]) == ("next", "first")
+    assert cells["x"]["type"] == cells["y"]["type"] == "ordinal"
+    assert cells["x"]["sort"] == cells["y"]["sort"] == itos
+    assert cells["color"]["field"] == "count"
+    assert {t["field"] for t in cells["tooltip"]} >= {"bigram", "count", "p"}
+    assert s["layer"][2]["encoding"]["text"]["field"] == "bigram"
+    logp = part1.heatmap(itos, N / N.sum(1, keepdim=True), N, mode="log-probabilities")
+    assert logp.to_dict()["layer"][1]["encoding"]["color"]["field"] == "logp"
+
+
+def test_a_row_of_the_table_is_a_bar_per_next_character():
+    P = torch.tensor([[0.0, 0.75, 0.25], [1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+    chart = part1.row_bars([".", "a", "b"], "a", P)
+    s = chart.to_dict()
+    assert s["mark"]["type"] == "bar"
+    assert (s["encoding"]["x"]["field"], s["encoding"]["y"]["field"]) == ("next", "p")
+    assert "'a'" in s["title"]
+    assert chart.data["p"].tolist() == [1.0, 0.0, 0.0]
+
+
+def test_smoothing_curves_are_nll_against_k_on_a_symlog_axis_with_the_ks_marked():
+    ks = [0.0, 0.1, 1.0, 10.0]
+    chart = curves.smoothing_curves(
+        ks, {"train": [2.0, 2.1, 2.2, 2.4], "dev": [math.inf, 2.5, 2.4, 2.6]}, k=10.0, best_k=1.0
+    )
+    s = chart.to_dict()
+    kinds = [layer["mark"]["type"] for layer in s["layer"]]
+    assert kinds == ["line", "text", "rule"]  # the curves, '∞' where dev is infinite, the ks
+    line = s["layer"][0]["encoding"]
+    assert (line["x"]["field"], line["y"]["field"]) == ("k", "nll")
+    assert line["x"]["scale"]["type"] == "symlog"
+    assert line["color"]["scale"] == {"domain": ["train", "dev"], "range": [theme.TRAIN, theme.DEV]}
+    assert chart.layer[1].data[["k", "split"]].values.tolist() == [[0.0, "dev"]]
+    assert chart.layer[2].data["k"].tolist() == [10.0, 1.0]  # current k, best k on dev
+
+
+# --- makemore part 3 --------------------------------------------------------------------
+
+
+def test_a_histogram_is_pre_binned_bars_from_zero_up_to_the_count():
+    from engine.part3_bn.stats import Histogram
+    from ui import part3_bn as dc
+
+    chart = dc.histogram_bars(Histogram([0.0, 0.5], [3.0, 1.0]), "tanh outputs", "h")
+    s = chart.to_dict()
+    assert s["mark"]["type"] == "rect"
+    assert s["encoding"]["x2"]["field"] == "x2"  # each bar spans its bin
+    assert s["encoding"]["y2"] == {"datum": 0}
+    assert chart.data[["x", "x2", "y"]].values.tolist() == [[0.0, 0.5, 3.0], [0.5, 1.0, 1.0]]
+
+
+def test_the_saturation_image_is_black_where_active_and_white_where_saturated():
+    from ui import part3_bn as dc
+
+    chart = dc.saturation_image([[1, 0, 0], [0, 0, 1]])
+    s = chart.to_dict()
+    assert s["mark"]["type"] == "rect"
+    assert s["encoding"]["color"]["scale"] == {"domain": [0, 1], "range": ["black", "white"]}
+    assert (s["encoding"]["x"]["field"], s["encoding"]["y"]["field"]) == ("neuron", "example")
+    assert chart.data["saturated"].tolist() == [1, 0, 0, 0, 0, 1]
+
+
+def test_the_diagnostics_histograms_are_step_lines_one_colour_per_layer():
+    from engine.part3_bn.stats import Histogram
+    from ui import part3_bn as dc
+
+    series = {"layer 2": Histogram([0.0, 0.5], [1.0, 2.0])}
+    spec = dc.histogram_lines_spec(series, "gradient distribution", "gradient")
+    assert (spec["mark"]["type"], spec["mark"]["interpolate"]) == ("line", "step-after")
+    assert spec["encoding"]["color"]["field"] == "series"
+
+
+def test_the_update_ratio_guide_at_minus_three_is_a_black_rule():
+    from engine.part3_bn.stats import UpdateRatios
+    from ui import part3_bn as dc
+
+    rows = [{"step": 0, "param": 0, "value": -2.5}]
+    spec = dc.update_ratio_lines_spec(UpdateRatios(rows, [0], 1), {0: "param 0 (27, 10)"})
+    (rule,) = [layer["mark"] for layer in spec["layer"] if layer["mark"]["type"] == "rule"]
+    assert rule["color"] == "black"
+
+
+@pytest.mark.parametrize("x0", [-30.0, 0.0, 30.0])
+def test_the_batchnorm_widget_joins_each_input_to_its_output_and_shows_them_all(x0):
+    from engine.part3_bn import batchnorm
+    from ui import part3_bn as dc
+
+    w = batchnorm.batchnorm_widget(x0)
+    s = dc.batchnorm_widget(w).to_dict()
+    assert s["title"] == f"input mu {w.mu:.2f} std {w.std:.2f}"
+    assert [layer["mark"]["type"] for layer in s["layer"]] == ["line", "line", "line", "circle"]
+    lo, hi = s["layer"][-1]["encoding"]["x"]["scale"]["domain"]
+    assert lo <= min(w.inputs)  # every dot is on screen
+    assert hi >= max(w.inputs)

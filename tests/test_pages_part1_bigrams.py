@@ -1,8 +1,8 @@
 """Lesson 1 pages driven through AppTest: the numbers shown are the engine's, the charts are right.
 
 Widgets are set by key the way a student moves them; every metric is compared with the
-engine computed independently here, and the Vega-Lite specs (marks, encodings, data) are
-read back from the page.
+engine computed independently here, and the data behind each chart is read back from the
+page (the charts' marks and encodings are tested with their builders, in test_charts).
 """
 
 from __future__ import annotations
@@ -64,17 +64,7 @@ def ds():
 def test_heatmap_is_the_count_table_with_dot_first_and_labels(ds):
     at = page("pages/part1_bigrams/counts.py")
     heat = charts(at)[0]
-    s = spec(heat)
-    assert marks(s) == ["rect", "rect", "text", "text"]  # zeros, colours, bigram, value
-    cells = s["layer"][1]["encoding"]
-    assert cells["x"]["field"] == "next"
-    assert cells["y"]["field"] == "first"
-    assert cells["x"]["type"] == cells["y"]["type"] == "ordinal"
-    assert cells["x"]["sort"][0] == cells["y"]["sort"][0] == "."
-    assert cells["x"]["sort"] == ds.itos
-    assert cells["color"]["field"] == "count"
-    assert {t["field"] for t in cells["tooltip"]} >= {"bigram", "count", "p"}
-    assert s["layer"][2]["encoding"]["text"]["field"] == "bigram"
+    assert spec(heat)["layer"][1]["encoding"]["x"]["sort"] == ds.itos  # '.' first
     df = chart_data(heat, 1)
     N = ngram.count_table(ds.words, 2, ds.stoi, ds.vocab_size)
     assert len(df) == ds.vocab_size**2
@@ -89,7 +79,7 @@ def test_heatmap_switches_to_probabilities_and_follows_k(ds):
     at.button_group(key="heat_show").set_value("log-probabilities")
     at.select_slider(key="heat_k").set_value(0.0).run()
     heat = charts(at)[0]
-    assert spec(heat)["layer"][1]["encoding"]["color"]["field"] == "logp"
+    assert spec(heat)["layer"][1]["encoding"]["color"]["field"] == "logp"  # coloured by log p
     df = chart_data(heat, 1)
     P = ngram.probabilities(ngram.count_table(ds.words, 2, ds.stoi, ds.vocab_size), 0.0)
     assert df["p"].tolist() == pytest.approx(P.reshape(-1).double().tolist())
@@ -101,11 +91,7 @@ def test_choosing_a_row_draws_its_distribution(ds):
     at = page("pages/part1_bigrams/counts.py")
     at.selectbox(key="heat_row").select("a").run()
     bars = charts(at)[1]
-    s = spec(bars)
-    assert s["mark"]["type"] == "bar"
-    assert s["encoding"]["x"]["field"] == "next"
-    assert s["encoding"]["y"]["field"] == "p"
-    assert "'a'" in title(s)
+    assert "'a'" in title(spec(bars))
     P = ngram.probabilities(ngram.count_table(ds.words, 2, ds.stoi, ds.vocab_size), 1.0)
     got = chart_data(bars)
     assert got["p"].tolist() == pytest.approx(P[ds.stoi["a"]].double().tolist())
@@ -169,15 +155,7 @@ def test_smoothing_curves_spec_and_current_k_rule(ds):
     at = page("pages/part1_bigrams/smoothing.py")
     at.select_slider(key="smooth_k").set_value(10.0).run()
     full, zoom, heat = charts(at)
-    s = spec(full)
-    assert marks(s)[0] == "line"
-    assert "rule" in marks(s)
-    line = s["layer"][0]["encoding"]
-    assert line["x"]["field"] == "k"
-    assert line["x"]["scale"]["type"] == "symlog"
-    assert line["y"]["field"] == "nll"
-    assert line["color"]["scale"]["domain"] == ["train", "dev"]
-    rules = chart_data(full, marks(s).index("rule"))
+    rules = chart_data(full, marks(spec(full)).index("rule"))
     assert 10.0 in rules["k"].tolist()
     curve = chart_data(full, 0)
     train = curve[curve["split"] == "train"].sort_values("k")["nll"].tolist()
