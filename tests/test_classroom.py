@@ -6,6 +6,7 @@ import pytest
 
 from engine import data
 from engine.export import files as export
+from engine.export import script
 from engine.lectures import LECTURE_SEED
 from engine.serve.records import snapshot
 from engine.serve.slots import Limits
@@ -151,7 +152,7 @@ def test_runs_on_an_upload_are_private_until_it_is_shared():
     assert list(shared["dev"]) == [job.final["dev"]]
     token = owner.query_params["data"].removeprefix("upload:")
     record = snapshot(job, owner.session_state.dataset)
-    for text in (export.config_json(record), export.standalone_script(record)):
+    for text in (export.config_json(record), script.standalone_script(record)):
         assert token not in text  # exports never carry the share token
 
 

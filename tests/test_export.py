@@ -7,27 +7,31 @@ the whole file takes seconds; the standalone scripts run as subprocesses.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import io
 import json
 import os
 import pickle
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
-from engine import data
+from engine import data, models
 from engine.export import files as export
-from engine.export import load
+from engine.export import load, script, standalone
 from engine.models import ConfigError, DeepConfig, MLPConfig, WaveNetConfig
 from engine.sample import sample_words
 from engine.serve.records import FORMAT, Record, restore, snapshot
 from engine.train import Job, TrainConfig, split_loss
 
+ROOT = Path(__file__).resolve().parents[1]
 CENSUS = data.load_builtin(data.DEFAULT_OFFLINE)
 STEP = TrainConfig(steps=200, eval_every=50, lr_decay_step=100)
 
@@ -68,7 +72,7 @@ CASES = {  # name: (model, training, shuffles)
         1,
     ),
 }
-PLAIN = {"hashlib", "math", "random", "sys", "torch", "torch.nn.functional"}
+PLAIN = {"argparse", "hashlib", "math", "random", "sys", "torch", "torch.nn.functional"}
 
 
 @functools.cache
@@ -237,6 +241,17 @@ def test_filenames():
 
 # --- the standalone script -----------------------------------------------------------------
 
+FAMILY_CONFIGS = [
+    MLPConfig(),
+    MLPConfig(kaiming=True, batchnorm=True, direct=True, w2_scale=0.01, b2_scale=0.0),
+    MLPConfig(block_size=4, n_embd=2, n_hidden=7, w1_scale=0.2, b1_scale=0.01, w2_scale=0.5),
+    DeepConfig(),
+    DeepConfig(batchnorm=False, nonlinearity="linear", gain=5 / 3, n_layers=2),
+    WaveNetConfig(),
+    WaveNetConfig(block_size=4, hierarchical=False),
+    WaveNetConfig(bn_over_time=False),
+]
+
 
 def imported_modules(source: str) -> set[str]:
     found = set()
@@ -248,41 +263,84 @@ def imported_modules(source: str) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize(
-    "config",
-    [
-        MLPConfig(),
-        MLPConfig(kaiming=True, batchnorm=True, direct=True),
-        DeepConfig(batchnorm=False, nonlinearity="linear", gain=5 / 3),
-        DeepConfig(),
-        WaveNetConfig(),
-        WaveNetConfig(block_size=4, hierarchical=False),
-        WaveNetConfig(bn_over_time=False),
-    ],
-    ids=repr,
-)
-def test_the_script_is_plain_pytorch_for_every_family(config):
-    """Untrained and never run here: it compiles, imports only torch and the stdlib."""
+@pytest.mark.parametrize("config", FAMILY_CONFIGS, ids=repr)
+def test_the_template_builds_every_family_with_the_engines_weights(config):
+    """The same seed, the same draws: standalone.py's models are engine.models.build's."""
+    engine_model = models.build(config, CENSUS.vocab_size, torch.Generator().manual_seed(7))
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        script_model = standalone.MODELS[config.kind](
+            CENSUS.vocab_size, g, **dataclasses.asdict(config)
+        )
+    ours, theirs = engine_model.parameters(), script_model.parameters()
+    assert [tuple(p.shape) for p in ours] == [tuple(p.shape) for p in theirs]
+    for a, b in zip(ours, theirs, strict=True):
+        assert torch.equal(a, b)
+    X = splits(config.block_size, 1).Xtr[:64]
+    for training in (True, False):  # batch statistics, then the running ones
+        engine_model.train(training)
+        script_model.train(training)
+        assert torch.equal(engine_model(X)[0], script_model(X))
+
+
+@pytest.mark.parametrize("config", FAMILY_CONFIGS, ids=repr)
+def test_the_exported_script_is_plain_pytorch_for_its_family_only(config):
+    """Untrained and never run here: it compiles, imports only torch and the stdlib, and
+    keeps the code of its own family."""
     train = TrainConfig(steps=10, optimizer="adamw", schedule="cosine", warmup=2)
     job = Job(config, train, splits(config.block_size, 1), CENSUS.vocab_size)
-    source = export.standalone_script(snapshot(job, CENSUS))
+    source = script.standalone_script(snapshot(job, CENSUS))
     compile(source, "train.py", "exec")
     assert imported_modules(source) <= PLAIN
-    assert "engine" not in source.replace("engine's", "")
+    assert "engine" not in source
     assert "stopped after 0 of 10 steps" in source
+    assert "# >>>" not in source
+    assert "# <<<" not in source
+    kept = {"mlp": "class MLP", "deep": "class DeepMLP", "wavenet": "class WaveNet"}
+    for family, definition in kept.items():
+        assert (definition in source) == (family == config.kind)
+    assert f'family = "{config.kind}"' in source
+    assert 'optimizer = "adamw"' in source
 
 
-def run_script(tmp_path, source: str, words: str):
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
+@pytest.mark.parametrize("name", ["mlp", "deep", "wavenet", "adamw-cosine"])
+def test_the_exported_script_is_linted_and_formatted_like_the_repository(tmp_path, name):
+    path = tmp_path / "train.py"
+    path.write_text(script.standalone_script(record_of(name)), encoding="utf-8")
+    for command in (["check", "--no-cache"], ["format", "--check", "--no-cache"]):
+        done = subprocess.run(
+            ["ruff", *command, "--config", str(ROOT / "pyproject.toml"), str(path)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_template_runs_as_it_is(tmp_path):
+    """standalone.py is a real script: its own settings train the lecture's MLP."""
+    (tmp_path / "words.txt").write_text(export.words_text(CENSUS), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(standalone.__file__), "words.txt", "--steps", "20"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=ONE_THREAD,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "11897 parameters" in done.stdout  # the lecture's MLP on 27 characters
+    assert re.search(r"^dev \d", done.stdout, re.MULTILINE)
+
+
+ONE_THREAD = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
+def run_script(tmp_path, source: str, words: str, *args: str):
     (tmp_path / "words.txt").write_text(words, encoding="utf-8")
     (tmp_path / "train.py").write_text(source, encoding="utf-8")
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     done = subprocess.run(
-        [sys.executable, "train.py", "words.txt"],
+        [sys.executable, "train.py", "words.txt", *args],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
-        env=env,
+        env=ONE_THREAD,
     )
     assert done.returncode == 0, done.stderr
     return done
@@ -292,20 +350,26 @@ def run_script(tmp_path, source: str, words: str):
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_standalone_script_reproduces_the_run(tmp_path, name):
     job, record = trained(name), record_of(name)
-    done = run_script(tmp_path, export.standalone_script(record), export.words_text(CENSUS))
+    done = run_script(tmp_path, script.standalone_script(record), export.words_text(CENSUS))
     assert "warning" not in done.stderr
     printed = dict(re.findall(r"^(train|dev|test) (\S+)$", done.stdout, re.MULTILINE))
     for split in ("train", "dev", "test"):
         assert float(printed[split]) == pytest.approx(job.final[split], abs=1e-4)
+    assert "the playground: train" in done.stdout
     samples = done.stdout.splitlines()[-export.SAMPLE_COUNT :]
     expected = export.samples_text(record).splitlines()[2:]
     assert sum(a == b for a, b in zip(samples, expected, strict=True)) >= 18
 
 
+def test_the_script_takes_steps_and_threads(tmp_path):
+    source = script.standalone_script(record_of("mlp"))
+    done = run_script(tmp_path, source, export.words_text(CENSUS), "--steps", "7", "--threads", "2")
+    assert "2 thread(s)" in done.stdout
+    assert re.search(r"^      0/      7: ", done.stdout, re.MULTILINE)
+    assert "the playground: train" not in done.stdout  # 7 steps are not the run's 200
+
+
 def test_the_script_warns_about_another_word_list(tmp_path):
-    source = export.standalone_script(record_of("mlp")).replace(
-        "max_steps = 200\n", "max_steps = 1\n"
-    )
     words = "".join(w + "\n" for w in CENSUS.words[:-1])
-    done = run_script(tmp_path, source, words)
+    done = run_script(tmp_path, script.standalone_script(record_of("mlp")), words, "--steps", "1")
     assert "is not the word list this run was trained on" in done.stderr

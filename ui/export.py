@@ -11,7 +11,7 @@ import streamlit as st
 
 from engine.data import Dataset
 from engine.export import files as export
-from engine.export import load
+from engine.export import load, script
 from engine.models import ConfigError
 from engine.serve.records import Record
 from ui import small_data
@@ -84,7 +84,7 @@ def downloads(
             "script",
             "PyTorch script",
             ":material/code:",
-            lambda: export.standalone_script(record, names["words"], names["script"]),
+            lambda: script.standalone_script(record, names["words"], names["script"]),
             "text/x-python",
             script_caption,
         ),
