@@ -58,6 +58,9 @@ def test_home_opens_on_makemore_names():
     assert metrics(at)["Words"] == "32,033"
     assert metrics(at)["Vocabulary size V"] == "27"
     assert r"names \(makemore\)" in at.sidebar.caption[0].value
+    assert any("**Examples** (20 words)" in m.value for m in at.markdown)
+    (examples,) = at.code  # the words in one line, not a table with a blank header
+    assert len(examples.value.split("  ·  ")) == 20
 
 
 def test_without_names_txt_the_app_says_so_and_uses_the_census_names(tmp_path, monkeypatch):
@@ -134,9 +137,8 @@ def test_csv_upload_lets_the_user_choose_the_column():
         app(), "m.csv", "provincia;nombre\nÁlava;Amurrio\nÁvila;Arévalo\nLugo;Lugo\n".encode()
     )
     assert at.selectbox(key="home_column:m.csv").value == 1
-    assert at.dataframe[-2].value["first words kept"].tolist()[:2] == ["amurrio", "arévalo"] or any(
-        "amurrio" in str(d.value) for d in at.dataframe
-    )
+    (kept,) = [d.value for d in at.dataframe if "first words kept" in d.value]
+    assert kept["first words kept"].tolist()[:2] == ["amurrio", "arévalo"]
     at.selectbox(key="home_column:m.csv").set_value(0).run()
     assert any("álava" in str(d.value) for d in at.dataframe)
 

@@ -203,7 +203,8 @@ def test_update_ratio_lines_spec_fills_its_datasets_into_one_template():
     labels = {0: "param 0 (27, 10)", 3: "param 3 (30, 27)"}
     rows = [{"step": 0, "param": 0, "value": -2.5}, {"step": 0, "param": 3, "value": -3.5}]
     spec = dc.update_ratio_lines_spec(UpdateRatios(rows, [0, 3], 1), labels)
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "rule", "text"]
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "rule"]
+    assert "−3" in spec["title"]["subtitle"]  # the guide's label, off the curves
     assert spec["datasets"][dc.UPDATES].to_dict("list") == {
         "step": [0, 0],
         "param": ["param 0 (27, 10)", "param 3 (30, 27)"],

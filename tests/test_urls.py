@@ -437,5 +437,8 @@ def test_presenter_mode_injects_its_style_and_hides_the_chosen_groups():
 
 def test_without_presenter_mode_the_sidebar_explains_sharing():
     at = app()
-    assert not at.get("html")
+    (style,) = at.get("html")  # the plain style: long section titles wrap, one Stop button
+    assert "stNavSectionHeader" in style.proto.body
+    assert "stStatusWidget" in style.proto.body
+    assert "zoom" not in style.proto.body
     assert any("Share this page" in c.value for c in at.sidebar.caption)

@@ -146,13 +146,16 @@ def derivative_error_chart(rows: list[dict], chosen: float, height=300) -> alt.C
     chosen h."""
     df = pd.DataFrame(rows)
     df = df[df["error"] > 0]
-    x = alt.X("h:Q", title="step h (log scale)").scale(type="log", reverse=True)
+    # every tick in one notation, powers of ten: 1e-1 … 1e-7, not "0.000001" next to "1e-7"
+    x = alt.X("h:Q", title="step h (log scale)").scale(type="log", reverse=True).axis(format=".0e")
     lines = (
         alt.Chart(df)
         .mark_line(point=True)
         .encode(
             x=x,
-            y=alt.Y("error:Q", title="largest |estimate − exact| (log scale)").scale(type="log"),
+            y=alt.Y("error:Q", title="largest |estimate − exact| (log scale)")
+            .scale(type="log")
+            .axis(format=".0e"),
             color=alt.Color("method:N", title=None).scale(range=EXAMPLE_COLORS[:2]),
             tooltip=[
                 "method:N",

@@ -248,7 +248,7 @@ def update_ratio_lines_spec(updates: UpdateRatios, labels: dict[int, str]) -> di
     df["param"] = df["param"].map(labels)
     order = tuple(labels[i] for i in updates.params)
     step_title = "step" if updates.stride == 1 else f"step (mean of {updates.stride} steps)"
-    guide = pd.DataFrame({"y": [updates.guide], "label": [GUIDE_LABEL]})
+    guide = pd.DataFrame({"y": [updates.guide]})
     return template_spec(
         ("update_ratio_lines", order, step_title),
         lambda: _update_ratio_layers(order, step_title),
@@ -268,14 +268,9 @@ def _update_ratio_layers(order: tuple[str, ...], step_title: str) -> alt.LayerCh
         )
     )
     rule = alt.Chart(alt.NamedData(GUIDE)).mark_rule(color="black", strokeWidth=2).encode(y="y:Q")
-    text = (
-        alt.Chart(alt.NamedData(GUIDE))
-        .mark_text(align="left", dy=-7, x=4, color="black")
-        .encode(y="y:Q", text="label:N")
-    )
-    return alt.layer(lines, rule, text, title="update:data ratio over time").properties(
-        height=_legend_height(len(order), 300)
-    )
+    # the guide's label in the subtitle, not on the plot, where the curves run into it
+    title = alt.Title("update:data ratio over time", subtitle=f"black line: {GUIDE_LABEL}")
+    return alt.layer(lines, rule, title=title).properties(height=_legend_height(len(order), 300))
 
 
 # ---------------------------------------------------------------------------------------

@@ -62,6 +62,16 @@ CSS_GROUPS = {
 }
 
 
+# Outside presenter mode: the sidebar's section titles (the videos' titles) wrap instead of
+# ending in "…", e.g. "makemore part 3 · Activations & BatchNorm"; and the toolbar's status
+# widget keeps its "Running…" but not its Stop button, which a live page's ticks show all
+# through a training: it stops the script's run, not the training, beside the page's Stop.
+CSS_PLAIN = """
+[data-testid="stNavSectionHeader"] * { white-space: normal !important; text-overflow: clip !important; }
+[data-testid="stStatusWidget"] button { display: none !important; }
+"""
+
+
 def active() -> bool:
     """?present=1 (or true/yes/on) is in the URL."""
     return st.query_params.get(PRESENT, "").strip().lower() in {"1", "true", "yes", "on"}
@@ -185,6 +195,7 @@ def apply() -> None:
     if active():
         st.html(f"<style>{css()}</style>")
     else:
+        st.html(f"<style>{CSS_PLAIN}</style>")
         st.sidebar.caption(
             ":material/link: **Share this page**: the address bar is a link to it with the "
             "dataset and every setting. Add `?present=1` for a projector (see Home)."

@@ -81,6 +81,10 @@ computed under the same convention.
         e01_table,
         hide_index=True,
         column_config={
+            **{
+                c: st.column_config.NumberColumn(format="localized")
+                for c in ("contexts", "contexts seen", "n-grams seen")
+            },
             "NLL, k = 0": st.column_config.NumberColumn(format="%.4f"),
             f"NLL, k = {k1:g}": st.column_config.NumberColumn(format="%.4f"),
         },

@@ -221,11 +221,9 @@ st.markdown(
     "Models learn from train, dev picks settings, test is looked at once at the end."
 )
 small_data.notice(ds, "home")
-st.markdown("**Examples** (20 random words; the first three of the shuffled train split first).")
 examples = tr[:3] + random.Random(0).sample(list(ds.words), min(17, n_words))
-examples += [""] * (-len(examples) % 4)
-st.dataframe(
-    pd.DataFrame([examples[i : i + 4] for i in range(0, len(examples), 4)], columns=list("ABCD")),
-    hide_index=True,
-    column_config={c: st.column_config.TextColumn(label=" ") for c in "ABCD"},
+st.markdown(
+    f"**Examples** ({small_data.plural(len(examples), 'word')}): the first of the shuffled "
+    "train split, then words picked at random."
 )
+st.code("  ·  ".join(examples), language=None, wrap_lines=True)

@@ -130,15 +130,17 @@ def nll_by_order(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
     df = table.melt(id_vars=["model"], value_vars=columns, var_name="smoothing", value_name="nll")
     df = df[df["nll"].map(math.isfinite)]
     return (
-        alt.Chart(df, title="NLL over all words against the context length")
+        alt.Chart(df, title=alt.Title("NLL on all words, by context length", anchor="start"))
         .mark_line(point=alt.OverlayMarkDef(size=60))
         .encode(
             x=alt.X("model:N", sort=list(table["model"]), title=None).axis(labelAngle=0),
-            y=alt.Y("nll:Q", title="NLL (nats per character)").scale(zero=False),
+            y=alt.Y("nll:Q", title="NLL (nats per character)")
+            .scale(zero=False, nice=True)
+            .axis(tickCount=6, format=".2f"),
             color=alt.Color("smoothing:N", title=None, sort=columns)
             .scale(domain=columns, range=list(theme.RUNS[: len(columns)]))
             .legend(orient="bottom"),
             tooltip=["model:N", "smoothing:N", alt.Tooltip("nll:Q", format=".4f")],
         )
-        .properties(height=280)
+        .properties(height=280, padding={"top": 12, "left": 5, "right": 5, "bottom": 5})
     )
