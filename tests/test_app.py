@@ -59,8 +59,8 @@ def test_home_opens_on_makemore_names():
     assert metrics(at)["Vocabulary size V"] == "27"
     assert r"names \(makemore\)" in at.sidebar.caption[0].value
     assert any("**Examples** (20 words)" in m.value for m in at.markdown)
-    (examples,) = at.code  # the words in one line, not a table with a blank header
-    assert len(examples.value.split("  ·  ")) == 20
+    examples = at.code[-1].value  # the words in one line, not a table with a blank header
+    assert len(examples.split("\u00a0·  ")) == 20
 
 
 def test_without_names_txt_the_app_says_so_and_uses_the_census_names(tmp_path, monkeypatch):

@@ -75,9 +75,8 @@ computed under the same convention.
                 f"NLL, k = {k1:g}": bs.nlls(fp, n, k1, ds)["all"],
             }
         )
-    table_col, chart_col = st.columns([3, 2])
-    e01_table = pd.DataFrame(rows)
-    table_col.dataframe(
+    e01_table = pd.DataFrame(rows)  # the table, then its chart: side by side neither fits 1024 px
+    st.dataframe(
         e01_table,
         hide_index=True,
         column_config={
@@ -90,18 +89,18 @@ computed under the same convention.
         },
         key="e01_table",
     )
-    chart_col.altair_chart(
+    st.caption(
+        "Counted on **all** words and scored on the same words, as in the lecture. contexts: rows "
+        "of the table (V^(n−1)); contexts seen: rows with at least one count; n-grams seen: "
+        "non-zero cells. The NLL falls as n grows: a longer context predicts better, "
+        "but on the words it was counted on. E02 checks whether that holds for new words."
+    )
+    st.altair_chart(
         curve_charts.nll_by_order(
             e01_table, list(dict.fromkeys(["NLL, k = 0", f"NLL, k = {k1:g}"]))
         ),
         width="stretch",
         key="e01_chart",
-    )
-    table_col.caption(
-        "Counted on **all** words and scored on the same words, as in the lecture. contexts: rows "
-        "of the table (V^(n−1)); contexts seen: rows with at least one count; n-grams seen: "
-        "non-zero cells. The NLL falls as n grows: a longer context predicts better, "
-        "but on the words it was counted on. E02 checks whether that holds for new words."
     )
     n1 = present.settings("e01_n").segmented_control(
         "Look inside the n-gram table",

@@ -226,4 +226,4 @@ st.markdown(
     f"**Examples** ({small_data.plural(len(examples), 'word')}): the first of the shuffled "
     "train split, then words picked at random."
 )
-st.code("  ·  ".join(examples), language=None, wrap_lines=True)
+st.code("\u00a0·  ".join(examples), language=None, wrap_lines=True)  # "·" ends a line
