@@ -8,12 +8,13 @@ its fragment ticking as a browser's would, until the progress bar says "done". A
 the class (--sliders) only moves the smoothing sliders on the lesson 1 pages meanwhile.
 
     python scripts/loadtest.py --students 30 [--steps 3000] [--same-run] [--sliders 0.2]
-                               [--browsers 3] [--json]
+                               [--browsers 3] [--baseline] [--json]
 
 --same-run: every student asks for the same run (trained once, shared). --browsers N adds
 N real Chromium tabs doing what a training student does, to confirm what a person sees.
-The script starts its own server (127.0.0.1, a free port, an empty run cache) and stops it
-by its PID at the end.
+--baseline then trains the same runs one after another through the training service with
+no UI at all: the yardstick for the class's last run. The script starts its own server
+(127.0.0.1, a free port, an empty run cache) and stops it by its PID at the end.
 
 Reported: runs finished, Train -> done (median, max), first Train -> last done, latency
 p50/p95 of the other interactions (page loads and switches, widget changes) while no run
@@ -321,6 +322,63 @@ class Meter:
         return server, sum(self.cpu.values()) - server
 
 
+# --- the yardstick: the same runs one after another, no UI ---------------------------------
+
+
+def baseline(students: int, steps: int, same_run: bool, cache: str) -> dict:
+    """Train the class's MLP runs one after another through a training service of this
+    process (the server's settings: MAKEMORE_SLOTS workers, one torch thread each).
+
+    The runs are the trainer page's: its default MLP and schedule with the steps and seeds
+    the students type. Seconds from each submit to done, and the runs' cache keys, which
+    the report compares with the server's to show that both trained the same runs.
+    """
+    from engine import data
+    from engine.models import MLPConfig
+    from engine.serve.cache import RunCache
+    from engine.serve.records import job_key
+    from engine.serve.service import TrainingService
+    from engine.serve.slots import default_slots
+    from engine.train import Job, TrainConfig
+
+    ds = data.load_builtin("names", download=False)
+    splits = data.make_splits(ds, MLPConfig.block_size)
+    service = TrainingService.local(RunCache(Path(cache), 2**30), default_slots())
+    seconds, keys = [], []
+    try:
+        while len(service.executor.idle()) < service.executor.n:  # the workers are up
+            time.sleep(0.05)
+        for i in range(1 if same_run else students):
+            train = TrainConfig(
+                steps=steps,
+                lr_decay_step=steps // 2,
+                eval_every=max(steps // 20, 100),
+                **({} if same_run else {"seed": SEEDS + i}),
+            )
+            job = Job(MLPConfig(), train, splits, ds.vocab_size)
+            t0 = time.monotonic()
+            handle, _ = service.submit(job, "baseline", ds)
+            while handle.state != "done":
+                if handle.state == "failed":
+                    raise RuntimeError(f"baseline run {i}: {handle.error}")
+                service.watch(handle, "baseline")
+                time.sleep(0.01)
+            seconds.append(time.monotonic() - t0)
+            keys.append(job_key(job))
+    finally:
+        service.close()
+    return {"seconds": sum(seconds), "runs": seconds, "keys": keys}
+
+
+def start_baseline(args, cache: str) -> dict:
+    """The baseline in a process of its own (no gevent, a service and workers of its own)."""
+    cmd = [sys.executable, __file__, "--part", "baseline", "--cache", cache]
+    for option in ("students", "steps"):
+        cmd += [f"--{option}", str(getattr(args, option))]
+    cmd += ["--same-run"] * args.same_run
+    return json.loads(subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout)
+
+
 # --- the report ---------------------------------------------------------------------------
 
 
@@ -432,6 +490,11 @@ def print_table(r: dict) -> None:
         f"{r['fragment_run_kb_p50']:.0f} kB each; {r['auto_reruns_sent']} auto-reruns sent, "
         f"{r['runs_ended_early']} runs ended early for a rerun"
     )
+    if "baseline_s" in r:
+        same = "the same runs" if r["baseline_same_runs"] else "NOT the same runs as the class"
+        print(f"{'baseline: one after another, no UI':38s} {r['baseline_s']:.2f} s ({same})")
+        if "last_done_vs_baseline" in r:
+            print(f"{'first Train -> last done / baseline':38s} {r['last_done_vs_baseline']:.2f}")
     for m in r["messages"]:
         print("  ", m)
 
@@ -452,13 +515,18 @@ def parse_args(argv=None):
     ap.add_argument("--spawn-rate", type=float, default=0.0, help="students arriving per second")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds a run may take")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--part", choices=["browsers"], help=argparse.SUPPRESS)
+    ap.add_argument("--baseline", action="store_true", help="also train the runs one by one, no UI")
+    ap.add_argument("--part", choices=["browsers", "baseline"], help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
+    ap.add_argument("--cache", help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.part == "baseline":
+        print(json.dumps(baseline(args.students, args.steps, args.same_run, args.cache)))
+        return 0
     if args.part == "browsers":
         first = None if args.same_run else SEEDS + args.students
         print(json.dumps(browsers(args.url, args.browsers, args.steps, first, args.timeout)))
@@ -495,6 +563,16 @@ def run_class(args) -> dict:
             result = report(args, classroom, meter, wall)
         finally:
             next(server, None)
+        trained = {p.stem for p in Path(cache).glob("*.json")}
+    if args.baseline:  # after the class, so that neither slows the other
+        with tempfile.TemporaryDirectory(prefix="makemore-baseline-") as cache:
+            base = start_baseline(args, cache)
+        result["baseline_s"] = round(base["seconds"], 3)
+        result["baseline_same_runs"] = set(base["keys"]) == trained
+        if result["first_train_to_last_done_s"] is not None:
+            result["last_done_vs_baseline"] = round(
+                result["first_train_to_last_done_s"] / base["seconds"], 3
+            )
     return result
 
 
