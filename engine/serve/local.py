@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from engine.serve import worker as worker_main
 
 DATA_PER_WORKER = 8  # datasets and splits a worker keeps (least recently used go first)
+NICE = 10  # workers' scheduling priority below the server's: a page's rerun never waits for a step
 
 
 @dataclass
@@ -31,10 +32,11 @@ class Worker:
 class LocalWorkers:
     """n worker processes fed through one command queue each, one results queue for all."""
 
-    def __init__(self, n: int, threads: int | None = None):
+    def __init__(self, n: int, threads: int | None = None, nice: int | None = None):
         self.ctx = mp.get_context("forkserver")
         self.ctx.set_forkserver_preload(["engine.serve.worker"])
         self.threads = threads or int(os.environ.get("MAKEMORE_THREADS", "1"))
+        self.nice = int(os.environ.get("MAKEMORE_WORKER_NICE", NICE)) if nice is None else nice
         self.results = self.ctx.Queue()
         self.workers = [self._spawn(i) for i in range(n)]
 
@@ -42,7 +44,7 @@ class LocalWorkers:
         commands = self.ctx.Queue()
         process = self.ctx.Process(
             target=worker_main.main,
-            args=(index, commands, self.results, self.threads),
+            args=(index, commands, self.results, self.threads, self.nice),
             name=f"makemore-worker-{index}",
             daemon=True,
         )

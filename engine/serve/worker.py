@@ -33,9 +33,10 @@ def _step_of(trainable) -> int:
     return int(getattr(trainable, "step", 0))
 
 
-def main(worker: int, commands, results, threads: int = 1) -> None:
+def main(worker: int, commands, results, threads: int = 1, nice: int = 0) -> None:
     """The worker process: serve commands until ("quit",) or the server goes away."""
     torch.set_num_threads(threads)
+    os.nice(nice)  # the pages first: training takes every cycle they leave
     store: dict[tuple[str, str], object] = {}
     run = None  # [run_id, trainable, outbox, patch_every, last patch time]
     results.put(("ready", worker, os.getpid(), estimate.measure()))
