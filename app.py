@@ -20,6 +20,8 @@ async def lifespan(_app):
     """Once per server: before the first visitor, and when the server stops."""
     navigation.leave_legacy_pages_mode()
     service = await asyncio.to_thread(runs.service)  # the training workers, warm
+    await asyncio.to_thread(navigation.import_pages)  # the pages' modules, imported once
+    await asyncio.to_thread(state.warm_up)
     yield
     service.close()  # no worker process outlives the server
 

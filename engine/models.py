@@ -7,6 +7,7 @@ share makemore's interface: `model(idx, targets=None) -> (logits, loss)`.
 
 from __future__ import annotations
 
+import functools
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -229,6 +230,13 @@ def build(config: ModelConfig, vocab_size: int, generator: torch.Generator) -> M
     builder = {"mlp": _mlp, "deep": _deep, "wavenet": _wavenet}[config.kind]
     with torch.no_grad():
         return Model(Sequential(builder(config, vocab_size, generator)), config)
+
+
+@functools.lru_cache(maxsize=256)
+def count_params(config: ModelConfig, vocab_size: int) -> int:
+    """The number of parameters of build(config, vocab_size, ...), built once per config
+    (a page shows it on every rerun). Raises ConfigError as build() does."""
+    return build(config, vocab_size, torch.Generator()).num_params()
 
 
 def _mlp(c: MLPConfig, V: int, g):

@@ -15,6 +15,9 @@ Proved by tests/e2e/test_deep_link.py (a fresh server's first visit to a deep li
 tests/test_app.py (no page script at the top of pages/, every old address registered).
 """
 
+import importlib
+import pkgutil
+
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
@@ -24,6 +27,15 @@ _TITLE = "_page_title"  # session state: the title of the page this session show
 
 def leave_legacy_pages_mode() -> None:
     PagesManager.uses_pages_directory = False
+
+
+def import_pages() -> None:
+    """Import every module of ui/ (what the pages import: altair, pandas, the engine), so
+    that the first visitor of each page does not pay for it while holding the GIL."""
+    import ui
+
+    for module in pkgutil.walk_packages(ui.__path__, "ui."):
+        importlib.import_module(module.name)
 
 
 def show(page: StreamlitPage) -> None:

@@ -8,6 +8,8 @@ its owner shares it (ui.links.share_upload): then a link with its random token o
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 
 from engine import data, wordfile
@@ -50,6 +52,14 @@ def splits(fingerprint: str, block_size: int, shuffles: int, _ds: data.Dataset) 
 
 def default_source() -> str:
     return "names" if names_available() is None else data.DEFAULT_OFFLINE
+
+
+def warm_up() -> None:
+    """Once per server, before the first visitor: load the default dataset, so the first
+    students' pages do not wait for it (and, meanwhile, for each other)."""
+    source = default_source()
+    with contextlib.suppress(data.DatasetError):
+        builtin_dataset(source, data.BUILTINS[source].normalization)
 
 
 def load(source: str, norm: data.Normalization) -> data.Dataset:

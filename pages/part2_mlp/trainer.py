@@ -4,7 +4,6 @@ import math
 
 import pandas as pd
 import streamlit as st
-import torch
 
 from engine import models
 from engine.part2_mlp import embeddings
@@ -29,7 +28,7 @@ learning rate 0.1 dropped to 0.01 halfway. Train, watch the curve, stop and resu
 ds = state.dataset()
 model_cfg, train_cfg = mlp.settings_ui()
 try:
-    n_params = models.build(model_cfg, ds.vocab_size, torch.Generator()).num_params()
+    n_params = models.count_params(model_cfg, ds.vocab_size)
 except models.ConfigError as e:
     st.error(str(e))
     st.stop()

@@ -210,9 +210,15 @@ st.code(
     wrap_lines=True,
 )
 
-left, right = st.columns(2)
-left.altair_chart(charts.length_histogram(ds.words), width="stretch")
-right.altair_chart(charts.char_frequencies(ds.words, ds.itos), width="stretch")
+left, right = st.columns(2)  # built once per dataset (every student opens Home)
+lengths = charts.template_spec(
+    ("lengths", ds.fingerprint), lambda: charts.length_histogram(ds.words), {}
+)
+chars = charts.template_spec(
+    ("chars", ds.fingerprint), lambda: charts.char_frequencies(ds.words, ds.itos), {}
+)
+left.vega_lite_chart(lengths, width="stretch")
+right.vega_lite_chart(chars, width="stretch")
 
 tr, dev, te = data.split_words(ds.words)
 st.markdown(
