@@ -87,6 +87,7 @@ def student_classes(classroom: Classroom, n_trainers: int, n_sliders: int):
     from streamlit_client import ProtocolError, Session
 
     seeds = itertools.count()
+    arrived = {"TrainingStudent": itertools.count(), "SlidingStudent": itertools.count()}
 
     class Student(User):
         abstract = True
@@ -110,6 +111,10 @@ def student_classes(classroom: Classroom, n_trainers: int, n_sliders: int):
 
         @task
         def attend(self):
+            if next(arrived[type(self).__name__]) >= self.fixed_count:
+                # Locust tops the class up to its size while it is still spawning, so a
+                # student who finished early would be replaced: one lesson per student
+                raise StopUser()
             tab = None
             try:
                 tab = Session(self.host, timeout=PAGE_TIMEOUT)
@@ -339,7 +344,7 @@ def baseline(students: int, steps: int, same_run: bool, cache: str) -> dict:
     from engine.serve.records import job_key
     from engine.serve.service import TrainingService
     from engine.serve.slots import default_slots
-    from engine.train import Job, TrainConfig
+    from engine.train import Job, TrainConfig, eval_interval
 
     ds = data.load_builtin("names", download=False)
     splits = data.make_splits(ds, MLPConfig.block_size)
@@ -352,7 +357,7 @@ def baseline(students: int, steps: int, same_run: bool, cache: str) -> dict:
             train = TrainConfig(
                 steps=steps,
                 lr_decay_step=steps // 2,
-                eval_every=max(steps // 20, 100),
+                eval_every=eval_interval(steps),
                 **({} if same_run else {"seed": SEEDS + i}),
             )
             job = Job(MLPConfig(), train, splits, ds.vocab_size)
@@ -443,8 +448,13 @@ def report(args, classroom: Classroom, meter: Meter, wall: float) -> dict:
         "received_mb": classroom.received_bytes / 2**20,
         "wall_s": wall,
         "cpus": os.cpu_count(),
+        "p95_by_interaction": {
+            name: quantiles([i.seconds for i in others if i.name == name])[1]
+            for name in sorted({i.name for i in others})
+        },
         "messages": (classroom.errors + classroom.exceptions)[:10],
     }
+    out["p95_by_interaction"] = {k: round(v, 3) for k, v in out["p95_by_interaction"].items()}
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
 
 
@@ -470,6 +480,10 @@ def print_table(r: dict) -> None:
         (
             "latency p50 / p95, training",
             f"{s(r['training_p50_s'])} / {s(r['training_p95_s'])} ({r['training_interactions']})",
+        ),
+        (
+            "latency p95 by interaction",
+            ", ".join(f"{k} {v:.2f} s" for k, v in r["p95_by_interaction"].items()),
         ),
         ("errors / exceptions shown", f"{r['errors']} / {r['exceptions']}"),
         (
@@ -569,6 +583,8 @@ def run_class(args) -> dict:
             base = start_baseline(args, cache)
         result["baseline_s"] = round(base["seconds"], 3)
         result["baseline_same_runs"] = set(base["keys"]) == trained
+        result["runs_trained_by_server"] = len(trained)
+        result["runs_only_server_trained"] = sorted(trained - set(base["keys"]))[:3]
         if result["first_train_to_last_done_s"] is not None:
             result["last_done_vs_baseline"] = round(
                 result["first_train_to_last_done_s"] / base["seconds"], 3
