@@ -207,13 +207,15 @@ class TrainingService:
             what = f"{steps:,} steps of {batch:,} examples through {params:,} parameters"
             self.limits.check_time(estimate, what)
         key = job_key(trainable) if isinstance(trainable, Job) else None
-        with self.lock:
-            if key is not None and (record := self.cache.get(key)) is not None:
-                handle = self._new_handle(
-                    restore(record, trainable.splits, trainable.device), key, dataset
-                )
+        # the cache and the restore outside the service's lock: a class asking for one
+        # finished run reads it at once, and nobody's page waits meanwhile
+        if key is not None and (record := self.cache.get(key)) is not None:
+            restored = restore(record, trainable.splits, trainable.device)
+            with self.lock:
+                handle = self._new_handle(restored, key, dataset)
                 handle.state = "done"
-                return handle, "cache"
+            return handle, "cache"
+        with self.lock:
             shared = self.live.get(key) if key is not None else None
             if shared is not None and shared.active and session not in shared.watchers:
                 shared.watchers.add(session)
