@@ -47,7 +47,10 @@ def measure() -> Speed:
     """This machine's Speed, from about a fifth of a second of training."""
     small, params = _seconds_per_step(8, 300)
     large, _ = _seconds_per_step(512, 60)
-    per_unit = max((large - small) / (params * (512 - 8)), 1e-13)
+    # the large batch's whole step counted as work (its fixed overhead is under a tenth):
+    # a measure disturbed by other work can only make runs look longer, never shorter (the
+    # difference of the two steps could come out near zero and let any run through)
+    per_unit = large / (params * 512)
     return Speed(max(small - per_unit * params * 8, 1e-6), per_unit)
 
 
