@@ -8,7 +8,8 @@ in a fresh process with the same thread count, and compare the final losses and 
     python scripts/export_drift.py                          # every preset, its full length
     python scripts/export_drift.py --steps 20000 --presets part3-original part3-kaiming
 
---steps shortens every run (a step decay moves with it: halfway stays halfway).
+--steps shortens every run (a step decay moves with it: halfway stays halfway);
+--script-threads runs the script with another thread count than the engine's one.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def shortened(train, steps: int | None):
     )
 
 
-def measure(name: str, steps: int | None, words: data.Dataset) -> dict:
+def measure(name: str, steps: int | None, words: data.Dataset, threads: int) -> dict:
     preset = PRESETS[name]
     train = shortened(preset.train, steps)
     splits = data.make_splits(words, preset.model.block_size, preset.shuffles)
@@ -60,7 +61,7 @@ def measure(name: str, steps: int | None, words: data.Dataset) -> dict:
         Path(tmp, "train.py").write_text(script.standalone_script(record), encoding="utf-8")
         t0 = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "train.py", "words.txt", "--threads", str(torch.get_num_threads())],
+            [sys.executable, "train.py", "words.txt", "--threads", str(threads)],
             cwd=tmp,
             capture_output=True,
             text=True,
@@ -81,6 +82,7 @@ def measure(name: str, steps: int | None, words: data.Dataset) -> dict:
         "engine_s": round(engine_s, 1),
         "script_s": round(script_s, 1),
         "threads": torch.get_num_threads(),
+        "script_threads": threads,
         "kernels": torch.backends.cpu.get_cpu_capability(),
     }
 
@@ -89,13 +91,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
     parser.add_argument("--steps", type=int, default=None, help="shorten every run to this")
+    parser.add_argument("--script-threads", type=int, help="the script's threads (the engine's)")
     parser.add_argument("--out", help="append one JSON line per preset to this file")
     args = parser.parse_args()
     words = data.load_builtin("names")
     print(f"{'preset':<18} {'steps':>8} {'|Δ train|':>10} {'|Δ dev|':>10} {'|Δ test|':>10} "
           f"{'samples':>7} {'engine s':>9} {'script s':>9}")  # fmt: skip
     for name in args.presets:
-        row = measure(name, args.steps, words)
+        row = measure(name, args.steps, words, args.script_threads or torch.get_num_threads())
         d = row["drift"]
         print(
             f"{name:<18} {row['steps']:>8,} {d['train']:>10.2e} {d['dev']:>10.2e} "
