@@ -35,6 +35,7 @@ def test_a_spec_grows_its_heights_and_fonts_but_keeps_its_width():
     assert shown["config"]["axis"]["grid"] is False
     assert shown["config"]["axis"]["titleFontSize"] == 26  # presenter mode's, 13 px × 2
     assert shown["config"]["legend"]["orient"] == "bottom"
+    assert shown["config"]["title"]["subtitleFontSize"] == 24  # a subtitle as large as labels
 
 
 @pytest.mark.parametrize("zoom", [100, 200, 250])

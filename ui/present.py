@@ -98,7 +98,15 @@ def zoom() -> float:
 
 FONT = {"label": 12, "title": 13, "heading": 15, "text": 11}  # px at zoom 1 (Streamlit's)
 INK = "#31333F"  # Streamlit's text colour: axis labels a projector can show
-SCALED = {"height", "fontSize", "labelFontSize", "titleFontSize", "labelLimit", "titleLimit"}
+SCALED = {
+    "height",
+    "fontSize",
+    "labelFontSize",
+    "titleFontSize",
+    "subtitleFontSize",
+    "labelLimit",
+    "titleLimit",
+}
 
 
 def chart_config(z: float) -> dict:
@@ -122,7 +130,12 @@ def chart_config(z: float) -> dict:
         "axis": axis,
         "legend": legend,
         "header": {"labelFontSize": FONT["label"] * z, "titleFontSize": FONT["title"] * z},
-        "title": {"fontSize": FONT["heading"] * z, "color": INK},
+        "title": {
+            "fontSize": FONT["heading"] * z,
+            "color": INK,
+            "subtitleFontSize": FONT["label"] * z,  # a subtitle explains a mark: as large as labels
+            "subtitleColor": INK,
+        },
         "text": {"fontSize": FONT["text"] * z},
     }
 

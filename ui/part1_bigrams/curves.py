@@ -142,5 +142,5 @@ def nll_by_order(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
             .legend(orient="bottom"),
             tooltip=["model:N", "smoothing:N", alt.Tooltip("nll:Q", format=".4f")],
         )
-        .properties(height=280, padding={"top": 12, "left": 5, "right": 5, "bottom": 5})
+        .properties(height=340, padding={"top": 12, "left": 5, "right": 5, "bottom": 5})
     )
