@@ -8,6 +8,8 @@ from __future__ import annotations
 
 LECTURE_SEED = 2147483647  # torch.Generator().manual_seed(2147483647), from lecture 2 on
 SAMPLE_SEED = LECTURE_SEED + 10  # the generator the lectures sample names with
+SMOOTHING_K = 1.0  # lecture 2 (makemore part 1): P = (N + 1).float(), "fake counts"
+FAN_IN = 10  # lecture 4 (makemore part 3): x = torch.randn(1000, 10), w = randn(10, 200)
 
 # The "loss log" of the notebook (cell 11, markdown) and cell 19: (train, dev) after training.
 LECTURE_LOSS_LOG = {

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data import END, split_words
+from engine.lectures import SMOOTHING_K
 from engine.models import ConfigError
 
 MAX_CELLS = 2**25  # V**n table cells: 27**5 (14M) fits, a 100-char vocabulary with n = 4 does not
@@ -93,7 +94,7 @@ def count_table(words, n: int, stoi, vocab_size: int) -> torch.Tensor:
     return counts.view(vocab_size ** (n - 1), vocab_size)
 
 
-def probabilities(N: torch.Tensor, k: float = 1.0) -> torch.Tensor:
+def probabilities(N: torch.Tensor, k: float = SMOOTHING_K) -> torch.Tensor:
     """Rows of (N + k) normalised to sum to 1, float32 as in the lecture.
 
     With k = 0 a row that was never seen has no distribution; it is left all zero.
@@ -114,7 +115,7 @@ def perplexity(nll_value: float) -> float:
 
 
 def split_nll(
-    words, n: int, stoi, vocab_size: int, k: float = 1.0, shuffles: int = 1
+    words, n: int, stoi, vocab_size: int, k: float = SMOOTHING_K, shuffles: int = 1
 ) -> dict[str, float]:
     """E02: count on the lecture's train split only, score train, dev and test (nan if empty)."""
     if k < 0:

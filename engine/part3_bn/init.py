@@ -14,7 +14,7 @@ import torch
 
 from engine import models
 from engine.data import Splits
-from engine.lectures import LECTURE_SEED
+from engine.lectures import FAN_IN, LECTURE_SEED
 from engine.models import ConfigError, ModelConfig
 from engine.part3_bn.stats import SATURATION_IMAGE, Histogram, histogram, nonlinearity
 
@@ -86,7 +86,7 @@ class FanInDemo:
 
 
 def fan_in_demo(
-    fan_in: int = 10,
+    fan_in: int = FAN_IN,
     scaled: bool = False,
     gain: float = 1.0,
     n: int = 1000,

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from engine.lectures import SMOOTHING_K
 from ui import present, small_data, state
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import state as bs
@@ -36,7 +37,7 @@ mode = left.segmented_control(
 k = right.select_slider(
     "Smoothing k (fake counts added to every cell before normalising)",
     bs.KS,
-    value=1.0,
+    value=SMOOTHING_K,
     format_func=bs.format_k,
     key="heat_k",
     bind="query-params",

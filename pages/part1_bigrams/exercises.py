@@ -7,6 +7,7 @@ import streamlit as st
 import torch.nn.functional as F
 
 from engine import likelihood
+from engine.lectures import SMOOTHING_K
 from engine.part1_bigrams import neural, ngram
 from ui import present, small_data, state
 from ui.part1_bigrams import charts
@@ -35,7 +36,7 @@ def shown(value: float, digits: int = 4) -> str:
 
 def k_slider(key: str, label: str = "Smoothing k") -> float:
     return present.settings(key).select_slider(
-        label, bs.KS, value=1.0, format_func=bs.format_k, key=key, bind="query-params"
+        label, bs.KS, value=SMOOTHING_K, format_func=bs.format_k, key=key, bind="query-params"
     )
 
 

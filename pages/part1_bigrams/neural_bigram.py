@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from engine.lectures import SMOOTHING_K
 from engine.part1_bigrams import neural, ngram
 from ui import link_values, present, small_data, state, training
 from ui.part1_bigrams import charts
@@ -67,7 +68,7 @@ method = c4.selectbox(
 k = settings.select_slider(
     "Compare with the count table smoothed by k",
     bs.KS,
-    value=1.0,
+    value=SMOOTHING_K,
     format_func=bs.format_k,
     key="nb_k",
     bind="query-params",

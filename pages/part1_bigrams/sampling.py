@@ -40,7 +40,7 @@ n = left.segmented_control(
 k = right.select_slider(
     "Smoothing k",
     bs.KS,
-    value=1.0,
+    value=lectures.SMOOTHING_K,
     format_func=bs.format_k,
     key="sample_k",
     bind="query-params",

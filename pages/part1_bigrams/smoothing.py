@@ -4,6 +4,7 @@ import math
 
 import streamlit as st
 
+from engine.lectures import SMOOTHING_K
 from ui import present, small_data, state
 from ui.part1_bigrams import charts
 from ui.part1_bigrams import curves as curve_charts
@@ -26,7 +27,7 @@ fp, V = ds.fingerprint, ds.vocab_size
 k = present.settings("smooth").select_slider(
     "Smoothing k (log scale: 0, then 0.001 … 1000)",
     bs.KS,
-    value=1.0,
+    value=SMOOTHING_K,
     format_func=bs.format_k,
     key="smooth_k",
     bind="query-params",

@@ -206,7 +206,11 @@ near the gain whatever the fan-in.
 st.header("Why divide by √fan_in", anchor=False)
 c1, c2, c3 = present.settings("fan_in").columns(3)
 fan_in = c1.select_slider(
-    "fan_in", [1, 3, 10, 30, 100, 300, 1000], value=10, key="fan_in", bind="query-params"
+    "fan_in",
+    [1, 3, 10, 30, 100, 300, 1000],
+    value=lectures.FAN_IN,
+    key="fan_in",
+    bind="query-params",
 )
 scaled = c2.toggle("Scale w by 1/√fan_in", key="fan_scaled", bind="query-params")
 gain = c3.radio(
