@@ -39,11 +39,13 @@ def split_loss(model, X: torch.Tensor, Y: torch.Tensor) -> float:
     be gigabytes). The chunks' losses are summed in double precision."""
     if not len(Y):
         return math.nan
-    total = 0.0
-    for i in range(0, len(Y), EVAL_CHUNK):
-        _, loss = model(X[i : i + EVAL_CHUNK], Y[i : i + EVAL_CHUNK])
-        total += loss.item() * len(Y[i : i + EVAL_CHUNK])
-    return total / len(Y)
+    return sum(chunk_loss_sum(model, X, Y, i) for i in range(0, len(Y), EVAL_CHUNK)) / len(Y)
+
+
+def chunk_loss_sum(model, X: torch.Tensor, Y: torch.Tensor, start: int) -> float:
+    """The summed loss of the EVAL_CHUNK examples from `start` (split_loss's one chunk)."""
+    _, loss = model(X[start : start + EVAL_CHUNK], Y[start : start + EVAL_CHUNK])
+    return loss.item() * len(Y[start : start + EVAL_CHUNK])
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,12 @@ class Run:
 
     def finish(self) -> dict[str, float]:
         raise NotImplementedError
+
+    def finished(self, final: dict[str, float]) -> dict[str, float]:
+        """Record the final losses, and their train and dev as the last evaluation."""
+        self.final = final
+        self.evals.append({"step": self.step, "train": final["train"], "dev": final["dev"]})
+        return final
 
     def train_step(self) -> float:
         """One step of the lecture loop; returns the minibatch loss."""
@@ -258,11 +266,7 @@ class Job(Run):
 
     def finish(self) -> dict[str, float]:
         """The lecture's split_loss on all three splits, with BatchNorm's running statistics."""
-        self.final = {s: self.evaluate(s) for s in ("train", "dev", "test")}
-        self.evals.append(
-            {"step": self.step, "train": self.final["train"], "dev": self.final["dev"]}
-        )
-        return self.final
+        return self.finished({s: self.evaluate(s) for s in ("train", "dev", "test")})
 
 
 class ChunkedEvaluation:
@@ -287,21 +291,15 @@ class ChunkedEvaluation:
             while self.todo:
                 X, Y = self.job.splits.split(self.todo[0])
                 if self.offset < len(Y):
-                    end = self.offset + EVAL_CHUNK
-                    _, loss = model(X[self.offset : end], Y[self.offset : end])
-                    self.total += loss.item() * len(Y[self.offset : end])  # as split_loss
-                    self.offset = end
+                    self.total += chunk_loss_sum(model, X, Y, self.offset)
+                    self.offset += EVAL_CHUNK
                 if self.offset >= len(Y):
                     self.losses[self.todo.pop(0)] = self.total / len(Y) if len(Y) else math.nan
                     self.offset, self.total = 0, 0.0
                 if time.perf_counter() >= deadline:
                     break
-        job = self.job
-        if self.done and job.final is None and {"train", "dev"} <= set(self.losses):
-            job.final = self.losses
-            job.evals.append(
-                {"step": job.step, "train": job.final["train"], "dev": job.final["dev"]}
-            )
+        if self.done and self.job.final is None and {"train", "dev"} <= set(self.losses):
+            self.job.finished(self.losses)
 
 
 @dataclass(frozen=True)

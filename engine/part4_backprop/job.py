@@ -144,11 +144,9 @@ class ManualJob(Run):
     def finish(self) -> dict[str, float]:
         """Calibrate BatchNorm on the whole training set, then the notebook's split_loss."""
         self.calibration = self.calibrate()
-        self.final = {s: self.evaluate(s, self.calibration) for s in ("train", "dev", "test")}
-        self.evals.append(
-            {"step": self.step, "train": self.final["train"], "dev": self.final["dev"]}
+        return self.finished(
+            {s: self.evaluate(s, self.calibration) for s in ("train", "dev", "test")}
         )
-        return self.final
 
     def check_gradients(self, seed: int = 0) -> list[Comparison]:
         """Manual vs autograd on a fresh batch (its own generator: the run is not disturbed)."""
