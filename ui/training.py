@@ -11,6 +11,7 @@ the page, where they take milliseconds.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -56,16 +57,7 @@ class InlineHandle:
         return self._wall
 
     def view(self):
-        handle = self
-
-        class _View:
-            def __enter__(self):
-                return handle.trainable
-
-            def __exit__(self, *exc):
-                return None
-
-        return _View()
+        return contextlib.nullcontext(self.trainable)
 
 
 def slot(key: str) -> dict:

@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 from engine.data import Dataset
@@ -86,26 +87,17 @@ class Handle:
         self.since: float | None = None  # when it last started running
         self.step = self.start_step = getattr(trainable, "step", 0)
         self.estimate = 0.0  # seconds it should take on this server
-        self.version = 0  # grows with every change of the replica
         self.lock = threading.RLock()
         self._inbox: deque[bytes] = deque()
 
     # --- read by the pages ------------------------------------------------------------
 
+    @contextmanager
     def view(self):
         """The replica, up to date and not changing while the caller looks at it."""
-        handle = self
-
-        class _View:
-            def __enter__(self):
-                handle.lock.acquire()
-                handle._drain()
-                return handle.trainable
-
-            def __exit__(self, *exc):
-                handle.lock.release()
-
-        return _View()
+        with self.lock:
+            self._drain()
+            yield self.trainable
 
     @property
     def active(self) -> bool:
@@ -116,10 +108,6 @@ class Handle:
         """Wall-clock time spent training, pauses and the queue left out."""
         running = time.monotonic() - self.since if self.since is not None else 0.0
         return self.wall + running
-
-    def steps_per_second(self, since_step: int = 0) -> float:
-        s = self.seconds()
-        return (self.step - since_step) / s if s > 0 else 0.0
 
     # --- written by the dispatcher --------------------------------------------------
 
@@ -134,7 +122,6 @@ class Handle:
     def _drain(self) -> None:
         while self._inbox:
             portable.apply(self.trainable, portable.loads(self._inbox.popleft(), self._lookup))
-            self.version += 1
 
     def _replace(self, blob: bytes) -> None:
         trainable = portable.loads(blob, self._lookup)
@@ -142,7 +129,6 @@ class Handle:
             self._inbox.clear()
             self.trainable, self.blob = trainable, blob
             self.step = getattr(trainable, "step", self.step)
-            self.version += 1
 
     def _lookup(self, key):
         return self.refs[key]
