@@ -7,7 +7,10 @@
    part-2 MLP, the part-3 BatchNorm MLP and the part-5 WaveNet.
 2. Time to the lecture's quality on names: wall seconds until the dev loss reaches
    2.106 (part 3) and 1.994 (part 5), for the lecture recipe (skipped with --quick).
-3. UI-facing latencies of the engine: a smoothing recompute, a diagnostics snapshot of
+3. Co-batched training (engine.stacked): aggregate steps/s of R compatible runs (their own
+   seeds and learning rates) trained together, against the same R runs one after another
+   with the fused single-run step, R = 1, 4, 16, 32, alternating rounds.
+4. UI-facing latencies of the engine: a smoothing recompute, a diagnostics snapshot of
    the deep net. The charts' share (one live-chart tick, training in chunks with chart
    ticks between) is the app's: `python -m ui.bench`, since the engine never imports it.
 """
@@ -27,9 +30,12 @@ from engine import data, models
 from engine.part1_bigrams import ngram
 from engine.part3_bn import stats
 from engine.presets import PRESETS
+from engine.stacked import Stack
 from engine.train import Job
 
 THROUGHPUT = {"part2-mlp": 3000, "part3-batchnorm": 3000, "part5-wavenet": 1000}
+COBATCH = {"part2-mlp": 200, "part3-batchnorm": 200, "part3-deep-bn": 60, "part5-wavenet": 40}
+COBATCH_RUNS = (1, 4, 16, 32)
 QUALITY = {
     "part3-batchnorm": 2.106,
     "fast-mlp": 2.106,
@@ -87,6 +93,57 @@ def throughput(ds, repeats=3) -> list[dict]:
                 "ratio_each_round": [round(o / q, 2) for o, q in zip(ours, plain, strict=True)],
             }
         )
+    return rows
+
+
+def _class_of(p, splits, vocab_size, R: int, steps: int) -> list[Job]:
+    """R runs of preset p as a class trains them: each its own seed and learning rate."""
+    trains = [
+        dataclasses.replace(
+            p.train, seed=1000 + r, lr=p.train.lr * (1 + r % 4) / 2, steps=steps, eval_every=0
+        )
+        for r in range(R)
+    ]
+    return [Job(p.model, t, splits, vocab_size) for t in trains]
+
+
+def co_batched(ds, repeats=3, runs=COBATCH_RUNS, families=COBATCH) -> list[dict]:
+    """Run-steps/s of R runs trained together against the same R runs one after another
+    with the fused single-run step (best of `repeats` alternating rounds, one warm-up)."""
+    rows = []
+    for name, steps in families.items():
+        p = PRESETS[name]
+        splits = data.make_splits(ds, p.model.block_size, p.shuffles)
+        warm = _class_of(p, splits, ds.vocab_size, 2, 20)
+        Stack(warm).run()
+        for job in _class_of(p, splits, ds.vocab_size, 1, 20):
+            job.run()
+        for R in runs:
+            alone, together = [], []
+            for _ in range(repeats):
+                jobs = _class_of(p, splits, ds.vocab_size, R, steps)
+                t0 = time.perf_counter()
+                for job in jobs:
+                    for _ in range(steps):
+                        job.train_step()
+                alone.append(R * steps / (time.perf_counter() - t0))
+                group = Stack(_class_of(p, splits, ds.vocab_size, R, steps))
+                t0 = time.perf_counter()
+                for _ in range(steps):
+                    group.train_step()
+                together.append(R * steps / (time.perf_counter() - t0))
+            rows.append(
+                {
+                    "preset": name,
+                    "runs": R,
+                    "alone_steps_s": round(max(alone)),
+                    "together_steps_s": round(max(together)),
+                    "ratio": round(max(together) / max(alone), 2),
+                    "ratio_each_round": [
+                        round(t / a, 2) for t, a in zip(together, alone, strict=True)
+                    ],
+                }
+            )
     return rows
 
 
@@ -168,6 +225,7 @@ def run(quick: bool = False, as_json: bool = False) -> dict:
     report = {
         "machine": machine(),
         "throughput": throughput(ds, 1 if quick else 3),
+        "co_batched": co_batched(ds, 1 if quick else 3),
         "latencies": latencies(ds, 1 if quick else 3),
     }
     if not quick:
@@ -207,6 +265,18 @@ def render(report: dict) -> str:
             f"{r['preset']:18s} {r['plain_steps_s']:>10,} {r['engine_steps_s']:>8,} "
             f"{r['ratio']:>6.2f}x  {rounds}"
         )
+    if report.get("co_batched"):
+        lines += [
+            "",
+            f"{'co-batched run-steps/s':24s} {'runs':>4s} {'alone':>7s} {'together':>9s} "
+            f"{'ratio':>7s}  rounds",
+        ]
+        for r in report["co_batched"]:
+            rounds = " ".join(f"{x:.2f}x" for x in r.get("ratio_each_round", []))
+            lines.append(
+                f"{r['preset']:24s} {r['runs']:>4} {r['alone_steps_s']:>7,} "
+                f"{r['together_steps_s']:>9,} {r['ratio']:>6.2f}x  {rounds}"
+            )
     lines += ["", *render_latencies(report["latencies"], LATENCY_LABELS)]
     if report.get("time_to_quality"):
         lines += [

@@ -20,6 +20,22 @@ def test_throughput_alternates_the_loops_and_reports_ratios(monkeypatch):
         assert r["ratio"] == pytest.approx(r["engine_steps_s"] / r["plain_steps_s"], rel=0.05)
 
 
+def test_co_batched_reports_each_group_size_against_the_runs_alone():
+    rows = bench.co_batched(WORDS, repeats=2, runs=(1, 3), families={"part3-batchnorm": 3})
+    assert [(r["preset"], r["runs"]) for r in rows] == [
+        ("part3-batchnorm", 1),
+        ("part3-batchnorm", 3),
+    ]
+    for r in rows:
+        assert r["alone_steps_s"] > 0
+        assert r["together_steps_s"] > 0
+        assert len(r["ratio_each_round"]) == 2
+        assert r["ratio"] == pytest.approx(r["together_steps_s"] / r["alone_steps_s"], rel=0.05)
+    text = bench.render({"machine": "m", "throughput": [], "latencies": {}, "co_batched": rows})
+    assert "co-batched run-steps/s" in text
+    assert "part3-batchnorm" in text
+
+
 def test_chart_ticks_measure_both_ways_of_drawing():
     from ui import bench as ui_bench
 
