@@ -58,6 +58,30 @@ def test_a_run_in_progress_is_shared_not_trained_twice():
         at.button(key="mlp:stop").click().run()
 
 
+def test_students_training_compatible_runs_are_told_they_train_together(service):
+    """One more student than workers, the same architecture, each their own number of
+    steps: the last one joins another's worker, and both pages say so."""
+    students = [
+        mlp_page(steps=100_000 - 1000 * i, n_hidden=25) for i in range(service.executor.n + 1)
+    ]
+    for at in students:
+        at.button(key="mlp:train").click().run()
+
+    def lines():
+        return [at.progress[0].proto.text if at.progress else "" for at in students]
+
+    try:
+        deadline = time.monotonic() + 30
+        while sum("training together with 1 other run" in t for t in lines()) < 2:
+            assert time.monotonic() < deadline, lines()
+            time.sleep(0.2)
+            for at in students:
+                at.run()
+    finally:
+        for at in students:
+            at.button(key="mlp:stop").click().run()
+
+
 def test_a_training_waits_for_a_free_slot_and_says_where_it_is_in_the_queue(service):
     others = [f"someone else {i}" for i in range(service.slots.n)]
     for owner in others:  # every slot busy

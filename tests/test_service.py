@@ -216,7 +216,8 @@ def test_a_full_queue_says_so():
         svc.close()
 
 
-def test_queued_runs_start_first_come_first_served():
+def test_queued_runs_start_first_come_first_served(monkeypatch):
+    monkeypatch.setenv("MAKEMORE_GROUP", "1")  # no co-batching: one run per worker
     svc = TrainingService.local(RunCache(None, 0), slots=1)
     try:
         a, _ = svc.submit(mlp(replace(TINY, steps=3_000, seed=1)), "a", WORDS)
@@ -231,7 +232,8 @@ def test_queued_runs_start_first_come_first_served():
         svc.close()
 
 
-def test_never_more_trainings_at_once_than_slots_and_every_slot_used():
+def test_never_more_trainings_at_once_than_slots_and_every_slot_used(monkeypatch):
+    monkeypatch.setenv("MAKEMORE_GROUP", "1")
     svc = TrainingService.local(RunCache(None, 0), slots=2)
     try:
         handles = [
@@ -242,7 +244,7 @@ def test_never_more_trainings_at_once_than_slots_and_every_slot_used():
             for i, h in enumerate(handles):
                 svc.watch(h, f"s{i}")
             most = max(most, sum(h.state == "running" for h in handles))
-            assert len({w.run_id for w in svc.executor.workers} - {None}) <= 2
+            assert sum(len(w.runs) for w in svc.executor.workers) <= 2
             time.sleep(0.01)
         assert most == 2
         assert svc.counts() == (0, 0)
@@ -265,7 +267,7 @@ def test_a_run_nobody_watches_any_more_is_stopped():
 def test_a_killed_worker_is_replaced_and_its_run_reported(service):
     handle, _ = service.submit(mlp(replace(TINY, steps=200_000, seed=3)), "s", WORDS)
     wait(handle, ("running",), service=service)
-    worker = next(w for w in service.executor.workers if w.run_id == handle.id)
+    worker = next(w for w in service.executor.workers if handle.id in w.runs)
     os.kill(worker.process.pid, signal.SIGKILL)
     wait(handle, ("failed",), timeout=10)
     assert handle.error == LOST
@@ -282,3 +284,91 @@ def test_closing_the_service_leaves_no_worker_process():
     processes = [w.process for w in svc.executor.workers]
     svc.close()
     assert all(p.exitcode is not None for p in processes)
+
+
+# --- co-batching: compatible runs train together on one worker (engine.serve.groups) ---
+
+
+def bn_mlp(steps, seed, lr=0.1):
+    train = TrainConfig(steps=steps, seed=seed, lr=lr, eval_every=500)
+    return Job(MLPConfig(n_hidden=32, batchnorm=True), train, splits(), WORDS.vocab_size)
+
+
+def test_two_sessions_compatible_runs_train_together_as_they_would_alone():
+    svc = TrainingService.local(RunCache(None, 0), slots=1)
+    try:
+        a, _ = svc.submit(bn_mlp(4_000, seed=1), "a", WORDS)
+        wait(a, ("running",), service=svc, session="a")
+        b, _ = svc.submit(bn_mlp(2_500, seed=2, lr=0.2), "b", WORDS)  # another session's
+        wait(b, ("running",), service=svc, session="b")
+        deadline = time.monotonic() + 30
+        while not (a.together == b.together == 1) and time.monotonic() < deadline:
+            svc.watch(a, "a"), svc.watch(b, "b")
+            time.sleep(0.02)
+        assert a.together == b.together == 1  # what the progress line says
+        assert svc.groups.members(a.id) == {a.id, b.id}
+        wait(b, service=svc, session="b")
+        wait(a, service=svc, session="a")
+        assert a.together == b.together == 0
+        for h, (steps, seed, lr) in ((a, (4_000, 1, 0.1)), (b, (2_500, 2, 0.2))):
+            alone = bn_mlp(steps, seed, lr)
+            alone.run()
+            assert same(h.trainable, alone)
+    finally:
+        svc.close()
+
+
+def test_a_run_stopped_in_a_group_leaves_it_and_resumes_into_it():
+    svc = TrainingService.local(RunCache(None, 0), slots=1)
+    try:
+        a, _ = svc.submit(bn_mlp(6_000, seed=1), "a", WORDS)
+        b, _ = svc.submit(bn_mlp(6_000, seed=2), "b", WORDS)
+        wait(b, ("running",), service=svc, session="b")
+        while b.step < 500:
+            svc.watch(a, "a"), svc.watch(b, "b")
+            time.sleep(0.01)
+        svc.stop(b, "b")
+        wait(b, ("stopped",), service=svc, session="b")
+        assert a.state == "running"  # the other run trains on
+        svc.resume(b, "b")
+        wait(a, service=svc, session="a")
+        wait(b, service=svc, session="b")
+        for h, seed in ((a, 1), (b, 2)):
+            alone = bn_mlp(6_000, seed)
+            alone.run()
+            assert same(h.trainable, alone)
+    finally:
+        svc.close()
+
+
+def test_runs_that_cannot_train_together_do_not_share_a_worker():
+    svc = TrainingService.local(RunCache(None, 0), slots=1)
+    try:
+        a, _ = svc.submit(bn_mlp(3_000, seed=1), "a", WORDS)
+        wait(a, ("running",), service=svc, session="a")
+        adamw = replace(TINY, optimizer="adamw", lr=3e-3)
+        b, _ = svc.submit(mlp(adamw), "b", WORDS)  # AdamW: trains alone
+        c, _ = svc.submit(mlp(replace(TINY, batch_size=64)), "c", WORDS)  # other shapes
+        time.sleep(0.5)
+        assert svc.watch(b, "b") == 1
+        assert svc.watch(c, "c") == 2
+        assert (b.state, c.state) == ("queued", "queued")
+        for h, s in ((a, "a"), (b, "b"), (c, "c")):
+            wait(h, service=svc, session=s)
+    finally:
+        svc.close()
+
+
+def test_makemore_group_1_trains_every_run_alone(monkeypatch):
+    monkeypatch.setenv("MAKEMORE_GROUP", "1")
+    svc = TrainingService.local(RunCache(None, 0), slots=1)
+    try:
+        a, _ = svc.submit(bn_mlp(3_000, seed=1), "a", WORDS)
+        b, _ = svc.submit(bn_mlp(300, seed=2), "b", WORDS)
+        wait(a, ("running",), service=svc, session="a")
+        time.sleep(0.3)
+        assert svc.watch(b, "b") == 1
+        wait(a, service=svc, session="a")
+        wait(b, service=svc, session="b")
+    finally:
+        svc.close()

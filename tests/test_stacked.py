@@ -13,7 +13,7 @@ import dataclasses
 import pytest
 import torch
 
-from engine import data, fused, stacked
+from engine import data, fused
 from engine.models import DeepConfig, MLPConfig, WaveNetConfig
 from engine.stacked import Stack, group_key
 from engine.train import Job, TrainConfig
@@ -143,7 +143,6 @@ def test_runs_join_and_leave_between_steps(name):
 def test_batchnorm_shifts_are_renewed_per_run_as_alone(monkeypatch):
     """The "var" BatchNorm re-centres its input every RECENTRE_EVERY steps of each run."""
     monkeypatch.setattr(fused, "RECENTRE_EVERY", 7)
-    monkeypatch.setattr(stacked, "RECENTRE_EVERY", 7)
     config = CONFIGS["wavenet"]
     trains = varied(3, steps=40)
     alone = runs(config, trains)

@@ -363,4 +363,6 @@ def progress(job) -> None:
         text += {"stopped": " · stopped", "stopping": " · stopping…", "failed": " · failed"}[state]
     elif (seconds := h.seconds()) > 0.5 and (rate := (step - h.start_step) / seconds) > 0:
         text += f" · {rate:,.0f} steps/s · about {duration((total - step) / rate)} left"
+    if state == "running" and (others := getattr(h, "together", 0)):
+        text += f" · training together with {others} other run{'s' * (others != 1)}"
     st.progress(min(step / max(total, 1), 1.0), text=text)

@@ -25,12 +25,14 @@ class Worker:
     index: int
     process: mp.process.BaseProcess
     commands: object
-    run_id: str | None = None
+    runs: set = field(default_factory=set)  # the runs it trains (several: a group)
     data: OrderedDict = field(default_factory=OrderedDict)  # keys the worker holds
 
 
 class LocalWorkers:
     """n worker processes fed through one command queue each, one results queue for all."""
+
+    groups = True  # a worker trains a group of compatible runs (engine.serve.groups)
 
     def __init__(self, n: int, threads: int | None = None, nice: int | None = None):
         self.ctx = mp.get_context("forkserver")
@@ -56,7 +58,7 @@ class LocalWorkers:
         return len(self.workers)
 
     def idle(self) -> list[int]:
-        return [w.index for w in self.workers if w.run_id is None and w.process.is_alive()]
+        return [w.index for w in self.workers if not w.runs and w.process.is_alive()]
 
     def start(self, index: int, run_id: str, blob: bytes, refs: dict, patch_every: float) -> None:
         w = self.workers[index]
@@ -69,27 +71,25 @@ class LocalWorkers:
             while len(w.data) > DATA_PER_WORKER:
                 old, _ = w.data.popitem(last=False)
                 w.commands.put(("forget", old))
-        w.run_id = run_id
+        w.runs.add(run_id)
         w.commands.put(("start", run_id, blob, patch_every))
 
     def stop(self, run_id: str) -> None:
         for w in self.workers:
-            if w.run_id == run_id:
+            if run_id in w.runs:
                 w.commands.put(("stop", run_id))
 
     def released(self, run_id: str) -> None:
         """The worker training run_id sent it back (finished, stopped or failed)."""
         for w in self.workers:
-            if w.run_id == run_id:
-                w.run_id = None
+            w.runs.discard(run_id)
 
     def replace_dead(self) -> list[str]:
         """Start a new process for every worker that died; the runs they were training."""
         lost = []
         for i, w in enumerate(self.workers):
             if w.process.exitcode is not None:
-                if w.run_id is not None:
-                    lost.append(w.run_id)
+                lost += sorted(w.runs)
                 self.workers[i] = self._spawn(i)
         return lost
 

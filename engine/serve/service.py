@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 
 from engine.data import Dataset
 from engine.models import ConfigError
-from engine.serve import portable
+from engine.serve import groups, portable
 from engine.serve.cache import RunCache
 from engine.serve.estimate import Speed
 from engine.serve.records import job_key, restore, snapshot
@@ -87,6 +87,7 @@ class Handle:
         self.since: float | None = None  # when it last started running
         self.step = self.start_step = getattr(trainable, "step", 0)
         self.estimate = 0.0  # seconds it should take on this server
+        self.together = 0  # other runs training in one stack with it (engine.serve.groups)
         self.lock = threading.RLock()
         self._inbox: deque[bytes] = deque()
 
@@ -156,7 +157,8 @@ class TrainingService:
     ):
         self.executor, self.cache = executor, cache
         self.limits = limits or Limits()
-        self.slots = Slots(executor.n, lease=lease)
+        self.groups = groups.Groups(groups.per_worker(executor))
+        self.slots = Slots(executor.n * self.groups.limit, lease=lease)
         self.queue_max = queue_max or default_queue()
         self.patch_every = patch_every
         self.speed, self._measured = Speed(), False  # until a worker has measured itself
@@ -241,7 +243,11 @@ class TrainingService:
                 return 0
             handle.watchers.add(session)
             position = self.slots.request(handle.id, session)
-            return position if handle.state == "queued" else 0
+            if handle.state != "queued":
+                return 0
+            # holding a slot but no worker yet (groups: more slots than workers) counts too
+            waiting = [o for o in self.slots.holders if self._queued(o)]
+            return waiting.index(handle.id) + 1 if handle.id in waiting else position + len(waiting)
 
     def stop(self, handle: Handle, session: str) -> None:
         """This session stops watching; the worker stops unless another session watches."""
@@ -294,6 +300,9 @@ class TrainingService:
         self.executor.close()
 
     # --- the dispatcher --------------------------------------------------------------
+
+    def _queued(self, run_id: str) -> bool:
+        return (h := self.handles.get(run_id)) is not None and h.state == "queued"
 
     def _new_handle(self, trainable, key, dataset) -> Handle:
         handle = Handle(f"run-{next(self._ids)}", trainable, key, dataset)
@@ -354,6 +363,7 @@ class TrainingService:
             return
         self.executor.released(run_id)
         with self.lock:
+            self.groups.ended(run_id)
             handle._run(False)
             if kind == "failed":
                 handle.state, handle.error = "failed", message[2]
@@ -380,6 +390,7 @@ class TrainingService:
     def _reconcile(self) -> None:
         with self.lock:
             for run_id in self.executor.replace_dead():
+                self.groups.ended(run_id)
                 if (handle := self.handles.get(run_id)) is not None:
                     handle._run(False)
                     handle.state, handle.error = "failed", LOST
@@ -394,8 +405,14 @@ class TrainingService:
             idle = self.executor.idle()
             for run_id in list(self.slots.holders):
                 handle = self.handles.get(run_id)
-                if handle is None or handle.state != "queued" or not idle:
+                if handle is None or handle.state != "queued":
+                    continue
+                index = self.groups.place(handle.trainable, idle)  # idle, or a group's worker
+                if index is None:
                     continue
                 handle.state = "running"
                 handle._run(True)
-                self.executor.start(idle.pop(0), run_id, handle.blob, handle.refs, self.patch_every)
+                self.groups.started(index, run_id, handle.trainable)
+                self.executor.start(index, run_id, handle.blob, handle.refs, self.patch_every)
+            for handle in self.handles.values():
+                handle.together = self.groups.others(handle.id) if handle.active else 0

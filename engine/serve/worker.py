@@ -6,7 +6,8 @@ training finishes or is stopped, the whole training goes back, pickled: the serv
 then is the training itself, ready to resume on any worker.
 
 Messages in: ("data", key, blob) a shared data object (engine.serve.portable references),
-("forget", key), ("start", run_id, blob, patch_every), ("stop", run_id), ("quit",).
+("forget", key), ("start", run_id, blob, patch_every) (a worker that trains compatible runs takes another
+into their group), ("stop", run_id), ("quit",).
 Messages out, on the results queue shared by all workers: ("ready", worker, pid, speed)
 (engine.serve.estimate: how fast this worker trains),
 ("patch", run_id, step, blob), ("stopped" | "done", run_id, blob),
@@ -25,6 +26,7 @@ import torch
 
 from engine.models import ConfigError
 from engine.serve import estimate, portable
+from engine.stacked import Stack
 
 CHUNK = 0.05  # seconds of training between looks at the commands
 
@@ -34,15 +36,21 @@ def _step_of(trainable) -> int:
 
 
 def main(worker: int, commands, results, threads: int = 1, nice: int = 0) -> None:
-    """The worker process: serve commands until ("quit",) or the server goes away."""
+    """The worker process: serve commands until ("quit",) or the server goes away.
+
+    Runs that can train together (engine.stacked.group_key) train in one Stack: the
+    service sends a compatible run to a worker that trains others (engine.serve.groups)
+    and it joins them at their next step; every run still gets its own patches and its
+    own "done" or "stopped"."""
     torch.set_num_threads(threads)
     os.nice(nice)  # the pages first: training takes every cycle they leave
     store: dict[tuple[str, str], object] = {}
-    run = None  # [run_id, trainable, outbox, patch_every, last patch time]
+    runs: dict[str, list] = {}  # run_id -> [trainable, outbox, patch_every, last patch time]
+    stack = Stack()  # the runs that train together
     results.put(("ready", worker, os.getpid(), estimate.measure()))
     while True:
         try:
-            message = commands.get() if run is None else commands.get_nowait()
+            message = commands.get() if not runs else commands.get_nowait()
         except queue.Empty:
             message = None
         except (EOFError, OSError):  # the server is gone
@@ -59,28 +67,42 @@ def main(worker: int, commands, results, threads: int = 1, nice: int = 0) -> Non
                 run_id, blob, patch_every = message[1:]
                 try:
                     trainable = portable.loads(blob, store.__getitem__)
-                    run = [run_id, trainable, portable.Outbox(trainable), patch_every, 0.0]
+                    if stack.accepts(trainable):
+                        stack.join(trainable)
+                    runs[run_id] = [trainable, portable.Outbox(trainable), patch_every, 0.0]
                 except Exception as e:  # reported to the page, never raised
                     results.put(("failed", run_id, _message(e)))
-            elif kind == "stop" and run is not None and run[0] == message[1]:
-                results.put(("stopped", run[0], portable.dumps(run[1])))
-                run = None
+            elif kind == "stop" and message[1] in runs:
+                trainable = runs.pop(message[1])[0]
+                if trainable in stack.jobs:
+                    stack.leave(trainable)
+                results.put(("stopped", message[1], portable.dumps(trainable)))
             continue  # read every waiting command before training on
-        if run is None:
+        if not runs:
             continue
-        run_id, trainable, outbox, patch_every, last = run
         try:
-            trainable.train_for(CHUNK)
-            if trainable.done:
+            if stack.jobs:
+                stack.train_for(CHUNK)
+            for trainable, *_ in runs.values():
+                if trainable not in stack.jobs:
+                    trainable.train_for(CHUNK)
+        except Exception as e:
+            for run_id, (trainable, *_) in runs.items():
+                if trainable in stack.jobs:
+                    stack.leave(trainable)
+                results.put(("failed", run_id, _message(e)))
+            runs.clear()
+            continue
+        now = time.monotonic()
+        for run_id, run in list(runs.items()):
+            trainable, outbox, patch_every, last = run
+            if trainable.done and trainable not in stack.jobs:
                 results.put(("done", run_id, portable.dumps(trainable)))
-                run = None
-            elif time.monotonic() - last >= patch_every:
+                del runs[run_id]
+            elif now - last >= patch_every:
                 blob = portable.dumps(outbox.patch())
                 results.put(("patch", run_id, _step_of(trainable), blob))
-                run[4] = time.monotonic()
-        except Exception as e:
-            results.put(("failed", run_id, _message(e)))
-            run = None
+                run[3] = time.monotonic()
 
 
 def _message(e: Exception) -> str:
