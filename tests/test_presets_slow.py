@@ -6,6 +6,7 @@ the spread measured across CPU kernels by scripts/kernel_spread.py) are in engin
 """
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -13,6 +14,7 @@ from engine import data
 from engine.presets import PRESETS
 from engine.serve.cache import RunCache
 from engine.serve.service import TrainingService
+from engine.stacked import Stack
 from engine.train import Job
 
 pytestmark = pytest.mark.slow
@@ -47,3 +49,25 @@ def test_preset_reproduces_the_lecture(names, name, service):
         assert p.dev_range[0] <= result["dev"] <= p.dev_range[1]
     if p.target_dev:
         assert result["dev"] <= p.target_dev
+
+
+GROUPED = [n for n, p in PRESETS.items() if p.expected and p.train.optimizer == "sgd"]
+
+
+@pytest.mark.parametrize("name", GROUPED)
+def test_preset_reproduces_the_lecture_inside_a_group_of_16(names, name):
+    """Trained together with 15 other runs of a class (their own seeds and learning rates)
+    in one engine.stacked.Stack, a preset still lands on the lecture's numbers."""
+    p = PRESETS[name]
+    splits = data.make_splits(names, p.model.block_size, p.shuffles)
+    others = [
+        replace(p.train, seed=p.train.seed + i, lr=p.train.lr * (1 + i % 3) / 2)
+        for i in range(1, 16)
+    ]
+    jobs = [Job(p.model, t, splits, names.vocab_size) for t in (p.train, *others)]
+    group = Stack(jobs)
+    assert len(group) == 16
+    group.run()
+    result = jobs[0].final
+    assert result["train"] == pytest.approx(p.expected[0], abs=p.tolerance)
+    assert result["dev"] == pytest.approx(p.expected[1], abs=p.tolerance)
