@@ -530,6 +530,7 @@ def parse_args(argv=None):
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds a run may take")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--baseline", action="store_true", help="also train the runs one by one, no UI")
+    ap.add_argument("--port", type=int, help="the server's port (default: a free one)")
     ap.add_argument("--part", choices=["browsers", "baseline"], help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--cache", help=argparse.SUPPRESS)
@@ -562,7 +563,7 @@ def run_class(args) -> dict:
 
     classroom = Classroom(args.steps, args.same_run, args.think, args.timeout)
     with tempfile.TemporaryDirectory(prefix="makemore-loadtest-") as cache:
-        server = serve(with_process=True, env={"MAKEMORE_RUN_CACHE_DIR": cache})
+        server = serve(with_process=True, env={"MAKEMORE_RUN_CACHE_DIR": cache}, port=args.port)
         url, proc = next(server)
         try:
             meter = Meter(proc.pid)

@@ -267,11 +267,11 @@ def live(key: str, render: Callable) -> None:
             if position:  # queued: a light tick, no charts to redraw
                 svc = runs.service()
                 _, waiting = svc.counts()
+                n = svc.executor.n  # workers; each may train a group of compatible runs
                 st.info(
                     f"Waiting for a free training slot: you are number {position} of {waiting} "
-                    f"in the queue. This server trains {svc.slots.n} "
-                    f"run{'s' * (svc.slots.n > 1)} at once (all busy); yours starts by itself, "
-                    "keep this tab open.",
+                    f"in the queue. This server trains on {n} worker{'s' * (n > 1)} (all busy); "
+                    "yours starts by itself, keep this tab open.",
                     icon=":material/hourglass_top:",
                 )
                 return

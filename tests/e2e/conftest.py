@@ -59,14 +59,16 @@ def fresh_app_url():
     yield from serve()
 
 
-def serve(with_process=False, env=None):
-    """Start the app on a free localhost port; yields its URL (and the process), stops it after.
+def serve(with_process=False, env=None, port=None):
+    """Start the app on a free localhost port (or `port`); yields its URL (and the process),
+    stops it after.
 
     `env`: extra environment variables for the server (MAKEMORE_SLOTS=1, say).
     """
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", "app.py",
