@@ -294,6 +294,12 @@ def bn_mlp(steps, seed, lr=0.1):
     return Job(MLPConfig(n_hidden=32, batchnorm=True), train, splits(), WORDS.vocab_size)
 
 
+def assert_as_alone(handle, steps, seed, lr=0.1):
+    alone = bn_mlp(steps, seed, lr)
+    alone.run()
+    assert same(handle.trainable, alone)
+
+
 def test_two_sessions_compatible_runs_train_together_as_they_would_alone():
     svc = TrainingService.local(RunCache(None, 0), slots=1)
     try:
@@ -310,10 +316,8 @@ def test_two_sessions_compatible_runs_train_together_as_they_would_alone():
         wait(b, service=svc, session="b")
         wait(a, service=svc, session="a")
         assert a.together == b.together == 0
-        for h, (steps, seed, lr) in ((a, (4_000, 1, 0.1)), (b, (2_500, 2, 0.2))):
-            alone = bn_mlp(steps, seed, lr)
-            alone.run()
-            assert same(h.trainable, alone)
+        assert_as_alone(a, 4_000, seed=1)
+        assert_as_alone(b, 2_500, seed=2, lr=0.2)
     finally:
         svc.close()
 
@@ -333,10 +337,8 @@ def test_a_run_stopped_in_a_group_leaves_it_and_resumes_into_it():
         svc.resume(b, "b")
         wait(a, service=svc, session="a")
         wait(b, service=svc, session="b")
-        for h, seed in ((a, 1), (b, 2)):
-            alone = bn_mlp(6_000, seed)
-            alone.run()
-            assert same(h.trainable, alone)
+        assert_as_alone(a, 6_000, seed=1)
+        assert_as_alone(b, 6_000, seed=2)
     finally:
         svc.close()
 

@@ -55,6 +55,13 @@ def varied(n, steps=60, **kw):
     ]
 
 
+def trained_alone(config, trains):
+    alone = runs(config, trains)
+    for job in alone:
+        job.run()
+    return alone
+
+
 def tensors(job):
     return job.model.state_dict()
 
@@ -103,9 +110,7 @@ def test_runs_trained_together_are_the_runs_trained_alone(name):
     """Per-run seeds (each its own generator's minibatches), learning rates and their decay,
     evaluation intervals, BatchNorm statistics; the runs finish at different steps."""
     config = CONFIGS[name]
-    alone = runs(config, varied(4))
-    for job in alone:
-        job.run()
+    alone = trained_alone(config, varied(4))
     together = runs(config, varied(4))
     group = Stack(together)
     assert group.run() == together
@@ -122,9 +127,7 @@ def test_runs_join_and_leave_between_steps(name):
     """A fresh run joins a group in training; a stopped one leaves, and trains on alone."""
     config = CONFIGS[name]
     trains = varied(3, steps=80)
-    alone = runs(config, trains)
-    for job in alone:
-        job.run()
+    alone = trained_alone(config, trains)
     a, b, c = runs(config, trains)
     group = Stack([a, b])
     for _ in range(30):
@@ -145,9 +148,7 @@ def test_batchnorm_shifts_are_renewed_per_run_as_alone(monkeypatch):
     monkeypatch.setattr(fused, "RECENTRE_EVERY", 7)
     config = CONFIGS["wavenet"]
     trains = varied(3, steps=40)
-    alone = runs(config, trains)
-    for job in alone:
-        job.run()
+    alone = trained_alone(config, trains)
     a, b, c = runs(config, trains)
     group = Stack([a, b])
     for _ in range(10):
@@ -160,9 +161,7 @@ def test_batchnorm_shifts_are_renewed_per_run_as_alone(monkeypatch):
 
 def test_blocks_of_runs_train_as_one_stack(monkeypatch):
     config = CONFIGS["mlp + batchnorm"]
-    alone = runs(config, varied(5))
-    for job in alone:
-        job.run()
+    alone = trained_alone(config, varied(5))
     monkeypatch.setenv("MAKEMORE_STACK_BYTES", str(2 * 4 * 32 * 64))  # two runs per block
     together = runs(config, varied(5))
     group = Stack(together)
