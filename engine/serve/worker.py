@@ -29,6 +29,7 @@ from engine.serve import estimate, portable
 from engine.stacked import Stack
 
 CHUNK = 0.05  # seconds of training between looks at the commands
+PATCHES_AT_ONCE = 2  # runs of a group patched every patch_every; more: each one less often
 
 
 def _step_of(trainable) -> int:
@@ -94,12 +95,13 @@ def main(worker: int, commands, results, threads: int = 1, nice: int = 0) -> Non
             runs.clear()
             continue
         now = time.monotonic()
+        spread = max(1.0, len(runs) / PATCHES_AT_ONCE)  # a big group: each run's patches rarer
         for run_id, run in list(runs.items()):
             trainable, outbox, patch_every, last = run
             if trainable.done and trainable not in stack.jobs:
                 results.put(("done", run_id, portable.dumps(trainable)))
                 del runs[run_id]
-            elif now - last >= patch_every:
+            elif now - last >= patch_every * spread:
                 blob = portable.dumps(outbox.patch())
                 results.put(("patch", run_id, _step_of(trainable), blob))
                 run[3] = time.monotonic()
