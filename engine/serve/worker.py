@@ -29,7 +29,7 @@ from engine.serve import estimate, portable
 from engine.stacked import Stack
 
 CHUNK = 0.05  # seconds of training between looks at the commands
-PATCHES_AT_ONCE = 2  # runs of a group patched every patch_every; more: each one less often
+PATCHES_AT_ONCE = 4  # runs of a group patched every patch_every; more: each one less often
 
 
 def _step_of(trainable) -> int:
