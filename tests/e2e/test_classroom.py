@@ -75,3 +75,27 @@ def test_with_one_slot_the_second_training_waits_until_the_first_tab_closes(brow
     )
     second.locator(".st-key-mlp-stop button:visible").first.click()
     expect(second.get_by_test_id("stException")).to_have_count(0)
+
+
+@pytest.fixture
+def one_worker_url():
+    yield from serve(env={"MAKEMORE_SLOTS": "1"}, port=8655)
+
+
+def test_two_tabs_training_compatible_runs_train_together(browser, one_worker_url):
+    """One worker, the same architecture, each tab its own number of steps: one group."""
+    tabs = []
+    for steps in (200_000, 150_000):
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.goto(one_worker_url + f"/mlp?steps={steps}&n_hidden=43")
+        wait_idle(tab)
+        tab.locator(".st-key-mlp-train button:visible").first.click()
+        tabs.append(tab)
+    for tab in tabs:
+        expect(tab.get_by_test_id("stProgress")).to_contain_text(
+            "training together with 1 other run", timeout=20_000
+        )
+    screenshot(tabs[1], "classroom-together")
+    for tab in tabs:
+        tab.locator(".st-key-mlp-stop button:visible").first.click()
+        expect(tab.get_by_test_id("stException")).to_have_count(0)
