@@ -183,8 +183,11 @@ class Recurrent(ZooModel):
 
     The cell's Linear layers read [x_t, h_{t-1}]; the x_t half of every product is computed
     for all positions at once before the loop (the same sums, in fewer calls).
-    `.hidden` keeps the states (B, T, n_embd2), `.update` the GRU's update gates z.
+    With `keep` set (the views), `.hidden` keeps the states (B, T, n_embd2) and `.update`
+    the GRU's update gates z.
     """
+
+    keep = False
 
     def __init__(self, c: ZooConfig, V: int, g):
         self.start = torch.zeros((1, c.n_embd2))  # the learned state before the first character
@@ -222,9 +225,11 @@ class Recurrent(ZooModel):
                 h = (1 - z) * h + z * hbar  # keep (1 - z) of the old state, take z of the new
                 updates.append(z)
             hiddens.append(h)
-        self.hidden = torch.stack(hiddens, 1)  # (B, T, n_embd2)
-        self.update = torch.stack(updates, 1) if updates else None
-        return self.head(self.hidden)
+        hidden = torch.stack(hiddens, 1)  # (B, T, n_embd2)
+        if self.keep:
+            self.hidden = hidden.detach()
+            self.update = torch.stack(updates, 1).detach() if updates else None
+        return self.head(hidden)
 
     def parameters(self):
         cells = [p for lin in self.cells() for p in lin.parameters()]

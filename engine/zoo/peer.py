@@ -114,3 +114,39 @@ class PeerRun:
             count += int((Y != -1).sum())
         self.model.train()
         return total / count
+
+
+def throughput(path, ds: Dataset, family: str = "transformer", steps: int = 300, repeats: int = 3) -> dict:  # fmt: skip
+    """Steps/s of makemore.py's loop and the zoo's ZooJob at makemore.py's defaults, in
+    alternating rounds (a warm-up of 20 steps each first), at the caller's thread count."""
+    from engine.zoo import data as zoo_data
+    from engine.zoo.job import ZooJob, makemore_train
+    from engine.zoo.models import ZooConfig
+
+    mm = load(path)
+    splits = zoo_data.make_splits(ds)
+    config = ZooConfig(family=family, block_size=zoo_data.block_size(ds))
+    theirs, mine = [], []
+    for _ in range(repeats):
+        run = PeerRun(mm, ds, family)
+        for _ in range(20):
+            run.train_step()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            run.train_step()
+        theirs.append(steps / (time.perf_counter() - t0))
+        job = ZooJob(config, makemore_train(steps + 20), splits, ds.vocab_size)
+        for _ in range(20):
+            job.train_step()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            job.train_step()
+        mine.append(steps / (time.perf_counter() - t0))
+    return {
+        "family": family,
+        "makemore_steps_s": round(max(theirs), 1),
+        "engine_steps_s": round(max(mine), 1),
+        "ratio": round(max(mine) / max(theirs), 2),
+        "ratio_each_round": [round(b / a, 2) for a, b in zip(theirs, mine, strict=True)],
+        "threads": torch.get_num_threads(),
+    }

@@ -40,7 +40,11 @@ def attention(model, ds: Dataset, word: str) -> list[torch.Tensor]:
 def recurrent(model, ds: Dataset, word: str) -> dict:
     """hidden (T, n_embd2): the state after reading each of '.' + word; update likewise
     (the GRU's z), None for the plain RNN."""
-    model(encode(model, ds, word))
+    model.keep = True
+    try:
+        model(encode(model, ds, word))
+    finally:
+        model.keep = False
     update = model.update
     return {
         "hidden": model.hidden[0].clone(),

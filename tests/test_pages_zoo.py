@@ -1,0 +1,63 @@
+"""Beyond the lectures: the model zoo page driven through AppTest."""
+
+from engine import data
+from tests.apptest import charts, metrics, page, spec, title, train
+
+TINY = data.from_text(
+    "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "zoe"] * 30), "tiny"
+)
+
+
+def small(at):
+    at.number_input(key="zoo_embd").set_value(16).run()
+    at.number_input(key="zoo_layer").set_value(2).run()
+    return at
+
+
+def test_defaults_are_makemores_and_bad_sizes_get_a_clear_message():
+    at = page("pages/zoo/zoo.py", TINY)
+    assert at.selectbox(key="zoo_family").value == "transformer"
+    assert at.number_input(key="zoo_block").value == 9  # "isabella" + the start token
+    assert (at.number_input(key="zoo_layer").value, at.number_input(key="zoo_head").value) == (4, 4)  # fmt: skip
+    assert "216 training words, 24 test words" in at.caption[0].value
+    at.number_input(key="zoo_embd").set_value(30).run()
+    assert "divisible by n_head" in at.error[0].value
+    at.number_input(key="zoo_embd").set_value(32).run()
+    at.number_input(key="zoo_block").set_value(5).run()
+    assert "too short for this dataset" in at.error[0].value
+    at.number_input(key="zoo_block").set_value(65).run()  # the upper limit builds
+    assert not at.error
+    assert not at.exception
+
+
+def test_two_families_train_live_overlay_and_fill_the_table():
+    at = small(page("pages/zoo/zoo.py", TINY))
+    job = train(at, "zoo", 60, "zoo_steps")
+    assert job.done
+    assert metrics(at)["test loss"] == f"{job.final['test']:.4f}"
+    at.selectbox(key="zoo_family").select("gru").run()
+    gru = train(at, "zoo", 60, "zoo_steps")
+    assert gru.config.family == "gru"
+    table = at.dataframe[0].value
+    zoo_rows = table[table["model"].str.startswith("zoo:")]
+    assert len(zoo_rows) == 2
+    assert "uniform guess, ln V" in set(table["model"])
+    overlay = next(c for c in charts(at) if len(spec(c).get("layer", [])) == 2)
+    assert overlay is not None
+    piles = [df.value.columns[0] for df in at.dataframe[1:4]]
+    assert piles == ["in train", "in test", "new"]
+    assert sum(len(df.value) for df in at.dataframe[1:4]) == 30
+    titles = {title(spec(c)) for c in charts(at)}
+    assert {"hidden state h", "update gate z"} <= titles
+    assert not at.exception
+
+
+def test_transformer_attention_view_and_a_word_it_cannot_read():
+    at = small(page("pages/zoo/zoo.py", TINY))
+    train(at, "zoo", 20, "zoo_steps")
+    assert any(c.value.startswith("Each square") for c in at.caption)
+    attention = next(spec(c) for c in charts(at) if "facet" in spec(c))
+    assert attention["facet"]["row"]["field"] == "layer"
+    at.text_input(key="zoo_word").input("emmaé").run()
+    assert "Not in this dataset's vocabulary" in at.error[0].value
+    assert not at.exception
