@@ -1,7 +1,8 @@
 """Beyond the lectures: the model zoo page driven through AppTest."""
 
 from engine import data
-from tests.apptest import charts, metrics, page, spec, title, train
+from engine.serve.records import snapshot
+from tests.apptest import charts, finish_training, metrics, page, spec, title, train
 
 TINY = data.from_text(
     "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "zoe"] * 30), "tiny"
@@ -61,3 +62,23 @@ def test_transformer_attention_view_and_a_word_it_cannot_read():
     at.text_input(key="zoo_word").input("emmaé").run()
     assert "Not in this dataset's vocabulary" in at.error[0].value
     assert not at.exception
+
+
+def test_a_zoo_run_in_compare_runs_exported_and_imported():
+    at = small(page("pages/zoo/zoo.py", TINY))
+    at.selectbox(key="zoo_family").select("bow").run()
+    job = train(at, "zoo", 40, "zoo_steps")
+    at.switch_page("pages/classroom/compare.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    mine = table[table["from"] == "this session"]
+    assert mine["dev"].tolist() == [job.final["dev"]]
+    assert mine["model"].iloc[0].startswith("model zoo: family bow")
+    exported = snapshot(job, TINY).to_bytes()
+    other = page("pages/classroom/compare.py", TINY)
+    other.file_uploader(key="import:file").upload("bow.pt", exported, "application/octet-stream")
+    other.run()
+    assert not other.exception
+    finish_training(other, "reevaluate")
+    check = other.dataframe[0].value
+    assert list(check["evaluated now"]) == [job.final[s] for s in ("train", "dev", "test")]

@@ -184,3 +184,42 @@ def test_cli_trains_a_family_with_json(tmp_path):
     bad = subprocess.run([*run, "--n-embd", "30", "--type", "transformer"], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert bad.returncode == 1
     assert "divisible by n_head" in bad.stderr
+
+
+def test_export_import_and_the_standalone_script_of_a_zoo_run(tmp_path):
+    from engine.export import files, load, script
+
+    job = small("gru", steps=30)
+    job.run()
+    record = load.check(Record.from_bytes(snapshot(job, TINY).to_bytes()))
+    assert "makemore.py's" in json.loads(files.config_json(record))["dataset"]["split"]
+    assert files.losses_csv(record).count("\n") == 31  # header + 30 steps
+    assert len(files.samples_text(record, n=5).splitlines()) == 2 + 5
+    source = script.standalone_script(record, "words.txt", "train_gru.py")
+    assert 'family = "gru"' in source
+    assert "class Recurrent" in source
+    assert "class Transformer" not in source
+    (tmp_path / "train_gru.py").write_text(source)
+    (tmp_path / "words.txt").write_text(files.words_text(TINY))
+    out = subprocess.run([sys.executable, "train_gru.py", "words.txt"], cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    printed = dict(line.split()[:2] for line in out.stdout.splitlines() if line.startswith(("train ", "test ")))  # fmt: skip
+    assert float(printed["train"]) == pytest.approx(job.final["train"], abs=1e-5)
+    assert float(printed["test"]) == pytest.approx(job.final["test"], abs=1e-5)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_standalone_families_start_from_the_zoos_weights(family, monkeypatch):
+    """Each family of the exported script builds the zoo's model: same parameters, same
+    first loss on the same batch."""
+    from engine.export import standalone_zoo
+
+    cfg = ZooConfig(family=family, block_size=9, n_layer=2, n_head=2, n_embd=16, n_embd2=12)
+    mine = build(cfg, TINY.vocab_size, torch.Generator().manual_seed(5))
+    monkeypatch.setattr(standalone_zoo, "family", family)
+    sizes = {k: v for k, v in cfg.__dict__.items() if k != "family"}
+    theirs = standalone_zoo.MODELS[family](TINY.vocab_size, torch.Generator().manual_seed(5), **sizes)  # fmt: skip
+    assert [p.shape for p in theirs.parameters()] == [p.shape for p in mine.parameters()]
+    X, Y = zoo_data.make_splits(TINY).Xtr[:16], zoo_data.make_splits(TINY).Ytr[:16]
+    with torch.no_grad():
+        assert standalone_zoo.split_loss(theirs, X, Y) == pytest.approx(mine(X, Y)[1].item(), abs=1e-5)  # fmt: skip
