@@ -18,7 +18,7 @@ from ui import runs, state
 from ui.charts import bucket_means, template_spec
 
 SESSION_RUNS = 8  # finished zoo runs a session keeps for the overlay and the table
-LECTURE_MODELS = ("part2-mlp", "part3-batchnorm", "part5-wavenet", "fast-wavenet")
+LECTURE_MODELS = ("part3-batchnorm", "part5-wavenet", "fast-wavenet")
 
 
 @st.cache_resource(max_entries=16, show_spinner="Building the words' sequences…")
@@ -145,7 +145,7 @@ def attention_chart(layers, ds: data.Dataset, word: str) -> alt.Chart:
         .mark_rect()
         .encode(
             x=alt.X("from:N", sort=names, title="reads from").axis(labelAngle=-60),
-            y=alt.Y("reads:N", sort=names, title="position predicting the next character"),
+            y=alt.Y("reads:N", sort=names, title="reads"),
             color=alt.Color("weight:Q", title="attention").scale(scheme="blues", domain=[0, 1]),
             tooltip=[
                 "layer:N",
@@ -182,5 +182,5 @@ def state_chart(values, ds: data.Dataset, word: str, title: str, gate: bool = Fa
             color=alt.Color("value:Q", title="z" if gate else "h").scale(scale),
             tooltip=["after:N", "unit:O", alt.Tooltip("value:Q", format=".3f")],
         )
-        .properties(title=title, height=min(480, max(120, 4 * values.shape[1])))
+        .properties(title=title, height={"step": max(2, min(8, 320 // values.shape[1]))})
     )

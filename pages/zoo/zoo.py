@@ -228,9 +228,9 @@ else:
             layers = views.attention(job.model, ds, word)
             st.altair_chart(draw.attention_chart(layers, ds, word), key="zoo_attention")
             st.caption(
-                "Each square: one layer (rows) and head (columns). Row t is the position that "
-                "predicts character t + 1; its colours are how much it reads from each earlier "
-                "position (they sum to 1, nothing to the right: the mask)."
+                "Each square: one layer (rows) and head (columns). Row t ('reads') is the "
+                "position that predicts character t + 1; its colours are how much it reads from "
+                "each position up to its own (they sum to 1; nothing to the right: the mask)."
             )
         else:
             states = views.recurrent(job.model, ds, word)
