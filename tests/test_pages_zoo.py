@@ -2,7 +2,7 @@
 
 from engine import data
 from engine.serve.records import snapshot
-from tests.apptest import charts, finish_training, metrics, page, spec, title, train
+from tests.apptest import charts, finish_training, metrics, page, series, spec, title, train
 
 TINY = data.from_text(
     "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "zoe"] * 30), "tiny"
@@ -82,3 +82,11 @@ def test_a_zoo_run_in_compare_runs_exported_and_imported():
     finish_training(other, "reevaluate")
     check = other.dataframe[0].value
     assert list(check["evaluated now"]) == [job.final[s] for s in ("train", "dev", "test")]
+
+
+def test_the_live_curve_calls_its_held_out_split_test():
+    at = small(page("pages/zoo/zoo.py", TINY))
+    train(at, "zoo", 20, "zoo_steps")
+    curve = next(c for c in charts(at) if "minibatch loss" in series(c))
+    assert "test loss (evaluated)" in series(curve)
+    assert "dev loss (evaluated)" not in series(curve)

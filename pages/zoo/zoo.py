@@ -143,14 +143,19 @@ def render(job):
               help="makemore.py's test set (it has no dev set): every 500 steps and at the end.")  # fmt: skip
     st.vega_lite_chart(
         charts.loss_curve_spec(
-            job.lossi, job.evals, {"uniform guess, ln V": math.log(ds.vocab_size)}, height=300
+            job.lossi,
+            job.evals,
+            {"uniform guess, ln V": math.log(ds.vocab_size)},
+            height=300,
+            dev_label="test",
         ),
         width="stretch",
         key="zoo_curve",
     )
     st.caption(
-        "Blue: log10 of the minibatch loss (bucket means). Orange: train loss; red: the "
-        "test loss (makemore.py's test set plays the dev set's part). Green: a uniform guess."
+        "Blue: log10 of the minibatch loss (bucket means). Orange: the train loss (2,000 words); "
+        "purple: the test loss, evaluated every 500 steps as makemore.py does (its test set plays "
+        "the dev set's part). Green: a uniform guess."
     )
 
 
