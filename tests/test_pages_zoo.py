@@ -90,3 +90,13 @@ def test_the_live_curve_calls_its_held_out_split_test():
     curve = next(c for c in charts(at) if "minibatch loss" in series(c))
     assert "test loss (evaluated)" in series(curve)
     assert "dev loss (evaluated)" not in series(curve)
+
+
+def test_a_three_word_dataset_has_no_test_set_and_breaks_nothing():
+    tiny = data.from_text("ab\ncd\nef\n", "three words")
+    at = small(page("pages/zoo/zoo.py", tiny))
+    assert "test set (10 %) is empty" in at.warning[0].value
+    job = train(at, "zoo", 20, "zoo_steps")
+    assert job.done
+    assert metrics(at)["test loss"] == "–"  # an en dash: no test words
+    assert not at.exception

@@ -33,13 +33,13 @@ def word_sets(fingerprint: str, _ds: data.Dataset) -> tuple[set[str], set[str]]:
 
 
 def label(job) -> str:
+    """A run's name in the overlay and the table: family, sizes, steps."""
     c = job.config
-    sizes = f"embd {c.n_embd}" if c.family != "bigram" else ""
-    if c.family == "transformer":
-        sizes = f"{c.n_layer} layers × {c.n_head} heads, embd {c.n_embd}"
-    elif c.family in ("rnn", "gru", "bow", "mlp"):
-        sizes = f"embd {c.n_embd}/{c.n_embd2}"
-    return f"{TITLES[c.family]} ({sizes}, {job.step:,} steps)" if sizes else f"{TITLES[c.family]} ({job.step:,} steps)"  # fmt: skip
+    sizes = {
+        "transformer": f"{c.n_layer} layers × {c.n_head} heads, embd {c.n_embd}, ",
+        "bigram": "",
+    }.get(c.family, f"embd {c.n_embd}/{c.n_embd2}, ")
+    return f"{TITLES[c.family]} ({sizes}{job.step:,} steps)"
 
 
 def finished_runs(ds: data.Dataset) -> dict[str, object]:

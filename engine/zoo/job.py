@@ -12,7 +12,6 @@ rounding of the arithmetic differs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -45,14 +44,9 @@ def makemore_train(steps: int = 3000, **overrides) -> TrainConfig:
     return TrainConfig(**{**settings, **overrides})
 
 
-@dataclass
-class _Draw:
-    """A 0-d int64 tensor's random_(): makemore.py's DataLoader draws its seeds this way."""
-
-    generator: torch.Generator
-
-    def __call__(self) -> int:
-        return int(torch.empty((), dtype=torch.int64).random_(generator=self.generator).item())
+def draw_seed(g: torch.Generator) -> int:
+    """One int64 seed, drawn as makemore.py's DataLoader draws its seeds (a 0-d random_())."""
+    return int(torch.empty((), dtype=torch.int64).random_(generator=g).item())
 
 
 class ZooJob(Job):
@@ -77,9 +71,8 @@ class ZooJob(Job):
         self.generator = g
         self.model = build(config, vocab_size, g).to(device)
         self.params = self.model.parameters()
-        draw = _Draw(g)
-        draw()  # the DataLoader's seed for its worker processes
-        self.batch_generator = torch.Generator().manual_seed(draw())  # its sampler's
+        draw_seed(g)  # the DataLoader's seed for its worker processes
+        self.batch_generator = torch.Generator().manual_seed(draw_seed(g))  # its sampler's
         self.optimizer = torch.optim.AdamW(
             self.params,
             lr=train.lr,
