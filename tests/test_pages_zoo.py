@@ -59,6 +59,12 @@ def test_transformer_attention_view_and_a_word_it_cannot_read():
     assert any(c.value.startswith("Each square") for c in at.caption)
     attention = next(spec(c) for c in charts(at) if "facet" in spec(c))
     assert attention["facet"]["row"]["field"] == "layer"
+    at.number_input(key="zoo_layer").set_value(5).run()  # 5 x 4 squares: one layer at a time
+    train(at, "zoo", 5, "zoo_steps")
+    at.selectbox(key="zoo_att_layer").select(5).run()
+    attention = next(spec(c) for c in charts(at) if "facet" in spec(c))
+    assert attention["facet"]["field"] == "head"
+    assert attention["columns"] == 4
     at.text_input(key="zoo_word").input("emmaé").run()
     assert "Not in this dataset's vocabulary" in at.error[0].value
     assert not at.exception

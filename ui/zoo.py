@@ -121,26 +121,30 @@ def positions(ds: data.Dataset, word: str) -> list[str]:
     return [f"{t} {c}" for t, c in enumerate([".", *list(word)])]
 
 
-def attention_chart(layers, ds: data.Dataset, word: str) -> alt.Chart:
-    """One heatmap per layer (rows) and head (columns): row = the position that reads,
-    column = the position it reads from; the weights of a row sum to 1."""
+ALL_LAYERS_UP_TO = 16  # heatmaps (layers x heads) drawn at once; more: one layer at a time
+
+
+def attention_chart(layers: dict, ds: data.Dataset, word: str) -> alt.Chart:
+    """One heatmap per layer (rows) and head (columns) of {layer number: (heads, T, T)}:
+    row = the position that reads, column = the position it reads from; a row sums to 1.
+    A single layer's heads wrap four to a row."""
     names = positions(ds, word)
     rows = [
         {
-            "layer": f"layer {li + 1}",
+            "layer": f"layer {li}",
             "head": f"head {h + 1}",
             "reads": names[q],
             "from": names[k],
             "weight": float(att[h, q, k]),
         }
-        for li, att in enumerate(layers)
+        for li, att in layers.items()
         for h in range(att.shape[0])
         for q in range(att.shape[1])
         for k in range(att.shape[2])
         if k <= q
     ]
-    size = max(12, min(28, 360 // max(1, len(names))))
-    return (
+    size = max(6, min(28, 360 // max(1, len(names))))
+    chart = (
         alt.Chart(pd.DataFrame(rows))
         .mark_rect()
         .encode(
@@ -156,8 +160,11 @@ def attention_chart(layers, ds: data.Dataset, word: str) -> alt.Chart:
             ],
         )
         .properties(width=size * len(names), height=size * len(names))
-        .facet(row=alt.Row("layer:N", title=None), column=alt.Column("head:N", title=None))
     )
+    if len(layers) == 1:
+        heads = [f"head {h + 1}" for h in range(next(iter(layers.values())).shape[0])]
+        return chart.facet(facet=alt.Facet("head:N", title=None, sort=heads), columns=4)
+    return chart.facet(row=alt.Row("layer:N", title=None), column=alt.Column("head:N", title=None))
 
 
 def state_chart(values, ds: data.Dataset, word: str, title: str, gate: bool = False) -> alt.Chart:

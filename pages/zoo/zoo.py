@@ -230,10 +230,15 @@ else:
     word = st.text_input("a word", "emma" if "emma" in ds.words else ds.words[0], key="zoo_word", bind="query-params")  # fmt: skip
     try:
         if job.config.family == "transformer":
-            layers = views.attention(job.model, ds, word)
+            layers = dict(enumerate(views.attention(job.model, ds, word), start=1))
+            c = job.config
+            if c.n_layer * c.n_head > draw.ALL_LAYERS_UP_TO:  # too many squares: one layer
+                pick = st.selectbox("layer", list(layers), key="zoo_att_layer")
+                layers = {pick: layers[pick]}
             st.altair_chart(draw.attention_chart(layers, ds, word), key="zoo_attention")
             st.caption(
-                "Each square: one layer (rows) and head (columns). Row t ('reads') is the "
+                "Each square: one head of one layer (a row of squares per layer, up to "
+                f"{draw.ALL_LAYERS_UP_TO} squares; more: pick the layer). Row t ('reads') is the "
                 "position that predicts character t + 1; its colours are how much it reads from "
                 "each position up to its own (they sum to 1; nothing to the right: the mask)."
             )
