@@ -223,3 +223,14 @@ def test_the_standalone_families_start_from_the_zoos_weights(family, monkeypatch
     X, Y = zoo_data.make_splits(TINY).Xtr[:16], zoo_data.make_splits(TINY).Ytr[:16]
     with torch.no_grad():
         assert standalone_zoo.split_loss(theirs, X, Y) == pytest.approx(mine(X, Y)[1].item(), abs=1e-5)  # fmt: skip
+
+
+def test_the_service_prices_a_zoo_step_by_its_positions():
+    from engine.serve.estimate import Speed
+    from engine.serve.service import TrainingService
+
+    job = small("transformer", steps=100)
+    assert job.examples_per_step == 32 * 9
+    service = TrainingService.__new__(TrainingService)  # only its estimate, no workers
+    service.speed = Speed(per_step=0.0, per_unit=1e-9)
+    assert service.estimate(job) == pytest.approx(100 * 1e-9 * job.model.num_params() * 32 * 9)

@@ -84,6 +84,11 @@ class ZooJob(Job):
         self.record_stats, self.fused, self.ud = False, False, []
 
     @property
+    def examples_per_step(self) -> int:
+        """What a step costs, for the service's estimate: every position of every word."""
+        return self.train_config.batch_size * self.config.block_size
+
+    @property
     def n_words(self) -> int:
         """All words of the dataset: train + test (dev is the test set)."""
         return len(self.splits.Ytr) + len(self.splits.Yte)
