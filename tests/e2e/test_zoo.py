@@ -1,6 +1,7 @@
 """The model zoo in a real browser: two families trained live, the views, bad and extreme
 sizes, on the default dataset, Spanish municipalities and an upload."""
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot, wait_idle
@@ -19,8 +20,17 @@ def set_number(page, key, value):
 
 
 def choose(page, key, option):
-    page.locator(f".st-key-{key}").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Open a selectbox and pick an option (again if a rerun closed the list meanwhile)."""
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):
+        wait_idle(page)
+        page.locator(f".st-key-{key}").click()
+        try:
+            wanted.wait_for(timeout=5000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    wanted.click()
     wait_idle(page)
 
 
@@ -37,7 +47,7 @@ def test_transformer_then_gru_overlaid_with_their_views(page, app_url):
     no_exception(page)
     set_number(page, "zoo_steps", 1000)
     train_to_the_end(page, 1000)
-    expect(page.get_by_text("Each square: one layer")).to_be_visible()
+    expect(page.get_by_text("Each square: one head of one layer")).to_be_visible()
     no_exception(page)
     screenshot(page, "zoo-transformer")
     choose(page, "zoo_family", "GRU")
@@ -80,6 +90,7 @@ def test_an_upload_trains_an_rnn(page, app_url):
     wait_idle(page)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Model zoo").click()
     wait_idle(page)
+    expect(page.get_by_text("Model zoo: makemore.py's six families")).to_be_visible()
     choose(page, "zoo_family", "RNN")
     set_number(page, "zoo_steps", 300)
     train_to_the_end(page, 300)
