@@ -84,6 +84,9 @@ def router() -> None:
             "makemore part 5 · WaveNet": [
                 page("pages/part5_wavenet/wavenet.py", "WaveNet", "graphic_eq", "wavenet"),
             ],
+            "Beyond the lectures": [
+                page("pages/zoo/zoo.py", "Model zoo", "pets", "zoo"),
+            ],
             "Classroom": [
                 page("pages/classroom/compare.py", "Compare runs", "stacked_line_chart", "compare"),
             ],

@@ -5,7 +5,8 @@ python -m engine presets
 python -m engine train --dataset names --preset part3-batchnorm --json
 python -m engine sample --dataset names --n 20 --seed 42 --temperature 0.8
 python -m engine bigram --dataset names --smoothing 1 --json
-python -m engine bench [--quick] [--json]
+python -m engine train --type transformer --steps 3000 --json   # makemore.py's families
+python -m engine bench [--quick] [--json] [--makemore PATH/makemore.py]
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from engine.sample import sample_words
 from engine.serve.cache import RunCache
 from engine.serve.records import restore, run_key, snapshot
 from engine.train import Job, TrainConfig
+from engine.zoo import data as zoo_data
+from engine.zoo import sample as zoo_sample
+from engine.zoo.job import ZooJob, makemore_train
+from engine.zoo.models import FAMILIES, ZooConfig
 
 
 def add_dataset_args(p: argparse.ArgumentParser) -> None:
@@ -112,6 +117,33 @@ class Progress:
         self.stream.flush()
 
 
+def zoo_config(args, ds: data.Dataset) -> tuple[ZooConfig, TrainConfig]:
+    """--type: makemore.py's family with its defaults, block size = longest word + 1."""
+    if args.preset:
+        raise models.ConfigError("--type trains makemore.py's families; leave out --preset.")
+    for flag in ("n_hidden", "n_layers", "lr_after", "lr_decay_step"):
+        if getattr(args, flag) is not None:
+            raise models.ConfigError(f"--{flag.replace('_', '-')} does not apply to --type.")
+    sizes = {
+        "block_size": args.block_size or zoo_data.block_size(ds),
+        "n_layer": args.n_layer,
+        "n_head": args.n_head,
+        "n_embd": args.n_embd,
+        "n_embd2": args.n_embd2,
+    }
+    model = ZooConfig(family=args.type, **{k: v for k, v in sizes.items() if v is not None})
+    train = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "weight_decay": args.weight_decay,
+    }
+    train = makemore_train(**{k: v for k, v in train.items() if v is not None})
+    if args.lr is not None:
+        train = dataclasses.replace(train, lr=args.lr, lr_after=args.lr)
+    return model, train
+
+
 def training_config(args) -> tuple[models.ModelConfig, TrainConfig, int, str]:
     preset = PRESETS[args.preset] if args.preset else None
     if preset:
@@ -174,7 +206,10 @@ def cmd_presets(args) -> None:
 
 def trained_job(args, ds: data.Dataset, model_cfg, train_cfg, shuffles: int) -> Job:
     """The run from the run cache when it was trained before, else trained now and cached."""
-    splits = data.make_splits(ds, model_cfg.block_size, shuffles)
+    zoo = isinstance(model_cfg, ZooConfig)
+    splits = (
+        zoo_data.make_splits(ds) if zoo else data.make_splits(ds, model_cfg.block_size, shuffles)
+    )
     cache = RunCache.from_environment()
     no_cache = getattr(args, "no_cache", False)
     record = None if no_cache else cache.get(run_key(splits.key, model_cfg, train_cfg))
@@ -183,7 +218,8 @@ def trained_job(args, ds: data.Dataset, model_cfg, train_cfg, shuffles: int) -> 
             f"(from the run cache in {cache.directory}; --no-cache trains again)", file=sys.stderr
         )
         return restore(record, splits, args.device)
-    job = Job(model_cfg, train_cfg, splits, ds.vocab_size, device=args.device)
+    make = ZooJob if zoo else Job
+    job = make(model_cfg, train_cfg, splits, ds.vocab_size, device=args.device)
     job.run(callback=None if getattr(args, "quiet", False) else Progress(train_cfg.steps))
     cache.put(snapshot(job, ds))
     if cache.unavailable:
@@ -193,7 +229,10 @@ def trained_job(args, ds: data.Dataset, model_cfg, train_cfg, shuffles: int) -> 
 
 def cmd_train(args) -> None:
     ds = load_dataset(args)
-    model_cfg, train_cfg, shuffles, name = training_config(args)
+    if args.type:
+        (model_cfg, train_cfg), shuffles, name = zoo_config(args, ds), 1, args.type
+    else:
+        model_cfg, train_cfg, shuffles, name = training_config(args)
     job = trained_job(args, ds, model_cfg, train_cfg, shuffles)
     result = job.final
     summary = {
@@ -206,7 +245,9 @@ def cmd_train(args) -> None:
         "steps_per_second": round(job.steps_per_second(), 1),
         "params": job.model.num_params(),
     }
-    if args.samples:
+    if args.samples and isinstance(job, ZooJob):
+        summary["samples"] = zoo_sample.sample_words(job.model, ds.itos, args.samples, SAMPLE_SEED)
+    elif args.samples:
         summary["samples"] = sample_words(
             job.model, ds.itos, n=args.samples, seed=train_cfg.seed + 10
         )
@@ -214,7 +255,12 @@ def cmd_train(args) -> None:
         print(json.dumps(summary))
     else:
         print(f"{name} on {ds.name}: {summary['params']:,} parameters, {job.step:,} steps")
-        print(f"train {result['train']:.4f}  dev {result['dev']:.4f}  test {result['test']:.4f}")
+        if isinstance(job, ZooJob):  # makemore.py's split: train and test, no dev set
+            print(f"train {result['train']:.4f}  test {result['test']:.4f}")
+        else:
+            print(
+                f"train {result['train']:.4f}  dev {result['dev']:.4f}  test {result['test']:.4f}"
+            )
         for s in summary.get("samples", []):
             print(s)
 
@@ -272,6 +318,11 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--n-embd", type=bounded(int, 1, 1024))
         p.add_argument("--n-hidden", type=bounded(int, 1, 4096))
         p.add_argument("--n-layers", type=bounded(int, 1, 32))
+        p.add_argument("--type", choices=FAMILIES, help="makemore.py's family (its defaults)")
+        p.add_argument("--n-layer", type=bounded(int, 1, 12), help="--type: Transformer blocks")
+        p.add_argument("--n-head", type=bounded(int, 1, 16), help="--type: attention heads")
+        p.add_argument("--n-embd2", type=bounded(int, 1, 512), help="--type: hidden size")
+        p.add_argument("--weight-decay", type=bounded(float, 0, 10), help="--type: AdamW's")
         p.add_argument("--steps", type=bounded(int, 0, 10_000_000))
         p.add_argument("--batch-size", type=bounded(int, 1, 65_536))
         p.add_argument("--lr", type=bounded(float, 1e-6, 100))
@@ -315,7 +366,12 @@ def parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="skip the minutes-long time-to-quality runs"
     )
     m.add_argument("--json", action="store_true")
-    m.set_defaults(func=lambda args: bench.run(args.quick, args.json))
+    m.add_argument(
+        "--makemore",
+        metavar="PATH",
+        help="makemore.py: compare the Transformer's steps/s with it (alternating rounds)",
+    )
+    m.set_defaults(func=lambda args: bench.run(args.quick, args.json, args.makemore))
     return ap
 
 

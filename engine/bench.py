@@ -10,7 +10,9 @@
 3. Co-batched training (engine.stacked): aggregate steps/s of R compatible runs (their own
    seeds and learning rates) trained together, against the same R runs one after another
    with the fused single-run step, R = 1, 4, 16, 32, alternating rounds.
-4. UI-facing latencies of the engine: a smoothing recompute, a diagnostics snapshot of
+4. With --makemore PATH: makemore.py's own Transformer training loop (its TensorBoard
+   writer stubbed, engine.zoo.peer) against the zoo's, alternating rounds.
+5. UI-facing latencies of the engine: a smoothing recompute, a diagnostics snapshot of
    the deep net. The charts' share (one live-chart tick, training in chunks with chart
    ticks between) is the app's: `python -m ui.bench`, since the engine never imports it.
 """
@@ -220,7 +222,7 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}, Python {platform.python_version()}"
 
 
-def run(quick: bool = False, as_json: bool = False) -> dict:
+def run(quick: bool = False, as_json: bool = False, makemore: str | None = None) -> dict:
     ds = data.load_builtin("names")
     report = {
         "machine": machine(),
@@ -228,6 +230,10 @@ def run(quick: bool = False, as_json: bool = False) -> dict:
         "co_batched": co_batched(ds, 1 if quick else 3),
         "latencies": latencies(ds, 1 if quick else 3),
     }
+    if makemore:  # makemore.py's Transformer loop against the zoo's, alternating rounds
+        from engine.zoo import peer
+
+        report["makemore"] = peer.throughput(makemore, ds, repeats=1 if quick else 3)
     if not quick:
         report["time_to_quality"] = time_to_quality(ds)
     if as_json:
@@ -278,6 +284,14 @@ def render(report: dict) -> str:
                 f"{r['together_steps_s']:>9,} {r['ratio']:>6.2f}x  {rounds}"
             )
     lines += ["", *render_latencies(report["latencies"], LATENCY_LABELS)]
+    if mm := report.get("makemore"):
+        rounds = " ".join(f"{x:.2f}x" for x in mm["ratio_each_round"])
+        lines += [
+            "",
+            f"{'vs makemore.py':18s} {'makemore.py':>11s} {'engine':>8s} {'ratio':>7s}  rounds",
+            f"{mm['family']:18s} {mm['makemore_steps_s']:>11,} {mm['engine_steps_s']:>8,} "
+            f"{mm['ratio']:>6.2f}x  {rounds}  ({mm['threads']} thread(s))",
+        ]
     if report.get("time_to_quality"):
         lines += [
             "",

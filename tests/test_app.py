@@ -27,6 +27,7 @@ URL_PATHS = {
     "backprop": "pages/part4_backprop/ninja.py",
     "wavenet": "pages/part5_wavenet/wavenet.py",
     "compare": "pages/classroom/compare.py",
+    "zoo": "pages/zoo/zoo.py",
 }
 
 

@@ -97,3 +97,22 @@ def test_render_prints_readable_tables():
     assert "python -m ui.bench" in text
     assert "new_key" in text
     assert "never" in text
+
+
+def test_the_makemore_comparison_is_rendered_with_its_rounds():
+    report = {
+        "machine": "m",
+        "throughput": [],
+        "latencies": {},
+        "makemore": {
+            "family": "transformer",
+            "makemore_steps_s": 30.0,
+            "engine_steps_s": 45.0,
+            "ratio": 1.5,
+            "ratio_each_round": [1.4, 1.5],
+            "threads": 1,
+        },
+    }
+    text = bench.render(report)
+    assert "vs makemore.py" in text
+    assert "1.50x  1.40x 1.50x" in text

@@ -115,11 +115,18 @@ def forget_templates() -> None:
 
 
 def loss_curve_spec(
-    lossi, evals=(), references=None, *, lecture_bucket: int | None = None, height=320
+    lossi,
+    evals=(),
+    references=None,
+    *,
+    lecture_bucket: int | None = None,
+    height=320,
+    dev_label: str = "dev",
 ) -> dict:
     """A run's loss curve, log10 of the minibatch loss against the step: bucket means of
     lossi (at most 1,000 points), the periodic train and dev evaluations as points, and
     references {label: loss} as dashed rules (ln V, the bigram's loss, a lecture's number).
+    `dev_label` names the evaluations' held-out split ("test" for makemore.py's split).
 
     lecture_bucket=1000 draws the lecture's plot(torch.tensor(lossi).view(-1, 1000).mean(1))
     instead: the means of whole 1,000-step blocks, finer bucket means in gray behind them.
@@ -137,10 +144,10 @@ def loss_curve_spec(
         }
     else:
         series = {"minibatch loss": (theme.MINIBATCH, "curve", bucket_means(lossi))}
-    for split, colour in (("dev", theme.DEV), ("train", theme.TRAIN)):  # train on top
+    for split, shown in (("dev", dev_label), ("train", "train")):  # train on top
         steps, values = [e["step"] for e in evals], [math.log10(e[split]) for e in evals]
-        series[f"{split} loss (evaluated)"] = (
-            colour,
+        series[f"{shown} loss (evaluated)"] = (
+            theme.SPLITS[shown],
             split,
             pd.DataFrame({"step": steps, "value": values}),
         )

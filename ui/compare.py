@@ -19,7 +19,7 @@ from engine.presets import PRESETS
 from engine.serve.records import CONFIGS, Record, describe, restore, snapshot
 from engine.train import Evaluation, TrainConfig
 from ui import runs as shared
-from ui import state
+from ui import state, zoo
 from ui.charts import bucket_means
 
 NAMES_VOCAB = 27  # names.txt: a-z and "."
@@ -111,6 +111,8 @@ def record(entry: dict) -> Record | None:
 def reevaluation(record: Record, ds) -> Evaluation:
     """An imported model's train/dev/test loss on the open dataset (its own, same
     fingerprint), to be evaluated by a worker."""
+    if record.meta["model"]["kind"] == "zoo":  # makemore.py's split
+        return Evaluation(restore(record, zoo.splits(ds.fingerprint, ds)))
     made = SplitsKey.parse(record.meta["splits"])
     splits = state.splits(ds.fingerprint, made.block_size, made.shuffles, ds)
     return Evaluation(restore(record, splits))

@@ -27,9 +27,10 @@ from engine.export.load import load_model
 from engine.lectures import SAMPLE_SEED
 from engine.sample import sample_words
 from engine.serve.records import FORMAT, Record
+from engine.zoo import sample as zoo_sample
 
 SAMPLE_COUNT = 20
-FAMILIES = {"mlp": "MLP", "deep": "deep MLP", "wavenet": "WaveNet"}
+FAMILIES = {"mlp": "MLP", "deep": "deep MLP", "wavenet": "WaveNet", "zoo": "model zoo"}
 CSV_COLUMNS = ("step", "log10_loss", "loss", "eval_train", "eval_dev")
 
 
@@ -72,7 +73,10 @@ def config_json(record: Record) -> str:
             "fingerprint": meta["fingerprint"],
             "vocab_size": len(meta["itos"]),
             "itos": "".join(meta["itos"]),
-            "split": "80/10/10 after random.seed(42); random.shuffle(words)",
+            "split": "makemore.py's: a test set of min(1000, 10 %) of the words by "
+            "torch.randperm from the seed"
+            if meta["model"]["kind"] == "zoo"
+            else "80/10/10 after random.seed(42); random.shuffle(words)",
             "shuffles": shuffles(record),
         },
         "model": meta["model"],
@@ -121,7 +125,8 @@ def samples_text(
     top_k: int | None = None,
 ) -> str:
     """n samples, one per line, after a header saying how they were drawn."""
-    words = sample_words(load_model(record), record.meta["itos"], n, seed, temperature, top_k)
+    sampler = zoo_sample.sample_words if record.meta["model"]["kind"] == "zoo" else sample_words
+    words = sampler(load_model(record), record.meta["itos"], n, seed, temperature, top_k)
     header = (
         f"# {n} samples from a {record.meta['model']['kind']} model trained on "
         f"{record.meta['dataset']} ({record.meta['steps']:,} steps)\n"

@@ -15,11 +15,13 @@ from engine import models
 from engine.data import MAX_VOCAB, SplitsKey
 from engine.models import ConfigError
 from engine.serve.records import Record
+from engine.zoo import models as zoo
 
 
 def load_model(record: Record) -> models.Model:
     """The record's model with its trained weights (on the CPU)."""
-    model = models.build(record.config, len(record.meta["itos"]), torch.Generator())
+    build = zoo.build if isinstance(record.config, zoo.ZooConfig) else models.build
+    model = build(record.config, len(record.meta["itos"]), torch.Generator())
     return model.load_state_dict(record.state)
 
 
@@ -45,7 +47,8 @@ def check(record: Record, max_params: int = 8_000_000) -> Record:
             float(meta["final"]["train"]), float(meta["final"]["dev"]), float(meta["final"]["test"])
         int(meta["steps"]), float(meta["seconds"]), int(meta["params"])
         str(meta["dataset"]), str(meta["fingerprint"]), str(meta["key"])
-        if SplitsKey.parse(str(meta["splits"])) is None:
+        zoo_split = str(meta["splits"]).startswith("zoo:")
+        if SplitsKey.parse(str(meta["splits"])) is None and not zoo_split:
             raise ValueError
     except (KeyError, TypeError, ValueError):
         raise ConfigError(
@@ -54,8 +57,11 @@ def check(record: Record, max_params: int = 8_000_000) -> Record:
     try:
         for config in (record.config, record.train_config):
             _check_types(config)
-        models.validate(record.config, len(itos))
-        too_big = _size_bound(record.config, len(itos)) > max_params
+        if isinstance(record.config, zoo.ZooConfig):
+            too_big = zoo.count_params(record.config, len(itos)) > max_params  # validates
+        else:
+            models.validate(record.config, len(itos))
+            too_big = _size_bound(record.config, len(itos)) > max_params
     except ConfigError:
         raise
     except (TypeError, ValueError, OverflowError):

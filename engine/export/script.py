@@ -21,6 +21,7 @@ from engine.serve.records import Record
 from engine.train import EVAL_TRAIN_SAMPLE
 
 TEMPLATE = Path(__file__).with_name("standalone.py")
+ZOO_TEMPLATE = Path(__file__).with_name("standalone_zoo.py")  # makemore.py's data and families
 TEMPLATE_NOTE = "This file is the template the playground's exporter fills in"
 REGION = re.compile(
     r"^# >>> (?P<families>[a-z ]+)\n(?P<code>.*?)^# <<< (?P=families)\n", re.M | re.S
@@ -29,10 +30,11 @@ REGION = re.compile(
 
 def standalone_script(record: Record, words_file: str = "words.txt", name: str = "train.py") -> str:
     """The template with this run's settings, for this run's model family only."""
-    source = TEMPLATE.read_text(encoding="utf-8")
-    for setting, value in settings(record, words_file).items():
+    zoo = record.meta["model"]["kind"] == "zoo"
+    source = (ZOO_TEMPLATE if zoo else TEMPLATE).read_text(encoding="utf-8")
+    for setting, value in (zoo_settings if zoo else settings)(record, words_file).items():
         source = fill(source, setting, value)
-    source = keep_family(source, record.meta["model"]["kind"])
+    source = keep_family(source, record.meta["model"]["family" if zoo else "kind"])
     source = source.replace(
         "python train.py words.txt", f"python {plain(name)} {plain(words_file)}"
     )
@@ -59,6 +61,23 @@ def settings(record: Record, words_file: str) -> dict[str, object]:
         "expected": meta["final"],
         "threads": torch.get_num_threads(),
         "kernels": torch.backends.cpu.get_cpu_capability(),
+        "sample_count, sample_seed": (SAMPLE_COUNT, SAMPLE_SEED),
+    }
+
+
+def zoo_settings(record: Record, words_file: str) -> dict[str, object]:
+    """The zoo template's config block for this run."""
+    meta, train = record.meta, dataclasses.asdict(record.train_config)
+    model = {k: v for k, v in meta["model"].items() if k not in ("kind", "family")}
+    return {
+        "words_file": words_file,
+        "fingerprint": meta["fingerprint"],
+        "family": meta["model"]["family"],
+        "model_args": model,
+        **{k: train[k] for k in ("steps", "batch_size", "lr", "weight_decay", "seed")},
+        "eval_every": train["eval_every"],
+        "expected": meta["final"],
+        "threads": torch.get_num_threads(),
         "sample_count, sample_seed": (SAMPLE_COUNT, SAMPLE_SEED),
     }
 
@@ -118,7 +137,12 @@ def about(record: Record) -> str:
     """The docstring's paragraph about this run: its data, model, recipe and results."""
     meta = record.meta
     final = meta["final"]
-    if final:
+    if final and meta["model"]["kind"] == "zoo":  # makemore.py's split: no dev set
+        reached = (
+            f"After {meta['steps']:,} steps the playground reported train {final['train']:.4f}, "
+            f"test {final['test']:.4f}; the script prints its own next to them."
+        )
+    elif final:
         reached = (
             f"After {meta['steps']:,} steps the playground reported train {final['train']:.4f}, "
             f"dev {final['dev']:.4f}, test {final['test']:.4f}; the script prints its own "
@@ -129,12 +153,14 @@ def about(record: Record) -> str:
             f"The playground's run was stopped after {meta['steps']:,} of "
             f"{meta['train']['steps']:,} steps; this script trains all of them."
         )
-    model = ", ".join(f"{k}={v!r}" for k, v in meta["model"].items() if k != "kind")
+    model = ", ".join(f"{k}={v!r}" for k, v in meta["model"].items() if k not in ("kind", "family"))  # fmt: skip
+    what = FAMILIES[meta["model"]["kind"]]
+    if meta["model"]["kind"] == "zoo":
+        what = f"{meta['model']['family']} of makemore.py's model zoo"
     lines = [
         f"Dataset: {plain(meta['dataset'])} ({len(meta['itos'])} characters, fingerprint "
         f"{plain(meta['fingerprint'])}).",
-        f"Model: the {FAMILIES[meta['model']['kind']]}, {plain(model)} "
-        f"({meta['params']:,} parameters).",
+        f"Model: the {what}, {plain(model)} ({meta['params']:,} parameters).",
         reached,
         f"Exported from makemore playground with torch {torch.__version__}, "
         f"{torch.get_num_threads()} thread(s), CPU kernels "

@@ -25,10 +25,14 @@ from engine.data import Dataset, Splits
 from engine.history import LossHistory
 from engine.models import ConfigError, ModelConfig
 from engine.train import Job, TrainConfig
+from engine.zoo.job import ZooJob
+from engine.zoo.models import ZooConfig
 
 FORMAT = "makemore-playground-run/1"
 
-CONFIGS = {c.kind: c for c in (models.MLPConfig, models.DeepConfig, models.WaveNetConfig)}
+CONFIGS = {
+    c.kind: c for c in (models.MLPConfig, models.DeepConfig, models.WaveNetConfig, ZooConfig)
+}
 
 
 def run_key(splits_key: str, config: ModelConfig, train: TrainConfig) -> str:
@@ -136,7 +140,8 @@ def snapshot(job: Job, dataset: Dataset) -> Record:
 
 def restore(record: Record, splits: Splits, device: str = "cpu") -> Job:
     """The Job a record came from, as it was when it finished (ready to sample and evaluate)."""
-    job = Job(record.config, record.train_config, splits, len(record.meta["itos"]), device=device)
+    make = ZooJob if isinstance(record.config, ZooConfig) else Job
+    job = make(record.config, record.train_config, splits, len(record.meta["itos"]), device=device)
     job.model.load_state_dict({k: v.to(device) for k, v in record.state.items()})
     job.lossi = LossHistory(record.lossi.tolist())
     job.evals = [dict(e) for e in record.meta["evals"]]

@@ -224,10 +224,14 @@ class TrainingService:
         return handle, "new"
 
     def estimate(self, trainable) -> float:
-        """Seconds the training's Jobs should take on this server's workers (0: unknown)."""
+        """Seconds the training's Jobs should take on this server's workers (0: unknown).
+        A Job's examples per step are its batch size, or its `examples_per_step` (the model
+        zoo's batch of words predicts every position of each: batch size x block size)."""
         return sum(
             self.speed.seconds(
-                j.model.num_params(), j.train_config.batch_size, j.train_config.steps - j.step
+                j.model.num_params(),
+                getattr(j, "examples_per_step", j.train_config.batch_size),
+                j.train_config.steps - j.step,
             )
             for j in jobs_of(trainable).values()
         )
