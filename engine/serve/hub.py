@@ -14,6 +14,7 @@ Imported only inside the cluster's processes and by ray_workers once Ray is impo
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import threading
@@ -25,6 +26,8 @@ from engine.serve import estimate, portable
 from engine.serve.local import DATA_PER_WORKER, NICE
 from engine.serve.service import LOST
 from engine.serve.worker import CHUNK, _message
+
+log = logging.getLogger(__name__)
 
 NAMESPACE = "makemore"
 HUB = "makemore-hub"
@@ -109,6 +112,7 @@ class Run:
         self.base = (0, blob)  # (seq, whole replica)
         self.log: deque[tuple[int, tuple]] = deque()
         self.state, self.ended = "queued", None
+        self.patched = False  # a slot sent a patch: it trained
 
 
 class Hub:
@@ -131,6 +135,8 @@ class Hub:
         self.runs: dict[str, Run] = {}
         self.live: dict[str, str] = {}  # run key -> run id, while queued or training
         self.started = 0  # runs started on a slot, ever
+        self.starts: dict[str, tuple] = {}  # run id -> how it was started (to start it again)
+        self.restarted: dict[int, float] = {}  # slot -> when Ray last restarted its actor
 
     # --- the shared slot queue (engine.serve.slots.Slots, for every server's sessions) --
 
@@ -190,7 +196,7 @@ class Hub:
         if run is None or run.ended is not None:  # resumed: a run of its own again
             run = self.runs[run_id] = Run(getattr(run, "key", None), blob)
         run.state = "queued"
-        self.pending.append((run_id, blob, data, patch_every))
+        self.pending.append((run_id, blob, data, patch_every, 0))
         self._dispatch()
 
     def stop(self, run_id: str) -> None:
@@ -216,7 +222,7 @@ class Hub:
         run.seq += 1
         run.log.append((run.seq, message))
         if kind == "patch":
-            run.step = message[2]
+            run.step, run.patched = message[2], True
         elif kind == "started":
             run.state = "running"
         elif kind in FINAL:
@@ -226,8 +232,10 @@ class Hub:
 
     def _dispatch(self) -> None:
         while self.pending and len(self.busy) < len(self.workers):
-            index = next(i for i in range(len(self.workers)) if i not in self.busy)
-            run_id, blob, data, patch_every = self.pending.popleft()
+            free = [i for i in range(len(self.workers)) if i not in self.busy]
+            index = min(free, key=lambda i: self.restarted.get(i, 0.0))  # healthy slots first
+            run_id, blob, data, patch_every, attempts = self.pending.popleft()
+            self.starts[run_id] = (run_id, blob, data, patch_every, attempts)
             ref = self.workers[index].train.remote(run_id, blob, data, patch_every)
             self.trains[ref] = (index, run_id)
             self.busy[index] = run_id
@@ -245,7 +253,15 @@ class Hub:
                 self.busy.pop(index, None)
                 try:
                     message = ray.get(ref)
-                except Exception:  # the actor died (killed, out of memory): Ray restarts it
+                except Exception as e:  # the actor died (killed, out of memory): Ray restarts it
+                    self.restarted[index] = time.monotonic()
+                    start = self.starts.get(run_id)
+                    run = self.runs.get(run_id)
+                    if start is not None and start[4] < 2 and run is not None and not run.patched:
+                        # it never trained (the slot was still restarting): again, elsewhere
+                        self.pending.appendleft((*start[:4], start[4] + 1))
+                        continue
+                    log.warning("Run %s lost on slot %d: %s", run_id, index, e)
                     message = ("failed", run_id, LOST)
                 self.post(run_id, message)
             self._dispatch()
@@ -284,4 +300,9 @@ class Hub:
         return ray.get([w.pid.remote() for w in self.workers])
 
     def stats(self) -> dict:
-        return {"started": self.started, "busy": dict(self.busy), "pending": len(self.pending)}
+        return {
+            "started": self.started,
+            "busy": dict(self.busy),
+            "pending": len(self.pending),
+            "hub_pid": os.getpid(),
+        }

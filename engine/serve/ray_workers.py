@@ -355,3 +355,34 @@ def _cpus(ray) -> int:
 def _hub_class(ray):
     """The Hub as a Ray actor class (made when Ray is imported, never by a default install)."""
     return ray.remote(Hub)
+
+
+def main(argv=None) -> int:
+    """`python -m engine.serve.ray_workers status|reset --address HEAD`: the hub, from outside."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("what", choices=["status", "reset"])
+    ap.add_argument("--address", default=os.environ.get("MAKEMORE_RAY_ADDRESS", "auto"))
+    args = ap.parse_args(argv)
+    import ray
+
+    _reachable(args.address)
+    ray.init(address=args.address, namespace=NAMESPACE, log_to_driver=False, logging_level="ERROR")
+    try:
+        hub = ray.get_actor(HUB, namespace=NAMESPACE)
+    except ValueError:
+        print(json.dumps({"hub": None}))
+        return 0
+    if args.what == "reset":  # e.g. after updating the code: the next server starts a new one
+        ray.kill(hub, no_restart=True)
+        print(json.dumps({"hub": "stopped"}))
+        return 0
+    stats = ray.get(hub.stats.remote(), timeout=CALL_TIMEOUT)
+    print(json.dumps({"hub": HUB, **stats, "pids": ray.get(hub.pids.remote(), timeout=30)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
