@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -307,6 +308,8 @@ def test_while_the_cluster_does_not_answer_new_runs_are_refused_plainly():
 def test_while_the_hub_is_away_no_call_waits_for_it():
     workers = ray_workers.RayWorkers.__new__(ray_workers.RayWorkers)
     workers.hub = None  # any call to it would raise
+    workers.ray = type("Connected", (), {"is_initialized": staticmethod(lambda: True)})
+    workers._closed = threading.Event()
     workers.away_since = time.monotonic()
     assert workers.call("request", "run", "session", default=0) == 0
     assert workers.unavailable == ray_workers.AWAY

@@ -113,6 +113,7 @@ class Run:
         self.log: deque[tuple[int, tuple]] = deque()
         self.state, self.ended = "queued", None
         self.patched = False  # a slot sent a patch: it trained
+        self.final: bytes | None = None  # the whole training, once done
 
 
 class Hub:
@@ -182,11 +183,14 @@ class Hub:
             self.post(run_id, ("stopped", run_id, run.base[1]))
 
     def join(self, key: str):
-        """The run in progress with this key: (run id, seq, whole replica, state), or None."""
+        """The run in progress with this key, or just finished (state "done", the whole
+        training): (run id, seq, whole replica, state), or None."""
         run_id = self.live.get(key)
         run = self.runs.get(run_id) if run_id is not None else None
-        if run is None or run.ended is not None:
+        if run is None or (run.ended is not None and run.final is None):
             return None
+        if run.final is not None:
+            return run_id, run.seq, run.final, "done"
         return run_id, run.base[0], run.base[1], run.state
 
     # --- training ---------------------------------------------------------------------
@@ -227,7 +231,9 @@ class Hub:
             run.state = "running"
         elif kind in FINAL:
             run.state, run.ended = kind, time.monotonic()
-            if run.key is not None and self.live.get(run.key) == run_id:
+            if kind == "done":  # served to whoever asks before it is in the run cache
+                run.final = message[2]
+            elif run.key is not None and self.live.get(run.key) == run_id:
                 del self.live[run.key]
 
     def _dispatch(self) -> None:
@@ -275,6 +281,8 @@ class Hub:
         for run_id, run in list(self.runs.items()):
             if run.ended is not None and now - run.ended > KEEP_FINISHED:
                 del self.runs[run_id]
+                if run.key is not None and self.live.get(run.key) == run_id:
+                    del self.live[run.key]
 
     def poll(self, cursors: dict[str, int], speeds_seen: int = 0) -> tuple[list, list]:
         """The messages after each cursor (run id -> last seq seen), and new speed measures.

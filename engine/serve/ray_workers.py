@@ -255,7 +255,8 @@ class RayWorkers:
         if found is None:
             return None
         run_id, seq, blob, state = found
-        self._track(run_id, seq)
+        if state != "done":
+            self._track(run_id, seq)
         return run_id, blob, state
 
     def pids(self) -> list[int]:
@@ -272,6 +273,8 @@ class RayWorkers:
 
     def call(self, method: str, *args, default=None):
         """The hub's answer, or `default` at once while it is away (asked again later)."""
+        if not self._connected():
+            return default
         if self.away_since is not None and time.monotonic() - self.away_since < RETRY_AFTER:
             return default
         try:
@@ -284,10 +287,16 @@ class RayWorkers:
 
     def send(self, method: str, *args) -> None:
         """A call whose answer nobody waits for (its failure shows in the next poll)."""
+        if not self._connected():
+            return
         try:
             getattr(self.hub, method).remote(*args)
         except Exception as e:
             self._away(e)
+
+    def _connected(self) -> bool:
+        """Still connected: a call after ray.shutdown() would start a Ray of its own."""
+        return not self._closed.is_set() and self.ray.is_initialized()
 
     def _away(self, e: Exception) -> None:
         if self.away_since is None:
@@ -312,7 +321,7 @@ class RayWorkers:
                 self.cursors[run_id] = max(seq or 0, self.cursors.get(run_id, 0))
 
     def _poll(self) -> None:
-        while not self._closed.wait(POLL_EVERY):
+        while not self._closed.wait(POLL_EVERY) and self._connected():
             with self.lock:
                 cursors = dict(self.cursors)
             try:

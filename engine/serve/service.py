@@ -222,6 +222,8 @@ class TrainingService:
             shared = self.live.get(key) if key is not None else None
             if shared is None and key is not None and self.shared:
                 shared = self._join(trainable, key, dataset)  # another server's run
+                if shared is not None and shared.state == "done":  # just finished there
+                    return shared, "cache"
             if shared is not None and shared.active and session not in shared.watchers:
                 shared.watchers.add(session)
                 self.slots.request(shared.id, session)
@@ -254,7 +256,9 @@ class TrainingService:
         handle.start_step, handle.owned = handle.step, False
         handle.state = state
         handle._run(state == "running")
-        self.handles[run_id] = self.live[key] = handle
+        self.handles[run_id] = handle
+        if handle.active:
+            self.live[key] = handle
         return handle
 
     def estimate(self, trainable) -> float:
