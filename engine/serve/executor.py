@@ -61,9 +61,9 @@ def from_environment(slots: int) -> tuple[Executor, str | None]:
     try:
         executor = ray_workers.RayWorkers.connect(address)
     except ray_workers.Unavailable as e:
-        notice = (
-            f"{RAY_ADDRESS} is set to {address!r}, but {e} Trainings run on this server's "
-            f"own worker processes ({slots}) instead."
+        notice = (  # what matters first: a toast shows its first lines
+            f"Trainings run on this server's own worker processes ({slots}), not on Ray: "
+            f"{RAY_ADDRESS} is set to {address!r}, but {e}"
         )
         log.warning("%s", notice)
         return LocalWorkers(slots), notice
