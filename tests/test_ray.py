@@ -38,6 +38,7 @@ from tests.conftest import needs_names
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = data.load_builtin("us-census-1990")
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # Ray on 127.0.0.1 only, not the LAN
+os.environ.update(LOOPBACK)  # before Ray is imported here: it reads it once, on import
 
 
 def free_port() -> int:
@@ -313,3 +314,35 @@ def test_while_the_hub_is_away_no_call_waits_for_it():
     workers.away_since = time.monotonic()
     assert workers.call("request", "run", "session", default=0) == 0
     assert workers.unavailable == ray_workers.AWAY
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux /proc")
+def test_the_cluster_going_away_fails_runs_plainly_and_hangs_nothing():
+    pytest.importorskip("ray", reason="Ray is optional (requirements-ray.txt)")
+    cluster = Cluster(cpus=2)
+    try:
+        svc = TrainingService(ray_workers.RayWorkers.connect(cluster.address), RunCache(None, 0))
+        try:
+            handle, _ = svc.submit(mlp(200_000, seed=1), "s", WORDS)
+            deadline = time.monotonic() + 60
+            while handle.step < 300 and time.monotonic() < deadline:
+                svc.watch(handle, "s")
+                time.sleep(0.05)
+            assert handle.state == "running"
+            cluster.hub()  # learn the actors' process ids, to stop them with the head
+            cluster.stop()  # the head and every process of the cluster, gone
+            slowest, deadline = 0.0, time.monotonic() + 60
+            while handle.state != "failed" and time.monotonic() < deadline:
+                t0 = time.monotonic()
+                svc.watch(handle, "s")
+                slowest = max(slowest, time.monotonic() - t0)
+                time.sleep(0.1)
+            assert handle.error == ray_workers.UNREACHABLE
+            assert slowest <= ray_workers.CALL_TIMEOUT + 1  # a page tick waits for no Ray call
+            with pytest.raises(ConfigError, match="does not answer"):
+                svc.submit(mlp(seed=2), "s", WORDS)
+        finally:
+            svc.close()
+    finally:
+        cluster.stop()
