@@ -32,8 +32,9 @@ ORIGINS = {
 
 @st.cache_resource(show_spinner="Starting the training workers…")
 def service() -> TrainingService:
-    """The one training service of this server (settings from MAKEMORE_* variables)."""
-    return TrainingService.local(
+    """The one training service of this server (settings from MAKEMORE_* variables; its
+    own worker processes, or the Ray cluster at MAKEMORE_RAY_ADDRESS)."""
+    return TrainingService.from_environment(
         RunCache.from_environment(),
         default_slots(),
         limits=Limits.from_environment(),

@@ -88,6 +88,7 @@ class Handle:
         self.step = self.start_step = getattr(trainable, "step", 0)
         self.estimate = 0.0  # seconds it should take on this server
         self.together = 0  # other runs training in one stack with it (engine.serve.groups)
+        self.owned = True  # False: another server's run, watched here (a shared executor)
         self.lock = threading.RLock()
         self._inbox: deque[bytes] = deque()
 
@@ -154,11 +155,18 @@ class TrainingService:
         lease: float = 60.0,
         queue_max: int | None = None,
         patch_every: float = PATCH_EVERY,
+        notice: str | None = None,
     ):
         self.executor, self.cache = executor, cache
+        self.notice = notice  # why the executor asked for could not be had (for the pages)
         self.limits = limits or Limits()
         self.groups = groups.Groups(groups.per_worker(executor))
-        self.slots = Slots(executor.n * self.groups.limit, lease=lease)
+        # a shared executor (Ray) keeps the slot queue of every server; else it is ours
+        make_slots = getattr(executor, "make_slots", None)
+        n = executor.n * self.groups.limit
+        self.slots = make_slots(lease) if make_slots else Slots(n, lease=lease)
+        self.shared = getattr(executor, "shared", False)
+        self._prefix = getattr(executor, "prefix", "")  # run ids unique over all servers
         self.queue_max = queue_max or default_queue()
         self.patch_every = patch_every
         self.speed, self._measured = Speed(), False  # until a worker has measured itself
@@ -175,6 +183,14 @@ class TrainingService:
         from engine.serve.local import LocalWorkers
 
         return cls(LocalWorkers(slots), cache, **kwargs)
+
+    @classmethod
+    def from_environment(cls, cache: RunCache, slots: int, **kwargs) -> TrainingService:
+        """Local workers, or the Ray cluster of MAKEMORE_RAY_ADDRESS (engine.serve.executor)."""
+        from engine.serve.executor import from_environment
+
+        executor, notice = from_environment(slots)
+        return cls(executor, cache, notice=notice, **kwargs)
 
     # --- what pages do --------------------------------------------------------------
 
@@ -203,8 +219,14 @@ class TrainingService:
                 handle = self._new_handle(restored, key, dataset)
                 handle.state = "done"
             return handle, "cache"
+        if (away := getattr(self.executor, "unavailable", None)) is not None:
+            raise ConfigError(away)
         with self.lock:
             shared = self.live.get(key) if key is not None else None
+            if shared is None and key is not None and self.shared:
+                shared = self._join(trainable, key, dataset)  # another server's run
+                if shared is not None and shared.state == "done":  # just finished there
+                    return shared, "cache"
             if shared is not None and shared.active and session not in shared.watchers:
                 shared.watchers.add(session)
                 self.slots.request(shared.id, session)
@@ -220,8 +242,27 @@ class TrainingService:
             handle.watchers.add(session)
             if key is not None:
                 self.live[key] = handle
+            if self.shared:
+                self.executor.publish(key, handle.id, handle.blob)
             self.slots.request(handle.id, session)
         return handle, "new"
+
+    def _join(self, trainable, key: str, dataset: Dataset | None) -> Handle | None:
+        """Another server's run in progress with this key, as a handle here (or None)."""
+        found = self.executor.join(key)
+        if found is None:
+            return None
+        run_id, blob, state = found
+        handle = Handle(run_id, trainable, key, dataset)
+        portable.dumps(trainable, handle.refs)  # the data it refers to: ours, the same
+        handle._replace(blob)
+        handle.start_step, handle.owned = handle.step, False
+        handle.state = state
+        handle._run(state == "running")
+        self.handles[run_id] = handle
+        if handle.active:
+            self.live[key] = handle
+        return handle
 
     def estimate(self, trainable) -> float:
         """Seconds the training's Jobs should take on this server's workers (0: unknown).
@@ -258,7 +299,9 @@ class TrainingService:
         with self.lock:
             handle.watchers.discard(session)
             self.slots.release(handle.id, session)
-            if handle.watchers & self._holders(handle):
+            holders = self._holders(handle)
+            # on a shared executor, sessions of other servers count too
+            if holders - {session} if self.shared else handle.watchers & holders:
                 return
             self._stop(handle, note=None)
 
@@ -269,6 +312,7 @@ class TrainingService:
                 return
             handle.watchers.add(session)
             handle.note = None
+            handle.owned = True  # whoever resumes a run trains it from here
             if handle.state == "stopping":  # its checkpoint is on the way
                 handle.resume_wanted = True
             else:
@@ -309,7 +353,7 @@ class TrainingService:
         return (h := self.handles.get(run_id)) is not None and h.state == "queued"
 
     def _new_handle(self, trainable, key, dataset) -> Handle:
-        handle = Handle(f"run-{next(self._ids)}", trainable, key, dataset)
+        handle = Handle(f"{self._prefix}run-{next(self._ids)}", trainable, key, dataset)
         self.handles[handle.id] = handle
         return handle
 
@@ -329,6 +373,8 @@ class TrainingService:
         self.slots.release_all(handle.id)
         if handle.key is not None and self.live.get(handle.key) is handle:
             del self.live[handle.key]
+        if self.shared and handle.owned:
+            self.executor.unpublish(handle.key, handle.id)
 
     def _dispatch(self) -> None:
         last = 0.0
@@ -364,6 +410,14 @@ class TrainingService:
             return
         if kind == "patch":
             handle._patched(message[2], message[3])
+            return
+        if kind in ("started", "base"):  # a shared executor's: running; a whole replica
+            with self.lock:
+                if kind == "base":
+                    handle._replace(message[3])
+                if handle.state == "queued":
+                    handle.state = "running"
+                    handle._run(True)
             return
         self.executor.released(run_id)
         with self.lock:
@@ -409,7 +463,7 @@ class TrainingService:
             idle = self.executor.idle()
             for run_id in list(self.slots.holders):
                 handle = self.handles.get(run_id)
-                if handle is None or handle.state != "queued":
+                if handle is None or handle.state != "queued" or not handle.owned:
                     continue
                 index = self.groups.place(handle.trainable, idle)  # idle, or a group's worker
                 if index is None:
