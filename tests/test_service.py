@@ -347,7 +347,7 @@ def test_a_run_stopped_in_a_group_leaves_it_and_resumes_into_it():
 def test_runs_that_cannot_train_together_do_not_share_a_worker():
     svc = TrainingService.local(RunCache(None, 0), slots=1)
     try:
-        a, _ = svc.submit(bn_mlp(3_000, seed=1), "a", WORDS)
+        a, _ = svc.submit(bn_mlp(500_000, seed=1), "a", WORDS)  # trains until stopped
         wait(a, ("running",), service=svc, session="a")
         adamw = replace(TINY, optimizer="adamw", lr=3e-3)
         b, _ = svc.submit(mlp(adamw), "b", WORDS)  # AdamW: trains alone
@@ -356,7 +356,8 @@ def test_runs_that_cannot_train_together_do_not_share_a_worker():
         assert svc.watch(b, "b") == 1
         assert svc.watch(c, "c") == 2
         assert (b.state, c.state) == ("queued", "queued")
-        for h, s in ((a, "a"), (b, "b"), (c, "c")):
+        svc.stop(a, "a")
+        for h, s in ((b, "b"), (c, "c")):
             wait(h, service=svc, session=s)
     finally:
         svc.close()
@@ -366,12 +367,12 @@ def test_makemore_group_1_trains_every_run_alone(monkeypatch):
     monkeypatch.setenv("MAKEMORE_GROUP", "1")
     svc = TrainingService.local(RunCache(None, 0), slots=1)
     try:
-        a, _ = svc.submit(bn_mlp(3_000, seed=1), "a", WORDS)
+        a, _ = svc.submit(bn_mlp(500_000, seed=1), "a", WORDS)  # trains until stopped
         b, _ = svc.submit(bn_mlp(300, seed=2), "b", WORDS)
         wait(a, ("running",), service=svc, session="a")
         time.sleep(0.3)
         assert svc.watch(b, "b") == 1
-        wait(a, service=svc, session="a")
+        svc.stop(a, "a")
         wait(b, service=svc, session="b")
     finally:
         svc.close()
