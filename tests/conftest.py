@@ -12,6 +12,9 @@ from engine import data
 # Every test run gets an empty run cache of its own (the app and the CLI share one on disk).
 os.environ["MAKEMORE_RUN_CACHE_DIR"] = tempfile.mkdtemp(prefix="makemore-runs-")
 atexit.register(shutil.rmtree, os.environ["MAKEMORE_RUN_CACHE_DIR"], True)
+# Co-batching is off by default (README): the tests run with it on, so that every page's
+# training also goes through the grouping path; the tests of the default set MAKEMORE_GROUP=1.
+os.environ.setdefault("MAKEMORE_GROUP", "32")
 
 try:
     NAMES = data.load_builtin("names", download=False)

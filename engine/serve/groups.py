@@ -3,7 +3,7 @@
 The service places each run it starts (place): on an idle worker if there is one (every
 core trains), else into the group of a worker that trains runs of the same group key
 (engine.stacked.group_key: same shapes, batch size, optimizer and data) with room left
-(MAKEMORE_GROUP runs at most, default 32), else it waits. A worker trains its runs in
+(MAKEMORE_GROUP runs at most; the default, 1, turns grouping off), else it waits. A worker trains its runs in
 one engine.stacked.Stack; each run keeps its own handle, patches, Stop, Resume and cache
 entry. The slots then hand out up to workers x MAKEMORE_GROUP trainings at once.
 """
