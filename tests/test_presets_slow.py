@@ -51,7 +51,10 @@ def test_preset_reproduces_the_lecture(names, name, service):
         assert result["dev"] <= p.target_dev
 
 
-GROUPED = [n for n, p in PRESETS.items() if p.expected and p.train.optimizer == "sgd"]
+# The MLP and WaveNet presets train bit for bit as alone inside a group (tests/test_stacked.py
+# and scripts/stacked_drift.py), so only the deep net, which rounds differently, is re-run here
+# (16 x 1,001 steps; the others would be 16 x 200,000 steps each).
+GROUPED = ["part3-deep-bn"]
 
 
 @pytest.mark.parametrize("name", GROUPED)

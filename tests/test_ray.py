@@ -293,6 +293,9 @@ class AwayExecutor:
     def idle(self):
         return []
 
+    def replace_dead(self):
+        return []
+
     def close(self):
         pass
 

@@ -105,8 +105,6 @@ try:
 except ConfigError as e:
     st.error(str(e), icon=":material/error:")
     st.stop()
-if not small_data.notice(ds, uses_dev=False):
-    st.stop()
 splits = draw.splits(ds.fingerprint, ds)
 n_train, n_test = len(splits.Ytr), len(splits.Yte)
 st.caption(
