@@ -288,8 +288,10 @@ class TrainingService:
                 return 0
             handle.watchers.add(session)
             position = self.slots.request(handle.id, session)
-            if handle.state != "queued" or self.groups.limit == 1:
-                return position if handle.state == "queued" else 0
+            if handle.state != "queued":
+                return 0
+            if self.groups.limit == 1:
+                return position
             # holding a slot but no worker yet (groups: more slots than workers) counts too
             waiting = [o for o in self.slots.holders if self._queued(o)]
             return waiting.index(handle.id) + 1 if handle.id in waiting else position + len(waiting)
