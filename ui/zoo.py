@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from engine import data
+from engine import data, models
 from engine.presets import PRESETS
 from engine.zoo import data as zoo_data
 from engine.zoo.models import TITLES
@@ -103,7 +103,7 @@ def lecture_rows(ds: data.Dataset) -> list[dict]:
         for name in LECTURE_MODELS:
             p = PRESETS[name]
             train, dev = p.expected or (math.nan, p.target_dev or math.nan)
-            rows.append({"model": f"{p.lecture}: {p.name} ({p.title})", "params": None, "train": train, "test": dev, "split": "lecture's 80/10/10, dev"})  # fmt: skip
+            rows.append({"model": f"{p.lecture}: {p.name} ({p.title})", "params": models.count_params(p.model, ds.vocab_size), "train": train, "test": dev, "split": "lecture's 80/10/10, dev"})  # fmt: skip
     for run in runs.session_runs().values():
         job, run_ds = run["job"], run["dataset"]
         if run_ds.fingerprint != ds.fingerprint or job.final is None or job.config.kind == "zoo":
