@@ -116,6 +116,15 @@ class PeerRun:
         return total / count
 
 
+def _steps_per_second(train_step, steps: int, warmup: int = 20) -> float:
+    for _ in range(warmup):
+        train_step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        train_step()
+    return steps / (time.perf_counter() - t0)
+
+
 def throughput(path, ds: Dataset, family: str = "transformer", steps: int = 300, repeats: int = 3) -> dict:  # fmt: skip
     """Steps/s of makemore.py's loop and the zoo's ZooJob at makemore.py's defaults, in
     alternating rounds (a warm-up of 20 steps each first), at the caller's thread count."""
@@ -128,20 +137,9 @@ def throughput(path, ds: Dataset, family: str = "transformer", steps: int = 300,
     config = ZooConfig(family=family, block_size=zoo_data.block_size(ds))
     theirs, mine = [], []
     for _ in range(repeats):
-        run = PeerRun(mm, ds, family)
-        for _ in range(20):
-            run.train_step()
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            run.train_step()
-        theirs.append(steps / (time.perf_counter() - t0))
+        theirs.append(_steps_per_second(PeerRun(mm, ds, family).train_step, steps))
         job = ZooJob(config, makemore_train(steps + 20), splits, ds.vocab_size)
-        for _ in range(20):
-            job.train_step()
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            job.train_step()
-        mine.append(steps / (time.perf_counter() - t0))
+        mine.append(_steps_per_second(job.train_step, steps))
     return {
         "family": family,
         "makemore_steps_s": round(max(theirs), 1),
