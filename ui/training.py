@@ -219,12 +219,11 @@ def cache_notice() -> None:
     """Say once per session that the server's disk cache cannot be written (runs stay in
     memory), as RunCache.unavailable tells it, and that the Ray cluster MAKEMORE_RAY_ADDRESS
     names could not be used (trainings run on the server's own workers instead)."""
-    if (problem := runs.service().cache.unavailable) and not st.session_state.get("cache_notice"):
-        st.session_state["cache_notice"] = True
-        st.toast(problem, icon=":material/warning:", duration="long")
-    if (notice := runs.service().notice) and not st.session_state.get("executor_notice"):
-        st.session_state["executor_notice"] = True
-        st.toast(notice, icon=":material/warning:", duration="long")
+    svc = runs.service()
+    for flag, message in (("cache_notice", svc.cache.unavailable), ("executor_notice", svc.notice)):
+        if message and not st.session_state.get(flag):
+            st.session_state[flag] = True
+            st.toast(message, icon=":material/warning:", duration="long")
 
 
 def automatic(key: str, spec, make_job: Callable, render: Callable) -> None:
