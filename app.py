@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from ui import link_values, links, navigation, present, runs, state
+from ui import i18n, link_values, links, navigation, present, runs, state
+from ui.i18n import t
 
 
 @asynccontextmanager
@@ -33,62 +34,80 @@ def page(path: str, title: str, icon: str, url_path: str, **kwargs) -> st.Page:
 def router() -> None:
     """Every session's script run: the page config, the navigation, the page."""
     st.set_page_config(page_title="makemore playground", page_icon="🔤", layout="wide")
+    i18n.choose()  # first: every text below is in the session's language
 
     nav = st.navigation(
         {
-            "Start": [page("pages/start/home.py", "Home", "home", "home", default=True)],
-            "micrograd · Backpropagation": [
-                page("pages/micrograd/micrograd.py", "micrograd", "account_tree", "micrograd"),
+            t("Start"): [page("pages/start/home.py", t("Home"), "home", "home", default=True)],
+            t("micrograd · Backpropagation"): [
+                page("pages/micrograd/micrograd.py", t("micrograd"), "account_tree", "micrograd"),
             ],
-            "makemore part 1 · Bigrams": [
-                page("pages/part1_bigrams/counts.py", "Bigram counts", "grid_on", "bigram_counts"),
-                page("pages/part1_bigrams/smoothing.py", "Smoothing", "tune", "smoothing"),
+            t("makemore part 1 · Bigrams"): [
+                page(
+                    "pages/part1_bigrams/counts.py", t("Bigram counts"), "grid_on", "bigram_counts"
+                ),
+                page("pages/part1_bigrams/smoothing.py", t("Smoothing"), "tune", "smoothing"),
                 page(
                     "pages/part1_bigrams/sampling.py",
-                    "Sampling & likelihood",
+                    t("Sampling & likelihood"),
                     "casino",
                     "bigram_sampling",
                 ),
                 page(
-                    "pages/part1_bigrams/neural_bigram.py", "Neural bigram", "hub", "neural_bigram"
+                    "pages/part1_bigrams/neural_bigram.py",
+                    t("Neural bigram"),
+                    "hub",
+                    "neural_bigram",
                 ),
                 page(
                     "pages/part1_bigrams/exercises.py",
-                    "Exercises E01–E05",
+                    t("Exercises E01–E05"),
                     "school",
                     "ngram_exercises",
                 ),
             ],
-            "makemore part 2 · MLP": [
-                page("pages/part2_mlp/trainer.py", "MLP trainer", "model_training", "mlp"),
-                page("pages/part2_mlp/lr_finder.py", "Learning-rate finder", "speed", "lr_finder"),
+            t("makemore part 2 · MLP"): [
+                page("pages/part2_mlp/trainer.py", t("MLP trainer"), "model_training", "mlp"),
+                page(
+                    "pages/part2_mlp/lr_finder.py", t("Learning-rate finder"), "speed", "lr_finder"
+                ),
                 page(
                     "pages/part2_mlp/embeddings.py",
-                    "Embeddings & samples",
+                    t("Embeddings & samples"),
                     "scatter_plot",
                     "embeddings",
                 ),
             ],
-            "makemore part 3 · Activations & BatchNorm": [
+            t("makemore part 3 · Activations & BatchNorm"): [
                 page(
-                    "pages/part3_bn/init.py", "Init & saturation", "monitor_heart", "init_explorer"
+                    "pages/part3_bn/init.py",
+                    t("Init & saturation"),
+                    "monitor_heart",
+                    "init_explorer",
                 ),
                 page(
-                    "pages/part3_bn/batchnorm.py", "BatchNorm", "align_vertical_center", "batchnorm"
+                    "pages/part3_bn/batchnorm.py",
+                    t("BatchNorm"),
+                    "align_vertical_center",
+                    "batchnorm",
                 ),
-                page("pages/part3_bn/diagnostics.py", "Diagnostics", "query_stats", "diagnostics"),
+                page(
+                    "pages/part3_bn/diagnostics.py", t("Diagnostics"), "query_stats", "diagnostics"
+                ),
             ],
-            "makemore part 4 · Backprop ninja": [
-                page("pages/part4_backprop/ninja.py", "Backprop ninja", "swords", "backprop"),
+            t("makemore part 4 · Backprop ninja"): [
+                page("pages/part4_backprop/ninja.py", t("Backprop ninja"), "swords", "backprop"),
             ],
-            "makemore part 5 · WaveNet": [
-                page("pages/part5_wavenet/wavenet.py", "WaveNet", "graphic_eq", "wavenet"),
+            t("makemore part 5 · WaveNet"): [
+                page("pages/part5_wavenet/wavenet.py", t("WaveNet"), "graphic_eq", "wavenet"),
             ],
-            "Beyond the lectures": [
-                page("pages/zoo/zoo.py", "Model zoo", "pets", "zoo"),
+            t("Beyond the lectures"): [
+                page("pages/zoo/zoo.py", t("Model zoo"), "pets", "zoo"),
             ],
-            "Classroom": [
-                page("pages/classroom/compare.py", "Compare runs", "stacked_line_chart", "compare"),
+            t("Classroom"): [
+                page(
+                    "pages/classroom/compare.py", t("Compare runs"), "stacked_line_chart", "compare"
+                ),
             ],
         },
         expanded=True,
@@ -98,8 +117,12 @@ def router() -> None:
     links.sync_url()  # a link being opened, or the URL following the session's dataset
     ds = state.dataset()
     st.sidebar.caption(
-        f"Dataset: **{state.md_escape(state.source_label(st.session_state.ds_source))}** · "
-        f"{len(ds.words):,} words · V = {ds.vocab_size}"
+        t(
+            "Dataset: **{name}** · {n:,} words · V = {V}",
+            name=state.md_escape(state.source_label(st.session_state.ds_source)),
+            n=len(ds.words),
+            V=ds.vocab_size,
+        )
     )
     present.apply()
     with link_values.watch(), present.charts_scaled():

@@ -1,0 +1,121 @@
+"""Every text the app shows, in the session's language: English or Español.
+
+The English text in the code is the message (gettext's msgid), so a page reads as what it
+shows; ui/locales/es.po is the Spanish catalogue (gettext's format, read with Babel:
+the format translators' tools such as Poedit and Weblate edit), loaded once per process.
+
+    st.title(t("Bigram counts"))
+    st.caption(t("{n:,} words", n=len(words)))
+    tn("{n} run", "{n} runs", n)                 # one and many
+    ENGINES = {"counts": N_("counts")}           # marked here, translated where shown: t(x)
+    st.error(tr(error))                          # an engine sentence (engine.messages.msg)
+
+The language belongs to the session (never process-wide, as gettext.install would be): the
+sidebar's switch, a link's `lang=es`, or on a first visit the browser's language. Numbers
+keep the lecture's decimal point (0.5, 3,000) so that they compare with the videos.
+tests/test_i18n.py fails on a message missing from a catalogue or no longer used, and on a
+Spanish page that still shows English.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import streamlit as st
+from babel.messages.pofile import read_po
+
+from engine.messages import Text
+
+LANGUAGES = {"en": "English", "es": "Español"}
+DEFAULT = "en"
+KEY = "lang"  # session state and the URL parameter
+_URL = "_lang_url"  # session state: the `lang` this session last wrote into the URL
+LOCALES = Path(__file__).with_name("locales")
+
+
+@functools.cache
+def catalogue(lang: str) -> dict:
+    """msgid (or (singular, plural)) -> translation, from ui/locales/<lang>.po; {} for English."""
+    if lang == DEFAULT:
+        return {}
+    with open(LOCALES / f"{lang}.po", "rb") as f:
+        po = read_po(f)
+    return {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
+
+
+def language() -> str:
+    """This session's language ('en' outside a session: the CLI, the server's lifespan)."""
+    try:
+        lang = st.session_state.get(KEY)
+    except Exception:  # no script run context
+        return DEFAULT
+    return lang if lang in LANGUAGES else DEFAULT
+
+
+def _fill(text: str, english: str, values: dict) -> str:
+    if not values:
+        return text
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):  # a broken translation: the English, not a crash
+        return english.format(**values)
+
+
+def t(text: str, /, **values) -> str:
+    """`text` in this session's language, its {placeholders} filled from `values`."""
+    return _fill(catalogue(language()).get(text, text), text, values)
+
+
+def tn(singular: str, plural: str, n: int, /, **values) -> str:
+    """The singular or the plural (n == 1 or not, in both languages); {n} is n."""
+    values.setdefault("n", n)
+    english = singular if n == 1 else plural
+    found = catalogue(language()).get((singular, plural))
+    text = found[0 if n == 1 else 1] if found and all(found) else english
+    return _fill(text, english, values)
+
+
+def N_(text: str) -> str:
+    """Mark a text for the catalogue where it is defined; translate it with t() where shown."""
+    return text
+
+
+def tr(message) -> str:
+    """An engine's sentence (engine.messages.Text, also inside an exception) in this
+    session's language; any other str as it is."""
+    if isinstance(message, BaseException):
+        message = message.args[0] if len(message.args) == 1 else str(message)
+    if isinstance(message, Text):
+        values = {k: tr(v) if isinstance(v, Text) else v for k, v in message.values.items()}
+        return t(message.template, **values)
+    return message if isinstance(message, str) else str(message)
+
+
+def choose() -> None:
+    """The sidebar's language switch, and the URL's `lang` kept in step with it.
+
+    A `lang` the session did not write itself is a link being opened: it switches. A session's
+    first run without one takes the browser's language. English stays out of the URL."""
+    ss, qp = st.session_state, st.query_params
+    url = qp.get(KEY)
+    if url in LANGUAGES and url != ss.get(_URL):
+        ss[KEY] = url
+    elif ss.get(KEY) not in LANGUAGES:
+        browser = (st.context.locale or "").lower().split("-")[0]
+        ss[KEY] = browser if browser in LANGUAGES else DEFAULT
+    st.sidebar.segmented_control(
+        t("Language"),
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        required=True,
+        key=KEY,
+        label_visibility="collapsed",
+        width="stretch",
+    )
+    lang = ss[KEY]
+    if lang == DEFAULT:
+        qp.pop(KEY, None)
+    elif url != lang:
+        qp[KEY] = lang
+    ss[_URL] = None if lang == DEFAULT else lang
