@@ -32,6 +32,7 @@ DEFAULT = "en"
 KEY = "lang"  # session state and the URL parameter
 _URL = "_lang_url"  # session state: the `lang` this session last wrote into the URL
 LOCALES = Path(__file__).with_name("locales")
+LABEL = ":material/translate: Idioma · Language"  # in both: found by whoever needs it
 
 
 @functools.cache
@@ -105,12 +106,11 @@ def choose() -> None:
         browser = (st.context.locale or "").lower().split("-")[0]
         ss[KEY] = browser if browser in LANGUAGES else DEFAULT
     st.sidebar.segmented_control(
-        t("Language"),
+        LABEL,
         list(LANGUAGES),
         format_func=LANGUAGES.get,
         required=True,
         key=KEY,
-        label_visibility="collapsed",
         width="stretch",
     )
     lang = ss[KEY]
