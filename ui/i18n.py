@@ -24,6 +24,7 @@ from pathlib import Path
 
 import streamlit as st
 from babel.messages.pofile import read_po
+from streamlit.errors import StreamlitAPIException
 
 from engine.messages import Text
 
@@ -33,6 +34,7 @@ KEY = "lang"  # session state and the URL parameter
 _URL = "_lang_url"  # session state: the `lang` this session last wrote into the URL
 LOCALES = Path(__file__).with_name("locales")
 LABEL = ":material/translate: Idioma · Language"  # in both: found by whoever needs it
+NOT_LABELS = {KEY, "data", "norm", "present", "hide", "zoom"}  # ui.links, ui.present: no labels
 
 
 @functools.cache
@@ -43,6 +45,16 @@ def catalogue(lang: str) -> dict:
     with open(LOCALES / f"{lang}.po", "rb") as f:
         po = read_po(f)
     return {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
+
+
+@functools.cache
+def english(lang: str) -> dict[str, str]:
+    """A translation in `lang` -> its English message (one-line messages: labels)."""
+    return {
+        text: msgid
+        for msgid, text in catalogue(lang).items()
+        if isinstance(msgid, str) and "\n" not in msgid
+    }
 
 
 def language() -> str:
@@ -114,8 +126,43 @@ def choose() -> None:
         width="stretch",
     )
     lang = ss[KEY]
+    if _link_in_this_language():
+        st.rerun()  # before any widget: they read the link as this language writes it
     if lang == DEFAULT:
         qp.pop(KEY, None)
     elif url != lang:
         qp[KEY] = lang
     ss[_URL] = None if lang == DEFAULT else lang
+
+
+def _link_in_this_language() -> bool:
+    """Rewrite a link's choices written in another language into this session's labels;
+    whether the URL changed.
+
+    A widget bound to the URL keeps the label it shows there (a selectbox's formatted
+    option), so a Spanish link reads `heat_show=probabilidades`: opened in English, or an
+    English link opened in Spanish (or the address bar after a switch, reloaded), the widget
+    would not find its value. A new session's first run rewrites it before any widget binds
+    it; a parameter a widget of this session already binds cannot be set, and needs not be.
+    """
+    qp, changed = st.query_params, False
+    for key in set(qp) - NOT_LABELS:
+        values = qp.get_all(key)
+        shown = [t(_message(value)) if _message(value) else value for value in values]
+        if shown != values:
+            try:
+                qp[key] = shown if len(shown) > 1 else shown[0]
+            except StreamlitAPIException:
+                continue
+            changed = True
+    return changed
+
+
+def _message(label: str) -> str | None:
+    """The English message whose label this is, in any language; None for other values."""
+    for lang in LANGUAGES:
+        if label in english(lang):
+            return english(lang)[label]
+        if label in catalogue(lang):
+            return label
+    return None
