@@ -26,6 +26,7 @@ UNBOUND = {  # widgets deliberately left out of the URL
     "home_split",
     "diag_scenario",  # shows whichever scenario the bound controls match
     "init_preset",  # likewise for the init presets
+    "lang",  # the language travels as ?lang=es, written by ui.i18n.choose (English: none)
 }
 
 
