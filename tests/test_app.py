@@ -198,3 +198,19 @@ def test_a_link_to_an_unknown_dataset_is_explained_in_spanish():
     said = at.error[0].value
     assert said.startswith("No se ha podido abrir el conjunto de datos del enlace")
     assert "No hay ningún conjunto de datos 'nope'" in said
+
+
+def test_a_links_bad_values_are_explained_in_spanish():
+    from tests.apptest import session
+
+    at = session()
+    for k, v in {"lang": "es", "n_embd": "999999", "direct": "maybe"}.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/part2_mlp/trainer.py").run()
+    assert not at.exception
+    (said,) = [w.value for w in at.warning if "en su lugar" in w.value]
+    assert said.startswith("Hay valores de este enlace que no se han podido usar:")
+    assert "admite números enteros de 1 a 64; se ha usado `10` en su lugar." in said
+    assert "admite `true` o `false`" in said
+    assert said.endswith("Todo lo demás del enlace se aplica.")
