@@ -174,7 +174,7 @@ def test_home_in_spanish_previews_an_upload_switches_to_it_and_explains_a_bad_on
     at = upload(at, "pueblos.txt", "Ávila\nPeñíscola\nA Coruña\n\nÁvila\n".encode("cp1252"))
     assert not at.exception
     said = metrics(at)
-    assert (said["palabras que se quedan"], said["de ellas, repetidas"]) == ("4", "1")
+    assert (said["palabras conservadas"], said["de ellas, repetidas"]) == ("4", "1")
     assert any("descartadas 1 × línea vacía" in c.value for c in at.caption)
     assert not english_outside_charts(at), english_outside_charts(at)
     next(b for b in at.button if b.label.startswith("Cambiar a")).click().run()
