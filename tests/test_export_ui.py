@@ -31,6 +31,14 @@ def trained_job(steps: int = 40) -> Job:
     return job
 
 
+def stopped_job() -> Job:
+    """A run stopped after 10 of its 100 steps."""
+    job = Job(MLPConfig(n_hidden=16), TrainConfig(steps=100), data.make_splits(CENSUS, 3), 27)
+    for _ in range(10):
+        job.train_step()
+    return job
+
+
 def downloads_page(job, dataset, label):
     from engine.serve.records import snapshot
     from ui.export import downloads
@@ -90,9 +98,7 @@ def test_downloads_offer_every_file_under_its_name():
 
 
 def test_a_stopped_run_says_so():
-    job = Job(MLPConfig(n_hidden=16), TrainConfig(steps=100), data.make_splits(CENSUS, 3), 27)
-    for _ in range(10):
-        job.train_step()
+    job = stopped_job()
     at = AppTest.from_function(
         downloads_page, kwargs={"job": job, "dataset": CENSUS, "label": "stopped"}
     ).run()
@@ -146,9 +152,7 @@ def test_import_refuses_anything_else_with_an_error():
 def test_in_spanish_the_buttons_captions_import_and_refusal_speak_spanish():
     from tests.test_i18n import english_left
 
-    job = Job(MLPConfig(n_hidden=16), TrainConfig(steps=100), data.make_splits(CENSUS, 3), 27)
-    for _ in range(10):
-        job.train_step()
+    job = stopped_job()
     at = AppTest.from_function(
         downloads_page, kwargs={"job": job, "dataset": CENSUS, "label": "parado"}
     )
