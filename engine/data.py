@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from engine.messages import msg
+
 END = "."  # start/end token, index 0
 MAX_WORDS = 200_000  # limits for any word list; names.txt has 32,033 words of at most 15
 MAX_WORD_LEN = 64
@@ -53,11 +55,16 @@ class Dataset:
 
     def __post_init__(self):
         if not self.words:
-            raise DatasetError("No words left after normalisation: the list is empty.")
+            raise DatasetError(msg("No words left after normalisation: the list is empty."))
         if len(self.chars) >= MAX_VOCAB:
             raise DatasetError(
-                f"{self.name} uses {len(self.chars):,} different characters; the limit is "
-                f"{MAX_VOCAB - 1}. Is it really a list of words?"
+                msg(
+                    "{name} uses {n:,} different characters; the limit is {limit}. "
+                    "Is it really a list of words?",
+                    name=self.name,
+                    n=len(self.chars),
+                    limit=MAX_VOCAB - 1,
+                )
             )
         digest = hashlib.sha256("\n".join(self.words).encode()).hexdigest()[:16]
         object.__setattr__(self, "fingerprint", digest)
@@ -112,15 +119,15 @@ def normalize(lines, norm: Normalization) -> tuple[list[str], dict[str, int]]:
                 word = word.lower()
             word = strip_accents(word) if norm.strip_accents else unicodedata.normalize("NFC", word)
             if not word:
-                reason = "empty line"
+                reason = msg("empty line")
             elif len(word) > MAX_WORD_LEN:
-                reason = f"longer than {MAX_WORD_LEN} characters"
+                reason = msg("longer than {n} characters", n=MAX_WORD_LEN)
             elif len(words) >= MAX_WORDS:
-                reason = f"beyond the first {MAX_WORDS:,} words"
+                reason = msg("beyond the first {n:,} words", n=MAX_WORDS)
             elif END in word:
-                reason = f"contains '{END}' (reserved as the start/end token)"
+                reason = msg("contains '{end}' (reserved as the start/end token)", end=END)
             elif not word.isprintable():
-                reason = "contains control characters"
+                reason = msg("contains control characters")
             else:
                 words.append(word)
                 continue
@@ -152,19 +159,23 @@ class Builtin:
 
 BUILTINS = {
     "names": Builtin(
-        "names (makemore)",
-        "32,033 US baby names, the most common of 2018 (SSA), as used in every makemore lecture.",
+        msg("names (makemore)"),
+        msg(
+            "32,033 US baby names, the most common of 2018 (SSA), as used in every makemore lecture."
+        ),
         "names.txt",
     ),
     "us-census-1990": Builtin(
-        "US first names (1990 census)",
-        "5,163 male and female first names from the 1990 US census. Ships with the app.",
+        msg("US first names (1990 census)"),
+        msg("5,163 male and female first names from the 1990 US census. Ships with the app."),
         "us_census_1990_first_names.txt",
     ),
     "spanish-municipalities": Builtin(
-        "Spanish municipalities (INE)",
-        "The 8,133 municipalities of Spain: accents, ñ, spaces, hyphens, apostrophes "
-        "and bilingual names such as Agurain/Salvatierra.",
+        msg("Spanish municipalities (INE)"),
+        msg(
+            "The 8,133 municipalities of Spain: accents, ñ, spaces, hyphens, apostrophes "
+            "and bilingual names such as Agurain/Salvatierra."
+        ),
         "spanish_municipalities.txt",
         Normalization(split_bilingual=True),
     ),
@@ -190,15 +201,25 @@ def names_txt(download: bool = True, timeout: float = 5.0) -> Path:
     if path.is_file():
         return path
     if not download or os.environ.get("MAKEMORE_OFFLINE"):
-        raise DatasetError(f"names.txt is not in {path.parent} and downloading is switched off.")
+        raise DatasetError(
+            msg(
+                "names.txt is not in {folder} and downloading is switched off.",
+                folder=str(path.parent),
+            )
+        )
     try:
         with urllib.request.urlopen(NAMES_URL, timeout=timeout) as response:
             data = response.read()
         from_text(data.decode("utf-8"), "names.txt")  # refuse to cache what is no word list
     except (OSError, UnicodeDecodeError, DatasetError) as e:
         raise DatasetError(
-            f"names.txt is not in {path.parent} and could not be downloaded from {NAMES_URL} "
-            f"({e}). Put the file there or set MAKEMORE_DATA_DIR to the folder that has it."
+            msg(
+                "names.txt is not in {folder} and could not be downloaded from {url} "
+                "({error}). Put the file there or set MAKEMORE_DATA_DIR to the folder that has it.",
+                folder=str(path.parent),
+                url=NAMES_URL,
+                error=e.args[0] if isinstance(e, DatasetError) and len(e.args) == 1 else str(e),
+            )
         ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")
@@ -209,7 +230,13 @@ def names_txt(download: bool = True, timeout: float = 5.0) -> Path:
 
 def builtin_path(key: str, download: bool = True) -> Path:
     if key not in BUILTINS:
-        raise DatasetError(f"Unknown dataset '{key}'. Choose one of: {', '.join(BUILTINS)}.")
+        raise DatasetError(
+            msg(
+                "Unknown dataset '{key}'. Choose one of: {choices}.",
+                key=key,
+                choices=", ".join(BUILTINS),
+            )
+        )
     if key == "names":
         return names_txt(download)
     return DATASETS_DIR / BUILTINS[key].filename

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data import END, build_examples
+from engine.messages import msg
 from engine.models import eval_mode
 from engine.sample import device_of
 
@@ -22,7 +23,12 @@ def word_logprobs(model, word: str, stoi) -> list[dict]:
     """One row per predicted character of word + '.', for any model with makemore's interface."""
     missing = sorted({c for c in word if c not in stoi})
     if missing:
-        raise ValueError(f"Not in this dataset's vocabulary: {', '.join(map(repr, missing))}.")
+        raise ValueError(
+            msg(
+                "Not in this dataset's vocabulary: {chars}.",
+                chars=", ".join(map(repr, missing)),
+            )
+        )
     X, Y = build_examples([word], model.block_size, stoi)
     X, Y = X.to(device_of(model)), Y.to(device_of(model))
     p = next_char_probs(model, X)[torch.arange(len(Y)), Y].tolist()

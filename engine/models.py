@@ -25,6 +25,7 @@ from engine.layers import (
     Sequential,
     Tanh,
 )
+from engine.messages import msg
 
 TANH_GAIN = 5 / 3
 
@@ -150,14 +151,19 @@ class Model:
         """
         mine = self.state_dict()
         if mine.keys() != state.keys():
-            raise ConfigError("These weights belong to a different architecture.")
+            raise ConfigError(msg("These weights belong to a different architecture."))
         for name, t in state.items():
             running = name.endswith(("running_mean", "running_var"))
             if t.shape != mine[name].shape and not (
                 running and t.ndim <= 3 and t.shape[-1:] == mine[name].shape[-1:]
             ):
                 raise ConfigError(
-                    f"Weight {name} has shape {tuple(t.shape)}, not {tuple(mine[name].shape)}."
+                    msg(
+                        "Weight {name} has shape {shape}, not {expected}.",
+                        name=name,
+                        shape=str(tuple(t.shape)),
+                        expected=str(tuple(mine[name].shape)),
+                    )
                 )
         with torch.no_grad():
             for i, layer in enumerate(walk(self.layers)):
@@ -209,19 +215,22 @@ def validate(config: ModelConfig, vocab_size: int) -> None:
     """Raise ConfigError for configurations that cannot be built."""
     for name in ("block_size", "n_embd", "n_hidden"):
         if getattr(config, name) < 1:
-            raise ConfigError(f"{name} must be at least 1.")
+            raise ConfigError(msg("{name} must be at least 1.", name=name))
     if vocab_size < 2:
-        raise ConfigError("The vocabulary needs at least one character besides '.'.")
+        raise ConfigError(msg("The vocabulary needs at least one character besides '.'."))
     if isinstance(config, DeepConfig):
         if config.n_layers < 1:
-            raise ConfigError("The deep net needs at least one hidden layer.")
+            raise ConfigError(msg("The deep net needs at least one hidden layer."))
         if config.nonlinearity not in ("tanh", "linear"):
-            raise ConfigError("nonlinearity must be 'tanh' or 'linear'.")
+            raise ConfigError(msg("nonlinearity must be 'tanh' or 'linear'."))
     bs = config.block_size
     if isinstance(config, WaveNetConfig) and config.hierarchical and (bs < 2 or bs & (bs - 1)):
         raise ConfigError(
-            f"The hierarchical WaveNet fuses pairs, so block_size must be a power of two "
-            f"(2, 4, 8, 16…), not {bs}."
+            msg(
+                "The hierarchical WaveNet fuses pairs, so block_size must be a power of two "
+                "(2, 4, 8, 16…), not {bs}.",
+                bs=bs,
+            )
         )
 
 

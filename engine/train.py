@@ -19,6 +19,7 @@ from engine import models
 from engine.data import Splits
 from engine.history import LossHistory
 from engine.lectures import LECTURE_SEED
+from engine.messages import msg
 from engine.models import ConfigError, ModelConfig, eval_mode
 
 EVAL_TRAIN_SAMPLE = 20_000  # periodic evaluations estimate the train loss on this many examples
@@ -84,15 +85,15 @@ class TrainConfig:
 
 def validate(train: TrainConfig, n_train: int) -> None:
     if train.steps < 0:
-        raise ConfigError("steps cannot be negative.")
+        raise ConfigError(msg("steps cannot be negative."))
     if train.batch_size < 1:
-        raise ConfigError("batch_size must be at least 1.")
+        raise ConfigError(msg("batch_size must be at least 1."))
     if n_train < 1:
-        raise ConfigError("The train split is empty: the dataset needs at least a few words.")
+        raise ConfigError(msg("The train split is empty: the dataset needs at least a few words."))
     if train.optimizer not in ("sgd", "adamw"):
-        raise ConfigError("optimizer must be 'sgd' or 'adamw'.")
+        raise ConfigError(msg("optimizer must be 'sgd' or 'adamw'."))
     if train.schedule not in ("step", "cosine"):
-        raise ConfigError("schedule must be 'step' or 'cosine'.")
+        raise ConfigError(msg("schedule must be 'step' or 'cosine'."))
 
 
 def _log10(x: float) -> float:
@@ -198,7 +199,7 @@ class Job(Run):
         validate(train, len(splits.Ytr))
         uses_bn = getattr(config, "batchnorm", True)
         if uses_bn and train.batch_size < 2:
-            raise ConfigError("BatchNorm needs a batch of at least 2 examples.")
+            raise ConfigError(msg("BatchNorm needs a batch of at least 2 examples."))
         self.config, self.train_config, self.device = config, train, device
         self.splits = splits.to(device)
         self.generator = torch.Generator().manual_seed(train.seed)  # CPU: the same draws everywhere

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.data import BUILTINS, Dataset, DatasetError, Normalization, from_lines, load_builtin
+from engine.messages import msg
 
 MAX_BYTES = 2 * 1024 * 1024
 CSV_SUFFIXES = (".csv", ".tsv")
@@ -37,10 +38,15 @@ class WordFile:
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """Bytes -> (text, encoding name). Refuses empty and binary files."""
     if not data.strip():
-        raise DatasetError(f"{name} is empty.")
+        raise DatasetError(msg("{name} is empty.", name=name))
     if len(data) > MAX_BYTES:
         raise DatasetError(
-            f"{name} is {len(data) / 1024**2:.1f} MB; the limit is {MAX_BYTES // 1024**2} MB."
+            msg(
+                "{name} is {size:.1f} MB; the limit is {limit} MB.",
+                name=name,
+                size=len(data) / 1024**2,
+                limit=MAX_BYTES // 1024**2,
+            )
         )
     if data.startswith(codecs.BOM_UTF8):
         text, encoding = _strict(data[3:], "utf-8", name), "UTF-8 with BOM"
@@ -58,7 +64,9 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
                 text, encoding = data.decode("latin-1"), "Latin-1"
     control = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\r\n\t")
     if control > max(2, len(text) // 100):
-        raise DatasetError(f"{name} looks like a binary file, not a text file of words.")
+        raise DatasetError(
+            msg("{name} looks like a binary file, not a text file of words.", name=name)
+        )
     return text, encoding
 
 
@@ -66,7 +74,14 @@ def _strict(data: bytes, encoding: str, name: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as e:
-        raise DatasetError(f"{name} claims to be {encoding} but byte {e.start} is not.") from None
+        raise DatasetError(
+            msg(
+                "{name} claims to be {encoding} but byte {byte} is not.",
+                name=name,
+                encoding=encoding,
+                byte=e.start,
+            )
+        ) from None
 
 
 def _utf16_without_bom(data: bytes, name: str) -> str:
@@ -78,7 +93,7 @@ def _utf16_without_bom(data: bytes, name: str) -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError:
                 break
-    raise DatasetError(f"{name} looks like a binary file, not a text file of words.")
+    raise DatasetError(msg("{name} looks like a binary file, not a text file of words.", name=name))
 
 
 def read(data: bytes, name: str, column: int | None = None) -> WordFile:
@@ -94,19 +109,26 @@ def read(data: bytes, name: str, column: int | None = None) -> WordFile:
         if any(c.strip() for c in r)
     ]
     if not rows:
-        raise DatasetError(f"{name} has no rows.")
+        raise DatasetError(msg("{name} has no rows.", name=name))
     width = max(len(r) for r in rows)
     header = [c.strip() for c in rows[0]]
     has_header = any(h.lower() in NAME_HEADERS for h in header) or _looks_like_header(rows)
     body = rows[1:] if has_header else rows
     titles = tuple(
-        (header[i] if has_header and i < len(header) and header[i] else f"column {i + 1}")
+        (header[i] if has_header and i < len(header) and header[i] else msg("column {i}", i=i + 1))
         for i in range(width)
     )
     if column is None:
         column = _name_column(header if has_header else [], body, width)
     if not 0 <= column < width:
-        raise DatasetError(f"{name} has {width} columns; there is no column {column + 1}.")
+        raise DatasetError(
+            msg(
+                "{name} has {width} columns; there is no column {column}.",
+                name=name,
+                width=width,
+                column=column + 1,
+            )
+        )
     lines = tuple(r[column] if column < len(r) else "" for r in body)
     return WordFile(name, encoding, "csv", titles, column, lines)
 
@@ -154,5 +176,5 @@ def load(source: str, norm: Normalization | None = None) -> Dataset:
         return load_builtin(source, norm)
     path = Path(source)
     if not path.is_file():
-        raise DatasetError(f"No built-in dataset or file called '{source}'.")
+        raise DatasetError(msg("No built-in dataset or file called '{source}'.", source=source))
     return from_bytes(path.read_bytes(), path.name, norm or Normalization())

@@ -154,3 +154,63 @@ def test_uploaded_markup_stays_plain_text():
 
 def test_user_text_is_shown_as_plain_text():
     assert state.md_escape("**bold** <b>x</b>") == r"\*\*bold\*\* \<b\>x\</b\>"
+
+
+# --- Home in Spanish ------------------------------------------------------------------------
+
+
+def english_outside_charts(at) -> list[str]:
+    """English left on the page but in its charts (ui/charts.py's, which every page's
+    Spanish test in tests/test_i18n.py reads): what the states below add."""
+    from tests.apptest import charts, spec
+    from tests.test_i18n import _chart_texts, _legend_labels, english_left, shown
+
+    drawn = {text for c in charts(at) for text in (*_chart_texts(spec(c)), *_legend_labels(c))}
+    return [text for text in english_left(shown(at)) if text not in drawn]
+
+
+def test_home_in_spanish_previews_an_upload_switches_to_it_and_explains_a_bad_one():
+    at = app(lang="es")
+    at = upload(at, "pueblos.txt", "Ávila\nPeñíscola\nA Coruña\n\nÁvila\n".encode("cp1252"))
+    assert not at.exception
+    said = metrics(at)
+    assert (said["palabras conservadas"], said["de ellas, repetidas"]) == ("4", "1")
+    assert any("descartadas 1 × línea vacía" in c.value for c in at.caption)
+    assert not english_outside_charts(at), english_outside_charts(at)
+    next(b for b in at.button if b.label.startswith("Cambiar a")).click().run()
+    assert at.session_state.dataset.name == "pueblos.txt"
+    assert any("es privada" in c.value for c in at.caption)  # the upload is private
+    assert not english_outside_charts(at), english_outside_charts(at)
+    upload(at, "x.bin", b"\x00\x01\x02\x03")
+    assert "parece un archivo binario" in at.error[0].value
+    assert "no cambia" in at.error[0].value
+    assert not english_outside_charts(at), english_outside_charts(at)
+
+
+def test_a_link_to_an_unknown_dataset_is_explained_in_spanish():
+    from tests.apptest import session
+
+    at = session()
+    at.query_params["lang"] = "es"
+    at.query_params["data"] = "nope"
+    at.run()
+    assert not at.exception
+    said = at.error[0].value
+    assert said.startswith("No se ha podido abrir el conjunto de datos del enlace")
+    assert "No hay ningún conjunto de datos 'nope'" in said
+
+
+def test_a_links_bad_values_are_explained_in_spanish():
+    from tests.apptest import session
+
+    at = session()
+    for k, v in {"lang": "es", "n_embd": "999999", "direct": "maybe"}.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/part2_mlp/trainer.py").run()
+    assert not at.exception
+    (said,) = [w.value for w in at.warning if "en su lugar" in w.value]
+    assert said.startswith("Hay valores de este enlace que no se han podido usar:")
+    assert "admite números enteros de 1 a 64; se ha usado `10` en su lugar." in said
+    assert "admite `true` o `false`" in said
+    assert said.endswith("Todo lo demás del enlace se aplica.")

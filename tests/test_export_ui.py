@@ -31,6 +31,14 @@ def trained_job(steps: int = 40) -> Job:
     return job
 
 
+def stopped_job() -> Job:
+    """A run stopped after 10 of its 100 steps."""
+    job = Job(MLPConfig(n_hidden=16), TrainConfig(steps=100), data.make_splits(CENSUS, 3), 27)
+    for _ in range(10):
+        job.train_step()
+    return job
+
+
 def downloads_page(job, dataset, label):
     from engine.serve.records import snapshot
     from ui.export import downloads
@@ -90,9 +98,7 @@ def test_downloads_offer_every_file_under_its_name():
 
 
 def test_a_stopped_run_says_so():
-    job = Job(MLPConfig(n_hidden=16), TrainConfig(steps=100), data.make_splits(CENSUS, 3), 27)
-    for _ in range(10):
-        job.train_step()
+    job = stopped_job()
     at = AppTest.from_function(
         downloads_page, kwargs={"job": job, "dataset": CENSUS, "label": "stopped"}
     ).run()
@@ -141,3 +147,29 @@ def test_import_refuses_anything_else_with_an_error():
         assert "Traceback" not in at.error[0].value
         assert at.session_state.imported is None
         assert at.session_state.dataset == "the session's dataset"
+
+
+def test_in_spanish_the_buttons_captions_import_and_refusal_speak_spanish():
+    from tests.test_i18n import english_left
+
+    job = stopped_job()
+    at = AppTest.from_function(
+        downloads_page, kwargs={"job": job, "dataset": CENSUS, "label": "parado"}
+    )
+    at.session_state["lang"] = "es"
+    at.run()
+    assert not at.exception, at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels[:3] == ["Modelo", "Configuración", "Historial de pérdidas"]
+    captions = [c.value for c in at.caption]
+    assert any("se detuvo tras 10 de 100 pasos" in c for c in captions)
+    assert not english_left(labels + captions), english_left(labels + captions)
+
+    at = AppTest.from_function(import_page)
+    at.session_state["lang"] = "es"
+    upload(at.run(), "my-mlp.pt", snapshot(trained_job(), CENSUS).to_bytes())
+    (said,) = [c.value for c in at.caption if c.value.startswith("Importado")]
+    assert "entrenado 40 pasos con us-census-1990, validación " in said
+    upload(at, "other.pt", torch_file({"weight": torch.zeros(3, 3)}))
+    assert at.error[0].value.startswith("**other.pt** no se puede importar.")
+    assert not english_left([said, at.error[0].value]), at.error[0].value

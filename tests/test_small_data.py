@@ -42,7 +42,7 @@ def on_upload(name: str, content: bytes) -> AppTest:
 def switch_to(at: AppTest, name: str, content: bytes) -> AppTest:
     at.switch_page("pages/start/home.py").run()
     at.file_uploader[0].upload(name, content, "text/plain").run()
-    next(b for b in at.button if b.label.startswith("Switch to")).click().run()
+    next(b for b in at.button if b.key == "home_switch").click().run()
     return at
 
 
@@ -151,3 +151,23 @@ def test_wavenet_at_a_context_of_two_explains_why_there_is_no_bug_to_see():
     (info,) = [i.value for i in at.info if "no bug" in i.value]
     assert "Switch on" not in info  # ... so the page does not ask to switch it on
     assert "context of 4 or more" in info
+
+
+def test_in_spanish_the_notice_the_controls_and_the_progress_speak_spanish():
+    from tests.test_i18n import english_left
+
+    at = session(timeout=120)
+    at.session_state["lang"] = "es"
+    switch_to(at.run(), "five.txt", FIVE)  # the Spanish Home's button
+    at.switch_page("pages/part2_mlp/trainer.py").run()
+    (said,) = [w.value for w in at.warning if "muy pocas" in w.value]
+    assert said.startswith("5 palabras son muy pocas para las particiones 80/10/10")
+    assert "la partición de validación está vacía" in said
+    train_tiny(at, steps=200)
+    controls = [b.label for b in at.button if (b.key or "").startswith("mlp:")]
+    mine = [said, at.progress[0].proto.text, *controls]
+    mine += [m.label for m in at.metric if "pérdida" in m.label]
+    assert {"Entrenar", "Detener", "Reanudar", "Reiniciar"} <= set(controls)
+    assert at.progress[0].proto.text.startswith("terminado: 200 pasos en ")
+    assert len(mine) >= 8
+    assert not english_left(mine), mine

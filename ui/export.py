@@ -14,7 +14,8 @@ from engine.export import files as export
 from engine.export import load, script
 from engine.models import ConfigError
 from engine.serve.records import Record
-from ui import small_data
+from ui.i18n import t, tn, tr
+from ui.state import message_of
 
 MAX_UPLOAD_MB = 32  # the biggest model a server allows (2M parameters) takes about 8 MB
 
@@ -30,59 +31,70 @@ def downloads(
     if dataset is not None and dataset.fingerprint != record.meta["fingerprint"]:
         dataset = None
     names = export.filenames(record, label)
-    script_caption = (
-        f"a standalone PyTorch script that retrains this run and prints its losses: "
-        f"`python {names['script']} {names['words']}`"
+    script_caption = t(
+        "a standalone PyTorch script that retrains this run and prints its losses: {command}",
+        command=f"`python {names['script']} {names['words']}`",
     )
     items = [
         (
             "model",
-            "Model",
+            t("Model"),
             ":material/deployed_code:",
             lambda: export.model_bytes(record),
             "application/octet-stream",
-            "weights, config and loss history in one weights-only torch file "
-            "(`torch.load(..., weights_only=True)`); import it again to compare",
+            t(
+                "weights, config and loss history in one weights-only torch file "
+                "(`torch.load(..., weights_only=True)`); import it again to compare"
+            ),
         ),
         (
             "config",
-            "Config",
+            t("Config"),
             ":material/data_object:",
             lambda: export.config_json(record),
             "application/json",
-            "dataset, model and training settings, final losses, parameters, steps, seconds",
+            t("dataset, model and training settings, final losses, parameters, steps, seconds"),
         ),
         (
             "losses",
-            "Loss history",
+            t("Loss history"),
             ":material/show_chart:",
             lambda: export.losses_csv(record),
             "text/csv",
-            "one row per step: the minibatch loss (log10 and plain) and, every so often, "
-            "the train/dev evaluation",
+            t(
+                "one row per step: the minibatch loss (log10 and plain) and, every so often, "
+                "the train/dev evaluation"
+            ),
         ),
         (
             "samples",
-            "Samples",
+            t("Samples"),
             ":material/text_snippet:",
             lambda: export.samples_text(record),
             "text/plain",
-            f"{export.SAMPLE_COUNT} words drawn with seed {export.SAMPLE_SEED}, temperature 1",
+            t(
+                "{n} words drawn with seed {seed}, temperature 1",
+                n=export.SAMPLE_COUNT,
+                seed=export.SAMPLE_SEED,
+            ),
         ),
         (
             "words",
-            "Word list",
+            t("Word list"),
             ":material/list:",
             lambda: export.words_text(dataset),
             "text/plain",
-            f"the {small_data.plural(len(dataset.words), 'word')} after normalisation, one per line: "
-            "the script's input",
+            tn(
+                "the {n:,} word after normalisation, one per line: the script's input",
+                "the {n:,} words after normalisation, one per line: the script's input",
+                len(dataset.words),
+            ),
         )
         if dataset is not None
         else None,
         (
             "script",
-            "PyTorch script",
+            t("PyTorch script"),
             ":material/code:",
             lambda: script.standalone_script(record, names["words"], names["script"]),
             "text/x-python",
@@ -91,13 +103,20 @@ def downloads(
     ]
     if record.meta["final"] is None:
         st.caption(
-            f"This run stopped after {record.meta['steps']:,} of {record.meta['train']['steps']:,}"
-            " steps: the files describe it as it is now, the script trains all the steps."
+            t(
+                "This run stopped after {steps:,} of {total:,} steps: the files describe it as it "
+                "is now, the script trains all the steps.",
+                steps=record.meta["steps"],
+                total=record.meta["train"]["steps"],
+            )
         )
     if dataset is None:
         st.caption(
-            f"Its word list is the dataset **{record.meta['dataset']}**: open that dataset "
-            "(same normalisation) to download it for the script."
+            t(
+                "Its word list is the dataset **{dataset}**: open that dataset "
+                "(same normalisation) to download it for the script.",
+                dataset=record.meta["dataset"],
+            )
         )
     for i, (name, title, icon, make, mime, caption) in enumerate(filter(None, items)):
         if i % 3 == 0:
@@ -119,7 +138,9 @@ def downloads(
 def read_model(raw: bytes) -> Record:
     """An exported model file as a Record; ConfigError for anything else (never unpickled)."""
     if len(raw) > MAX_UPLOAD_MB * 2**20:
-        raise ConfigError(f"This file is larger than {MAX_UPLOAD_MB} MB: not a playground model.")
+        raise ConfigError(
+            t("This file is larger than {mb} MB: not a playground model.", mb=MAX_UPLOAD_MB)
+        )
     return load.check(Record.from_bytes(raw))
 
 
@@ -127,10 +148,14 @@ def describe(record: Record) -> str:
     """One line about an imported run: family, data, steps, losses."""
     meta = record.meta
     final = meta["final"]
-    losses = f", dev {final['dev']:.4f}" if final else " (stopped early)"
-    return (
-        f"{export.FAMILIES[meta['model']['kind']]} with {meta['params']:,} parameters, trained "
-        f"{small_data.plural(meta['steps'], 'step')} on {meta['dataset']}{losses}"
+    losses = t(", dev {loss:.4f}", loss=final["dev"]) if final else t(" (stopped early)")
+    return t(
+        "{family} with {params:,} parameters, trained {steps} on {dataset}{losses}",
+        family=tr(export.FAMILIES[meta["model"]["kind"]]),
+        params=meta["params"],
+        steps=tn("{n:,} step", "{n:,} steps", meta["steps"]),
+        dataset=meta["dataset"],
+        losses=losses,
     )
 
 
@@ -141,11 +166,13 @@ def import_ui(key: str = "import") -> Record | None:
     is refused with an st.error; nothing in it is ever unpickled.
     """
     upload = st.file_uploader(
-        "Import a model exported from makemore playground (.pt)",
+        t("Import a model exported from makemore playground (.pt)"),
         type=["pt"],
         key=f"{key}:file",
-        help="The **Model** download of a run: weights, config and loss history. "
-        "It is read with torch.load(weights_only=True): tensors and numbers only, no code.",
+        help=t(
+            "The **Model** download of a run: weights, config and loss history. "
+            "It is read with torch.load(weights_only=True): tensors and numbers only, no code."
+        ),
     )
     if upload is None:
         return None
@@ -153,10 +180,14 @@ def import_ui(key: str = "import") -> Record | None:
         record = read_model(upload.getvalue())
     except ConfigError as e:
         st.error(
-            f"**{upload.name}** cannot be imported. {e} Export a model with the "
-            "**Model** button under a run, then upload that file.",
+            t(
+                "**{name}** cannot be imported. {error} Export a model with the "
+                "**Model** button under a run, then upload that file.",
+                name=upload.name,
+                error=tr(message_of(e)),
+            ),
             icon=":material/error:",
         )
         return None
-    st.caption(f"Imported **{upload.name}**: {describe(record)}.")
+    st.caption(t("Imported **{name}**: {run}.", name=upload.name, run=describe(record)))
     return record

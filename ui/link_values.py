@@ -18,6 +18,7 @@ import math
 import streamlit as st
 
 from ui import outbox
+from ui.i18n import t, tn
 from ui.state import md_escape
 
 KINDS = ("slider", "number_input", "selectbox", "radio", "button_group", "multiselect", "checkbox")
@@ -41,27 +42,34 @@ def _fmt(x: float, whole: bool) -> str:
 def _choices(options: list[str]) -> str:
     shown = [f"`{o}`" for o in options]
     if len(shown) > 8:
-        return f"one of {len(shown)} values, from {shown[0]} to {shown[-1]}"
-    return "one of " + ", ".join(shown)
+        return t(
+            "one of {n} values, from {first} to {last}",
+            n=len(shown),
+            first=shown[0],
+            last=shown[-1],
+        )
+    return t("one of {choices}", choices=", ".join(shown))
 
 
 def allowed(kind: str, proto) -> str:
     """What a widget takes, in words: "whole numbers from 1 to 64", "one of `a`, `b`"."""
     if kind == "checkbox":
-        return "`true` or `false`"
+        return t("`true` or `false`")
     if kind == "button_group":
         return _choices([o.content for o in proto.options])
     if kind in ("selectbox", "radio", "multiselect") or (kind == "slider" and proto.options):
         return _choices(list(proto.options))
     whole = proto.data_type == INT
-    numbers = "whole numbers" if whole else "numbers"
+    lo, hi = _fmt(proto.min, whole), _fmt(proto.max, whole)
     if kind == "slider" or (proto.has_min and proto.has_max):
-        return f"{numbers} from {_fmt(proto.min, whole)} to {_fmt(proto.max, whole)}"
+        if whole:
+            return t("whole numbers from {lo} to {hi}", lo=lo, hi=hi)
+        return t("numbers from {lo} to {hi}", lo=lo, hi=hi)
     if proto.has_min:
-        return f"{numbers} from {_fmt(proto.min, whole)}"
+        return t("whole numbers from {lo}", lo=lo) if whole else t("numbers from {lo}", lo=lo)
     if proto.has_max:
-        return f"{numbers} up to {_fmt(proto.max, whole)}"
-    return numbers
+        return t("whole numbers up to {hi}", hi=hi) if whole else t("numbers up to {hi}", hi=hi)
+    return t("whole numbers") if whole else t("numbers")
 
 
 def valid(kind: str, proto, values: list[str]) -> bool:
@@ -86,7 +94,7 @@ def valid(kind: str, proto, values: list[str]) -> bool:
 
 def used(value) -> str:
     if isinstance(value, (list, tuple)):
-        return ", ".join(used(v) for v in value) or "nothing"
+        return ", ".join(used(v) for v in value) or t("nothing")
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
@@ -97,7 +105,7 @@ def used(value) -> str:
 def ranged(label: str, lo: int, hi: int) -> str:
     """A whole-number field's label with its range, so a value typed over the limit is
     explained next to the field: "steps (1 to 500,000)"."""
-    return f"{label} ({lo:,} to {hi:,})"
+    return t("{label} ({lo:,} to {hi:,})", label=label, lo=lo, hi=hi)
 
 
 def whole_number(column, label: str, lo: int, hi: int, value: int, *args, **kw) -> int:
@@ -107,10 +115,13 @@ def whole_number(column, label: str, lo: int, hi: int, value: int, *args, **kw) 
 
 def explain(rejected: dict[str, str]) -> str:
     lines = "\n".join(f"- {line}" for line in rejected.values())
-    one = len(rejected) == 1
-    return (
-        f"{'One value' if one else 'Some values'} in this link could not be used:\n\n{lines}\n\n"
-        "Everything else in the link applies."
+    return tn(
+        "One value in this link could not be used:\n\n{lines}\n\nEverything else in the link "
+        "applies.",
+        "Some values in this link could not be used:\n\n{lines}\n\nEverything else in the "
+        "link applies.",
+        len(rejected),
+        lines=lines,
     )
 
 
@@ -132,9 +143,13 @@ def watch():
         key = proto.query_param_key
         if key and key in link and key not in rejected and not valid(kind, proto, link[key]):
             given = ",".join(link[key]).replace("`", "'")
-            rejected[key] = (
-                f"`{key}={given}`: **{md_escape(proto.label)}** takes "
-                f"{allowed(kind, proto)}; used `{used(st.session_state.get(key))}` instead."
+            rejected[key] = t(
+                "`{key}={given}`: **{label}** takes {allowed}; used `{used}` instead.",
+                key=key,
+                given=given,
+                label=md_escape(proto.label),
+                allowed=allowed(kind, proto),
+                used=used(st.session_state.get(key)),
             )
             notice.warning(explain(rejected), icon=":material/link_off:")
 

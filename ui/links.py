@@ -14,7 +14,16 @@ from collections import OrderedDict
 import streamlit as st
 
 from engine import data
-from ui.state import UPLOAD_PREFIX, default_norm, default_source, md_escape, select, source_label
+from ui.i18n import t, tr
+from ui.state import (
+    UPLOAD_PREFIX,
+    default_norm,
+    default_source,
+    md_escape,
+    message_of,
+    select,
+    source_label,
+)
 
 DATA_PARAM, NORM_PARAM = "data", "norm"  # the dataset in every page's URL
 
@@ -103,8 +112,11 @@ def parse_norm(text: str) -> data.Normalization:
     unknown = words - set(NORM_FLAGS) - {"none"}
     if unknown or not words:
         raise data.DatasetError(
-            f"Unknown normalisation '{text}': use some of {', '.join(NORM_FLAGS)} "
-            "separated by commas, or none."
+            t(
+                "Unknown normalisation '{text}': use some of {flags} separated by commas, or none.",
+                text=text,
+                flags=", ".join(NORM_FLAGS),
+            )
         )
     return data.Normalization(**{field: flag in words for flag, field in NORM_FLAGS.items()})
 
@@ -116,16 +128,21 @@ def source_from_url(value: str) -> str:
         token = value[len(UPLOAD_PREFIX) :]
         if token == PRIVATE:
             raise data.DatasetError(
-                "This link names a word list its owner has not shared: an upload stays in the "
-                "session that uploaded it. Ask them to press **Share this word list with the "
-                "class** on Home and send the new link, or upload the file yourself."
+                t(
+                    "This link names a word list its owner has not shared: an upload stays in "
+                    "the session that uploaded it. Ask them to press **Share this word list with "
+                    "the class** on Home and send the new link, or upload the file yourself."
+                )
             )
         found = upload_store().open(token)
         if found is None:
             raise data.DatasetError(
-                "This server has no word list shared under this link (it keeps the "
-                f"{upload_store().size} most recently used ones, and forgets them when it "
-                "restarts): ask for the file and upload it on Home."
+                t(
+                    "This server has no word list shared under this link (it keeps the {n} "
+                    "most recently used ones, and forgets them when it restarts): ask for the "
+                    "file and upload it on Home.",
+                    n=upload_store().size,
+                )
             )
         name, content, column = found
         st.session_state.uploads[name] = (content, column)
@@ -134,7 +151,11 @@ def source_from_url(value: str) -> str:
     key = value.lower().replace("_", "-")
     if key not in data.BUILTINS:
         raise data.DatasetError(
-            f"Unknown dataset '{value}'. Choose one of: {', '.join(data.BUILTINS)}."
+            t(
+                "Unknown dataset '{key}'. Choose one of: {choices}.",
+                key=value,
+                choices=", ".join(data.BUILTINS),
+            )
         )
     return key
 
@@ -145,7 +166,7 @@ def open_link(value: str | None, norm_text: str | None) -> str | None:
         source = default_source() if value is None else source_from_url(value)
         norm = default_norm(source) if norm_text is None else parse_norm(norm_text)
     except data.DatasetError as e:
-        return str(e)
+        return message_of(e)
     ss = st.session_state
     if (source, norm) == (ss.ds_source, ss.ds_norm):
         return None
@@ -166,8 +187,12 @@ def sync_url() -> None:
     if opened and (why := open_link(*url)) is not None:
         current = md_escape(source_label(ss.ds_source))
         st.error(
-            f"The link's dataset could not be opened: {md_escape(why)}\n\n"
-            f"You are still working on **{current}**.",
+            t(
+                "The link's dataset could not be opened: {why}\n\n"
+                "You are still working on **{current}**.",
+                why=md_escape(tr(why)),
+                current=current,
+            ),
             icon=":material/link_off:",
         )
     want = url_params()

@@ -22,13 +22,14 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from ui import links, outbox, state
+from ui.i18n import N_, t
 
 PRESENT, HIDE, ZOOM = "present", "hide", "zoom"
 DEFAULT_ZOOM, MIN_ZOOM, MAX_ZOOM = 130, 100, 250
 GROUPS = {
-    "settings": "the settings widgets of each page (their values still apply)",
-    "text": "the explanations: paragraphs and captions",
-    "captions": "only the captions under the charts",
+    "settings": N_("the settings widgets of each page (their values still apply)"),
+    "text": N_("the explanations: paragraphs and captions"),
+    "captions": N_("only the captions under the charts"),
 }
 SETTINGS_PREFIX = "settings_"
 
@@ -210,8 +211,10 @@ def apply() -> None:
     else:
         st.html(f"<style>{CSS_PLAIN}</style>")
         st.sidebar.caption(
-            ":material/link: **Share this page**: the address bar is a link to it with the "
-            "dataset and every setting. Add `?present=1` for a projector (see Home)."
+            t(
+                ":material/link: **Share this page**: the address bar is a link to it with the "
+                "dataset and every setting. Add `?present=1` for a projector (see Home)."
+            )
         )
 
 
@@ -226,24 +229,32 @@ def share_upload_ui(name: str) -> None:
     label = state.md_escape(name)
     if links.share_token(name) is None:
         st.caption(
-            f":material/lock: **{label} is private**: only this session sees it and the runs "
-            "on it; a link to this page does not open it for anyone else."
+            t(
+                ":material/lock: **{label} is private**: only this session sees it and the runs "
+                "on it; a link to this page does not open it for anyone else.",
+                label=label,
+            )
         )
         st.button(
-            "Share this word list with the class",
+            t("Share this word list with the class"),
             key="share_upload",
             icon=":material/share:",
             on_click=links.share_upload,
             args=(name,),
-            help="Makes a link with a random token: whoever opens it on this server gets "
-            "the word list and sees the runs on it.",
+            help=t(
+                "Makes a link with a random token: whoever opens it on this server gets "
+                "the word list and sees the runs on it."
+            ),
         )
         return
     params = {k: v for k, v in links.url_params().items() if v is not None}
     st.markdown(
-        f":material/group: **{label} is shared with the class.** Whoever opens this link on "
-        "this server gets the word list and sees the runs on it (exported files never carry "
-        "the link):"
+        t(
+            ":material/group: **{label} is shared with the class.** Whoever opens this link on "
+            "this server gets the word list and sees the runs on it (exported files never carry "
+            "the link):",
+            label=label,
+        )
     )
     link = f"{st.context.url or ''}?{urlencode(params, safe=':,')}"
     st.code(link, language=None, wrap_lines=True)

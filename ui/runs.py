@@ -19,18 +19,24 @@ from engine.serve.cache import RunCache
 from engine.serve.records import job_key
 from engine.serve.service import TrainingService, jobs_of
 from engine.serve.slots import Limits, default_slots
+from ui.i18n import N_
+from ui.state import Spinner
 
 SESSION_RUNS = 8  # runs a session keeps for the compare page (older ones stay in the cache)
 LEASE = 60.0  # seconds a run waits for its watchers' next tick (a closed tab frees it at once)
 ORIGINS = {
-    "cache": "Served from the run cache: this exact run (data, model, seed, steps) was trained "
-    "before on this server, so here it is at once.",
-    "live": "Another session is training this exact run right now: you are watching the same "
-    "run (and it keeps going if they leave).",
+    "cache": N_(
+        "Served from the run cache: this exact run (data, model, seed, steps) was trained "
+        "before on this server, so here it is at once."
+    ),
+    "live": N_(
+        "Another session is training this exact run right now: you are watching the same "
+        "run (and it keeps going if they leave)."
+    ),
 }
 
 
-@st.cache_resource(show_spinner="Starting the training workers…")
+@st.cache_resource(show_spinner=Spinner(N_("Starting the training workers…")))
 def service() -> TrainingService:
     """The one training service of this server (settings from MAKEMORE_* variables; its
     own worker processes, or the Ray cluster at MAKEMORE_RAY_ADDRESS)."""

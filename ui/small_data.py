@@ -13,6 +13,7 @@ import math
 import streamlit as st
 
 from engine import data
+from ui.i18n import N_, t, tn
 
 MIN_WORDS = 6  # the smallest list whose three splits all have a word (4 / 1 / 1)
 
@@ -38,10 +39,11 @@ def _sizes(fingerprint: str, _words: tuple[str, ...]) -> tuple[int, int, int]:
 
 
 NO_TRAIN = {  # what an empty train split means, by what the page does with it
-    "trains": "so nothing can be trained on this page",
-    "scores": "so the table counted on the train words is empty",
-    "home": "so the lesson pages cannot train on it",
+    "trains": N_("so nothing can be trained on this page"),
+    "scores": N_("so the table counted on the train words is empty"),
+    "home": N_("so the lesson pages cannot train on it"),
 }
+SPLIT_NAMES = {"train": N_("train"), "dev": N_("dev"), "test": N_("test")}
 
 
 def shortfall(ds: data.Dataset, page: str = "trains") -> str | None:
@@ -52,15 +54,29 @@ def shortfall(ds: data.Dataset, page: str = "trains") -> str | None:
     n_train, n_dev, n_test = split_sizes(ds)
     if n_dev and n_train:
         return None
-    empty = [name for name, n in (("train", n_train), ("dev", n_dev), ("test", n_test)) if not n]
-    which = " and ".join(empty) + (" are" if len(empty) > 1 else " is")
+    empty = [
+        t(SPLIT_NAMES[name])
+        for name, n in (("train", n_train), ("dev", n_dev), ("test", n_test))
+        if not n
+    ]
+    if len(empty) == 1:
+        which = t("{split} is empty", split=empty[0])
+    else:  # one word: train and dev (a dataset has at least one word)
+        which = t("{split} and {other} are empty", split=empty[0], other=", ".join(empty[1:]))
     then = (
-        NO_TRAIN[page] if not n_train else "so there are no dev losses and nothing is tuned on dev"
+        t(NO_TRAIN[page])
+        if not n_train
+        else t("so there are no dev losses and nothing is tuned on dev")
     )
-    n = len(ds.words)
-    return (
-        f"{plural(n, 'word')} {'is' if n == 1 else 'are'} too few for the lecture's 80/10/10 "
-        f"split: {which} empty, {then}. A list of at least {MIN_WORDS} words fills all three."
+    return tn(
+        "{n:,} word is too few for the lecture's 80/10/10 split: {which}, {then}. "
+        "A list of at least {min} words fills all three.",
+        "{n:,} words are too few for the lecture's 80/10/10 split: {which}, {then}. "
+        "A list of at least {min} words fills all three.",
+        len(ds.words),
+        which=which,
+        then=then,
+        min=MIN_WORDS,
     )
 
 

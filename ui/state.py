@@ -13,22 +13,37 @@ import contextlib
 import streamlit as st
 
 from engine import data, wordfile
+from ui.i18n import N_, t, tr
 
 UPLOAD_PREFIX = "upload:"
 
 
-@st.cache_resource(max_entries=16, show_spinner="Loading the dataset…")
+class Spinner(str):
+    """A cached function's spinner text, shown in the session's language: Streamlit reads
+    a `show_spinner` text with str() as the spinner appears (on a cache miss only)."""
+
+    def __str__(self) -> str:
+        return t(str.__str__(self))
+
+
+def message_of(error: Exception) -> str:
+    """An error's message as the engine wrote it (an engine.messages sentence stays one,
+    so that ui.i18n.tr can show it in the session's language)."""
+    return error.args[0] if len(error.args) == 1 and isinstance(error.args[0], str) else str(error)
+
+
+@st.cache_resource(max_entries=16, show_spinner=Spinner(N_("Loading the dataset…")))
 def builtin_dataset(key: str, norm: data.Normalization) -> data.Dataset:
     return data.load_builtin(key, norm)
 
 
-@st.cache_resource(ttl=600, show_spinner="Looking for makemore's names.txt…")
+@st.cache_resource(ttl=600, show_spinner=Spinner(N_("Looking for makemore's names.txt…")))
 def names_available() -> str | None:
     """None if names.txt is here (downloading it once if needed), else why not. Retried every 10 min."""
     try:
         data.names_txt()
     except data.DatasetError as e:
-        return str(e)
+        return message_of(e)
     return None
 
 
@@ -44,7 +59,7 @@ def uploaded_dataset(
     return wordfile.to_dataset(read_upload(content, name, column), norm)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Building the training examples…")
+@st.cache_resource(max_entries=16, show_spinner=Spinner(N_("Building the training examples…")))
 def splits(fingerprint: str, block_size: int, shuffles: int, _ds: data.Dataset) -> data.Splits:
     """Train/dev/test tensors, keyed by the dataset's fingerprint (shared, read-only)."""
     return data.make_splits(_ds, block_size, shuffles)
@@ -114,7 +129,7 @@ def select(source: str, norm: data.Normalization) -> str | None:
     try:
         ds = load(source, norm)
     except data.DatasetError as e:
-        return str(e)
+        return message_of(e)
     st.session_state.update(dataset=ds, ds_source=source, ds_norm=norm)
     st.session_state.held.add(ds.fingerprint)
     return None
@@ -127,7 +142,7 @@ def md_escape(text: str) -> str:
 
 def title(ds: data.Dataset) -> str:
     """A dataset's name for a sentence: a built-in's title, an upload's file name."""
-    return data.BUILTINS[ds.name].title if ds.builtin else ds.name
+    return tr(data.BUILTINS[ds.name].title) if ds.builtin else ds.name
 
 
 def on_lecture_data(ds: data.Dataset) -> bool:
@@ -138,8 +153,8 @@ def on_lecture_data(ds: data.Dataset) -> bool:
 
 def source_label(source: str) -> str:
     if source.startswith(UPLOAD_PREFIX):
-        return f"{source.removeprefix(UPLOAD_PREFIX)} (your upload)"
-    return data.BUILTINS[source].title
+        return t("{name} (your upload)", name=source.removeprefix(UPLOAD_PREFIX))
+    return tr(data.BUILTINS[source].title)
 
 
 def sources() -> list[str]:

@@ -24,6 +24,7 @@ from engine.serve.estimate import duration
 from engine.serve.service import Handle
 from engine.train import Job, TrainConfig
 from ui import navigation, present, runs, small_data, state
+from ui.i18n import N_, t, tn, tr
 
 TICK, SLOW_TICK = 0.3, 2.0  # seconds between redraws: an idle server, a busy one
 WAIT_TICK = 1.0  # ... while waiting for a training slot
@@ -102,7 +103,9 @@ def _start(key: str, spec, make_job: Callable, inline: bool = False, keep: bool 
         else:
             h, origin = runs.service().submit(trainable, runs.session_id(), state.dataset())
     except ConfigError as e:
-        s.update(error=(str(e), state.dataset().fingerprint), spec=spec)  # while that data is open
+        s.update(
+            error=(state.message_of(e), state.dataset().fingerprint), spec=spec
+        )  # while that data is open
         return
     s.update(
         handle=h,
@@ -119,7 +122,7 @@ def _start(key: str, spec, make_job: Callable, inline: bool = False, keep: bool 
 
 
 def controls(
-    key: str, spec, make_job: Callable, inline: bool = False, train_label: str = "Train"
+    key: str, spec, make_job: Callable, inline: bool = False, train_label: str = N_("Train")
 ) -> None:
     """Train / Stop / Resume / Reset buttons.
 
@@ -160,17 +163,17 @@ def controls(
     resumable = h is not None and h.state in ("stopped", "stopping") and not stale
     c1, c2, c3, c4 = st.columns(4)
     c1.button(
-        train_label,
+        t(train_label),
         key=f"{key}:train",
         icon=":material/play_arrow:",
         type="primary",
         on_click=start,
         disabled=s["running"],
-        help="Start a new run from step 0 with the settings above.",
+        help=t("Start a new run from step 0 with the settings above."),
         width="stretch",
     )
     c2.button(
-        "Stop",
+        t("Stop"),
         key=f"{key}:stop",
         icon=":material/stop:",
         on_click=stop,
@@ -178,41 +181,46 @@ def controls(
         width="stretch",
     )
     c3.button(
-        "Resume",
+        t("Resume"),
         key=f"{key}:resume",
         icon=":material/resume:",
         on_click=resume,
         disabled=s["running"] or not resumable,
-        help="Continue the stopped run where it left off.",
+        help=t("Continue the stopped run where it left off."),
         width="stretch",
     )
     c4.button(
-        "Reset",
+        t("Reset"),
         key=f"{key}:reset",
         icon=":material/restart_alt:",
         on_click=reset,
         disabled=h is None,
-        help="Clear this page's run.",
+        help=t("Clear this page's run."),
         width="stretch",
     )
     cache_notice()
     if s.get("error") and s["error"][1] == state.dataset().fingerprint:
-        st.error(s["error"][0])
+        st.error(tr(s["error"][0]))
     elif h is not None and h.state == "failed":
-        st.error(h.error or "The training failed.", icon=":material/error:")
-        st.button("Retry", key=f"{key}:retry", icon=":material/replay:", on_click=start)
+        st.error(tr(h.error) if h.error else t("The training failed."), icon=":material/error:")
+        st.button(t("Retry"), key=f"{key}:retry", icon=":material/replay:", on_click=start)
     elif h is not None and not stale and h.note and not s["running"]:
-        st.caption(h.note)
+        st.caption(tr(h.note))
     elif isinstance(h, Handle) and s["running"] and svc.long(h):
         st.warning(
-            f"This run should take about {duration(h.estimate)} on this server. It keeps "
-            "training while this tab stays open; fewer steps or a smaller batch finish sooner.",
+            t(
+                "This run should take about {duration} on this server. It keeps training while "
+                "this tab stays open; fewer steps or a smaller batch finish sooner.",
+                duration=duration(h.estimate),
+            ),
             icon=":material/schedule:",
         )
     elif h is not None and not stale and s.get("origin") in runs.ORIGINS:
-        st.caption(runs.ORIGINS[s["origin"]])
+        st.caption(t(runs.ORIGINS[s["origin"]]))
     elif stale and not s["running"]:
-        st.caption("The settings changed since this run started: Train starts a new run with them.")
+        st.caption(
+            t("The settings changed since this run started: Train starts a new run with them.")
+        )
 
 
 def cache_notice() -> None:
@@ -223,7 +231,7 @@ def cache_notice() -> None:
     for flag, message in (("cache_notice", svc.cache.unavailable), ("executor_notice", svc.notice)):
         if message and not st.session_state.get(flag):
             st.session_state[flag] = True
-            st.toast(message, icon=":material/warning:", duration="long")
+            st.toast(tr(message), icon=":material/warning:", duration="long")
 
 
 def automatic(key: str, spec, make_job: Callable, render: Callable) -> None:
@@ -233,7 +241,7 @@ def automatic(key: str, spec, make_job: Callable, render: Callable) -> None:
     if s["spec"] != spec and not s["running"]:
         _start(key, spec, make_job, keep=False)
     if s.get("error"):
-        st.error(s["error"][0])
+        st.error(tr(s["error"][0]))
         return
     live(key, render)
 
@@ -272,9 +280,17 @@ def live(key: str, render: Callable) -> None:
                 _, waiting = svc.counts()
                 n = svc.executor.n  # workers; each may train a group of compatible runs
                 st.info(
-                    f"Waiting for a free training slot: you are number {position} of {waiting} "
-                    f"in the queue. This server trains on {n} worker{'s' * (n > 1)} (all busy); "
-                    "yours starts by itself, keep this tab open.",
+                    tn(
+                        "Waiting for a free training slot: you are number {position} of "
+                        "{waiting} in the queue. This server trains on {n} worker (all busy); "
+                        "yours starts by itself, keep this tab open.",
+                        "Waiting for a free training slot: you are number {position} of "
+                        "{waiting} in the queue. This server trains on {n} workers (all busy); "
+                        "yours starts by itself, keep this tab open.",
+                        n,
+                        position=position,
+                        waiting=waiting,
+                    ),
                     icon=":material/hourglass_top:",
                 )
                 return
@@ -290,13 +306,15 @@ def live(key: str, render: Callable) -> None:
 def lecture_steps_ui(key: str) -> int:
     """How long to train the lecture's MLP: 1,000 up to its 200,000 steps (the default)."""
     return st.select_slider(
-        "Training steps",
+        t("Training steps"),
         [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000],
         value=TrainConfig().steps,
         format_func=lambda n: f"{n:,}",
         key=key,
         bind="query-params",
-        help="The lecture trains 200,000 steps, learning rate 0.1 then 0.01 for the second half.",
+        help=t(
+            "The lecture trains 200,000 steps, learning rate 0.1 then 0.01 for the second half."
+        ),
     )
 
 
@@ -305,13 +323,17 @@ def loss_metrics(job: Job, columns, train_help: str) -> None:
     A split without words (a tiny dataset) shows — , never nan."""
     last, final = (job.evals[-1] if job.evals else {}), job.final or {}
     c1, c2, c3 = columns
-    c1.metric("train loss", small_data.loss(last.get("train")), help=train_help)
+    c1.metric(t("train loss"), small_data.loss(last.get("train")), help=train_help)
     c2.metric(
-        "dev loss",
+        t("dev loss"),
         small_data.loss(last.get("dev")),
-        help="The dev split: words the model never trains on.",
+        help=t("The dev split: words the model never trains on."),
     )
-    c3.metric("test loss", small_data.loss(final.get("test")), help="Evaluated once, at the end.")
+    c3.metric(
+        t("test loss"),
+        small_data.loss(final.get("test")),
+        help=t("Evaluated once, at the end."),
+    )
 
 
 def results_table(jobs: dict[str, Job], logs: dict, step0: bool = False) -> None:
@@ -327,12 +349,23 @@ def results_table(jobs: dict[str, Job], logs: dict, step0: bool = False) -> None
         if logs:
             row |= {"lecture's log: train": log[0], "lecture's log: dev": log[1]}
         rows.append(row)
+    headers = {
+        "run": t("run"),
+        "step-0 loss": t("step-0 loss"),
+        "train": t("train"),
+        "dev": t("dev"),
+        "lecture's log: train": t("lecture's log: train"),
+        "lecture's log: dev": t("lecture's log: dev"),
+    }
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
         placeholder="—",
         column_config={
-            c: st.column_config.NumberColumn(format="%.4f") for c in rows[0] if c != "run"
+            c: st.column_config.TextColumn(headers[c])
+            if c == "run"
+            else st.column_config.NumberColumn(headers[c], format="%.4f")
+            for c in rows[0]
         },
     )
 
@@ -347,25 +380,42 @@ def _handle_of(trainable) -> Handle | InlineHandle | None:
     return None
 
 
+PROGRESS_STATES = {
+    "stopped": N_(" · stopped"),
+    "stopping": N_(" · stopping…"),
+    "failed": N_(" · failed"),
+}
+
+
 def progress(job) -> None:
     """Progress bar: steps, steps/s and the time left, in wall-clock time since Train
     (the queue and pauses left out)."""
     total, step = job.train_config.steps, job.step
     h = _handle_of(job)
     state = "done" if job.done else h.state if h is not None else "stopped"
-    text = f"step {step:,} / {total:,}"
+    text = t("step {step:,} / {total:,}", step=step, total=total)
     if state == "done":
         # a run from the cache took its time when it trained first
         seconds = (h.seconds() if h is not None else 0.0) or job.seconds
         taken = step - (h.start_step if h is not None and h.seconds() else 0)
-        rate = f" ({taken / seconds:,.0f} steps/s)" if seconds else ""
-        text = f"done: {step:,} steps in {seconds:.1f} s{rate}"
+        rate = t(" ({rate:,.0f} steps/s)", rate=taken / seconds) if seconds else ""
+        text = t(
+            "done: {step:,} steps in {seconds:.1f} s{rate}", step=step, seconds=seconds, rate=rate
+        )
     elif state == "queued":
-        text += " · waiting for a training slot"
+        text += t(" · waiting for a training slot")
     elif state in ("stopped", "stopping", "failed"):
-        text += {"stopped": " · stopped", "stopping": " · stopping…", "failed": " · failed"}[state]
+        text += t(PROGRESS_STATES[state])
     elif (seconds := h.seconds()) > 0.5 and (rate := (step - h.start_step) / seconds) > 0:
-        text += f" · {rate:,.0f} steps/s · about {duration((total - step) / rate)} left"
+        text += t(
+            " · {rate:,.0f} steps/s · about {duration} left",
+            rate=rate,
+            duration=duration((total - step) / rate),
+        )
     if state == "running" and (others := getattr(h, "together", 0)):
-        text += f" · training together with {others} other run{'s' * (others != 1)}"
+        text += tn(
+            " · training together with {n} other run",
+            " · training together with {n} other runs",
+            others,
+        )
     st.progress(min(step / max(total, 1), 1.0), text=text)

@@ -25,12 +25,13 @@ import torch
 from engine.data import Dataset, SplitsKey
 from engine.export.load import load_model
 from engine.lectures import SAMPLE_SEED
+from engine.messages import msg
 from engine.sample import sample_words
 from engine.serve.records import FORMAT, Record
 from engine.zoo import sample as zoo_sample
 
 SAMPLE_COUNT = 20
-FAMILIES = {"mlp": "MLP", "deep": "deep MLP", "wavenet": "WaveNet", "zoo": "model zoo"}
+FAMILIES = {"mlp": "MLP", "deep": msg("deep MLP"), "wavenet": "WaveNet", "zoo": msg("model zoo")}
 CSV_COLUMNS = ("step", "log10_loss", "loss", "eval_train", "eval_dev")
 
 

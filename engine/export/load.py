@@ -13,6 +13,7 @@ import torch
 
 from engine import models
 from engine.data import MAX_VOCAB, SplitsKey
+from engine.messages import msg
 from engine.models import ConfigError
 from engine.serve.records import Record
 from engine.zoo import models as zoo
@@ -52,7 +53,7 @@ def check(record: Record, max_params: int = 8_000_000) -> Record:
             raise ValueError
     except (KeyError, TypeError, ValueError):
         raise ConfigError(
-            "This model file is incomplete: it was not saved by makemore playground."
+            msg("This model file is incomplete: it was not saved by makemore playground.")
         ) from None
     try:
         for config in (record.config, record.train_config):
@@ -65,15 +66,15 @@ def check(record: Record, max_params: int = 8_000_000) -> Record:
     except ConfigError:
         raise
     except (TypeError, ValueError, OverflowError):
-        raise ConfigError("This model file holds an impossible configuration.") from None
+        raise ConfigError(msg("This model file holds an impossible configuration.")) from None
     if too_big:
-        raise ConfigError("This model file describes a model too large for this server.")
+        raise ConfigError(msg("This model file describes a model too large for this server."))
     try:
         load_model(record)  # ConfigError when the weights belong to another architecture
     except (RuntimeError, TypeError, ValueError) as e:
         if isinstance(e, ConfigError):
             raise
-        raise ConfigError("The weights in this file do not fit its model.") from None
+        raise ConfigError(msg("The weights in this file do not fit its model.")) from None
     return record
 
 

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from numbers import Real
 from pathlib import Path
 
+from engine.messages import msg
 from engine.models import ConfigError
 from engine.serve.records import Record, config_from_dict, train_config_from_dict
 
@@ -167,10 +168,11 @@ class RunCache:
                 self.unavailable = None
 
     def _failed(self, e: OSError) -> None:
-        self.unavailable = (
-            f"The disk cache of runs ({self.directory}) is unavailable: "
-            f"{e.strerror or e}. Finished runs are kept in memory only, and a restart "
-            "loses them."
+        self.unavailable = msg(
+            "The disk cache of runs ({directory}) is unavailable: {error}. Finished runs are "
+            "kept in memory only, and a restart loses them.",
+            directory=str(self.directory),
+            error=str(e.strerror or e),
         )
         log.warning("Run cache: %s", self.unavailable)
 

@@ -13,6 +13,8 @@ import logging
 import os
 from typing import Protocol
 
+from engine.messages import msg
+
 log = logging.getLogger(__name__)
 
 RAY_ADDRESS = "MAKEMORE_RAY_ADDRESS"
@@ -61,9 +63,13 @@ def from_environment(slots: int) -> tuple[Executor, str | None]:
     try:
         executor = ray_workers.RayWorkers.connect(address)
     except ray_workers.Unavailable as e:
-        notice = (  # what matters first: a toast shows its first lines
-            f"Trainings run on this server's own worker processes ({slots}), not on Ray: "
-            f"{RAY_ADDRESS} is set to {address!r}, but {e}"
+        notice = msg(  # what matters first: a toast shows its first lines
+            "Trainings run on this server's own worker processes ({slots}), not on Ray: "
+            "{variable} is set to {address}, but {why}",
+            slots=slots,
+            variable=RAY_ADDRESS,
+            address=repr(address),
+            why=e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e),
         )
         log.warning("%s", notice)
         return LocalWorkers(slots), notice

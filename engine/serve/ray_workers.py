@@ -39,6 +39,7 @@ from collections import OrderedDict
 from contextlib import suppress
 from pathlib import Path
 
+from engine.messages import msg
 from engine.serve.hub import FINAL, HUB, NAMESPACE, Hub
 from engine.serve.local import DATA_PER_WORKER, NICE
 
@@ -49,11 +50,11 @@ CALL_TIMEOUT = 3.0  # seconds a server waits for the hub before it counts as awa
 RETRY_AFTER = 5.0  # seconds a server waits before asking an away hub again
 CONNECT_TIMEOUT = 30.0  # seconds to connect (a cold cluster starts the hub's processes)
 LOSE_AFTER = 10.0  # seconds without the hub before the runs this server shows count as lost
-AWAY = (
+AWAY = msg(
     "The Ray cluster that trains this server's runs does not answer (its head may be down "
     "or unreachable). New runs can start once it answers again; try again in a minute."
 )
-UNREACHABLE = (
+UNREACHABLE = msg(
     "The Ray cluster stopped answering while this run trained, so it was lost. Retry "
     "starts it again once the cluster answers."
 )
@@ -85,7 +86,11 @@ def _reachable(address: str, timeout: float = 3.0) -> None:
         socket.create_connection(where, timeout=timeout).close()
     except OSError as e:
         raise Unavailable(
-            f"the Ray cluster at {address} does not answer ({e.strerror or e})."
+            msg(
+                "the Ray cluster at {address} does not answer ({error}).",
+                address=address,
+                error=str(e.strerror or e),
+            )
         ) from e
 
 
@@ -208,8 +213,14 @@ class RayWorkers:
         thread.start()
         thread.join(CONNECT_TIMEOUT)
         if thread.is_alive() or "error" in box:
-            why = box.get("error", f"no answer within {CONNECT_TIMEOUT:.0f} s")
-            raise Unavailable(f"the Ray cluster at {address} could not be used ({why}).")
+            why = box.get("error") or msg("no answer within {s:.0f} s", s=CONNECT_TIMEOUT)
+            raise Unavailable(
+                msg(
+                    "the Ray cluster at {address} could not be used ({why}).",
+                    address=address,
+                    why=why if isinstance(why, str) else str(why),
+                )
+            )
         log.info("Training on the Ray cluster at %s: %d slots", address, box["n"])
         return cls(ray, box["hub"], box["n"], address)
 

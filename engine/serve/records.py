@@ -23,6 +23,7 @@ import torch
 from engine import models
 from engine.data import Dataset, Splits
 from engine.history import LossHistory
+from engine.messages import msg
 from engine.models import ConfigError, ModelConfig
 from engine.train import Job, TrainConfig
 from engine.zoo.job import ZooJob
@@ -56,7 +57,7 @@ def config_from_dict(d: dict) -> ModelConfig:
     d = dict(d)
     cls = CONFIGS.get(d.pop("kind", None))
     if cls is None:
-        raise ConfigError("Unknown model family in this file.")
+        raise ConfigError(msg("Unknown model family in this file."))
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -107,7 +108,7 @@ class Record:
             record = cls(meta, state, lossi.float())
             record.config, record.train_config  # noqa: B018 - both must parse
         except Exception as e:
-            raise ConfigError("This is not a model saved by makemore playground.") from e
+            raise ConfigError(msg("This is not a model saved by makemore playground.")) from e
         return record
 
 

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 from engine.data import Dataset
+from engine.messages import msg
 from engine.models import ConfigError
 from engine.serve import groups, portable
 from engine.serve.cache import RunCache
@@ -35,11 +36,11 @@ from engine.train import Job
 PATCH_EVERY = 0.3  # seconds between a worker's patches: the fastest a page redraws
 INBOX = 16  # patches kept for the next view() before the dispatcher applies them itself
 RECONCILE_EVERY = 0.1  # seconds between the dispatcher's looks at slots and workers
-LOST = (
+LOST = msg(
     "The training process stopped unexpectedly (it may have run out of memory). "
     "Retry starts the run again."
 )
-UNWATCHED = "Stopped: nobody was watching it any more (its tabs were closed)."
+UNWATCHED = msg("Stopped: nobody was watching it any more (its tabs were closed).")
 
 
 @runtime_checkable
@@ -208,7 +209,12 @@ class TrainingService:
         estimate = self.estimate(trainable)
         if jobs:
             batch = max(j.train_config.batch_size for j in jobs)
-            what = f"{steps:,} steps of {batch:,} examples through {params:,} parameters"
+            what = msg(
+                "{steps:,} steps of {batch:,} examples through {params:,} parameters",
+                steps=steps,
+                batch=batch,
+                params=params,
+            )
             self.limits.check_time(estimate, what)
         key = job_key(trainable) if isinstance(trainable, Job) else None
         # the cache and the restore outside the service's lock: a class asking for one
@@ -233,8 +239,11 @@ class TrainingService:
                 return shared, "live"
             if sum(h.state == "queued" for h in self.handles.values()) >= self.queue_max:
                 raise ConfigError(
-                    f"The server is full: {self.queue_max} trainings are waiting for a slot "
-                    "already. Try again in a few minutes."
+                    msg(
+                        "The server is full: {n} trainings are waiting for a slot already. "
+                        "Try again in a few minutes.",
+                        n=self.queue_max,
+                    )
                 )
             handle = self._new_handle(trainable, key, dataset)
             handle.blob = portable.dumps(trainable, handle.refs)

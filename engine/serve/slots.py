@@ -8,6 +8,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from engine.messages import msg
 from engine.models import ConfigError
 from engine.serve.estimate import duration
 
@@ -108,19 +109,32 @@ class Limits:
         """Refuse a run estimated to take longer than the server allows."""
         if seconds > 60 * self.max_run_minutes:
             raise ConfigError(
-                f"This run would take about {duration(seconds)} on this server ({what}); it "
-                f"allows {self.max_run_minutes:g} minutes per run. Lower the number of "
-                "steps, the batch size or the size of the model."
+                msg(
+                    "This run would take about {duration} on this server ({what}); it allows "
+                    "{minutes:g} minutes per run. Lower the number of steps, the batch size or "
+                    "the size of the model.",
+                    duration=duration(seconds),
+                    what=what,
+                    minutes=self.max_run_minutes,
+                )
             )
 
     def check(self, steps: int, params: int | None) -> None:
         if steps > self.max_steps:
             raise ConfigError(
-                f"This server allows at most {self.max_steps:,} steps per run "
-                f"(asked for {steps:,}); the limit is set by whoever runs it."
+                msg(
+                    "This server allows at most {limit:,} steps per run (asked for {steps:,}); "
+                    "the limit is set by whoever runs it.",
+                    limit=self.max_steps,
+                    steps=steps,
+                )
             )
         if params is not None and params > self.max_params:
             raise ConfigError(
-                f"This model has {params:,} parameters; this server allows at most "
-                f"{self.max_params:,} per run."
+                msg(
+                    "This model has {params:,} parameters; this server allows at most "
+                    "{limit:,} per run.",
+                    params=params,
+                    limit=self.max_params,
+                )
             )

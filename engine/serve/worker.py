@@ -24,6 +24,7 @@ import traceback
 
 import torch
 
+from engine.messages import msg
 from engine.models import ConfigError
 from engine.serve import estimate, portable
 from engine.stacked import Stack
@@ -109,6 +110,6 @@ def main(worker: int, commands, results, threads: int = 1, nice: int = 0) -> Non
 
 def _message(e: Exception) -> str:
     if isinstance(e, ConfigError):
-        return str(e)
+        return e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
     traceback.print_exc()
-    return f"Training failed: {type(e).__name__}: {e}"
+    return msg("Training failed: {kind}: {error}", kind=type(e).__name__, error=str(e))

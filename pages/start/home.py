@@ -7,10 +7,12 @@ import streamlit as st
 
 from engine import data
 from ui import charts, present, small_data, state
+from ui.i18n import t, tn, tr
 
-st.title("makemore playground")
+st.title(t("makemore playground"))
 st.markdown(
-    """
+    t(
+        """
 An interactive companion to Andrej Karpathy's *makemore* lectures
 (**Neural Networks: Zero to Hero**). Character-level language models read a list of
 words and learn to make more of them: first by counting which character follows which
@@ -22,11 +24,13 @@ Pick the dataset here. Every lesson page uses it until you change it, and upload
 own list (one word per line) works the same way: the vocabulary is built from the data,
 so accents, ñ, spaces, hyphens and apostrophes just work.
 """
+    )
 )
 
-with st.expander("Share a run, or put it on a projector", icon=":material/co_present:"):
+with st.expander(t("Share a run, or put it on a projector"), icon=":material/co_present:"):
     st.markdown(
-        """
+        t(
+            """
 **Every page's address is a link to what you see.** The dataset and every setting (sliders,
 seeds, model and training settings, the open tab) are in the URL, for example
 `/mlp?data=spanish-municipalities&n_embd=2&seed=7`. Put it on the board: every student who
@@ -49,18 +53,22 @@ under the charts) or `text` (every paragraph and caption). Example:
 `/smoothing?smooth_k=10&present=1&hide=settings,captions`. Remove `present=1` to get the
 navigation back.
 """
+        )
     )
 
 ss = st.session_state
 ds = state.dataset()
 if (why := state.names_available()) is not None:
     st.info(
-        "makemore's own names.txt is not available here, so the playground starts on the "
-        f"bundled US census names instead. {state.md_escape(why)}",
+        t(
+            "makemore's own names.txt is not available here, so the playground starts on the "
+            "bundled US census names instead. {why}",
+            why=state.md_escape(tr(why)),
+        ),
         icon=":material/cloud_off:",
     )
 
-st.header("Dataset")
+st.header(t("Dataset"))
 
 
 def switch(source: str, norm: data.Normalization) -> None:
@@ -88,32 +96,39 @@ ss.home_lower, ss.home_strip, ss.home_split = (
     ss.ds_norm.split_bilingual,
 )
 st.selectbox(
-    "Dataset",
+    t("Dataset"),
     state.sources(),
     key="home_source",
-    format_func=state.source_label,
+    # the labels in this run's language, looked up (AppTest formats outside the run too)
+    format_func={source: state.source_label(source) for source in state.sources()}.get,
     on_change=on_source,
-    help="names.txt is makemore's own dataset; it is downloaded once and cached.",
+    help=t("names.txt is makemore's own dataset; it is downloaded once and cached."),
 )
 if ss.ds_source in data.BUILTINS:
-    st.caption(data.BUILTINS[ss.ds_source].description)
+    st.caption(tr(data.BUILTINS[ss.ds_source].description))
 c1, c2, c3 = st.columns(3)
-c1.toggle("Lowercase", key="home_lower", on_change=on_norm, help="'Ávila' becomes 'ávila'.")
+c1.toggle(t("Lowercase"), key="home_lower", on_change=on_norm, help=t("'Ávila' becomes 'ávila'."))
 c2.toggle(
-    "Strip accents",
+    t("Strip accents"),
     key="home_strip",
     on_change=on_norm,
-    help="'ávila' becomes 'avila', 'ñ' becomes 'n'.",
+    help=t("'ávila' becomes 'avila', 'ñ' becomes 'n'."),
 )
 c3.toggle(
-    "Split bilingual names",
+    t("Split bilingual names"),
     key="home_split",
     on_change=on_norm,
-    help="'Agurain/Salvatierra' becomes two words.",
+    help=t("'Agurain/Salvatierra' becomes two words."),
 )
 if error := ss.pop("dataset_error", None):
     current = state.md_escape(state.source_label(ss.ds_source))
-    st.error(f"{state.md_escape(error)}\n\nYou are still working on **{current}**.")
+    st.error(
+        t(
+            "{error}\n\nYou are still working on **{current}**.",
+            error=state.md_escape(tr(error)),
+            current=current,
+        )
+    )
 ds = state.dataset()
 
 
@@ -122,13 +137,15 @@ def use_upload(name: str, content: bytes, column: int) -> None:
     ss.dataset_error = state.select(state.UPLOAD_PREFIX + name, data.Normalization())
 
 
-st.subheader("Your own word list", anchor=False)
+st.subheader(t("Your own word list"), anchor=False)
 f = st.file_uploader(
-    "Upload a text file (one word per line) or a csv/tsv with a column of words",
+    t("Upload a text file (one word per line) or a csv/tsv with a column of words"),
     key="home_upload",
     max_upload_size=2,
-    help="UTF-8, UTF-16 or Windows-1252; any line ends. It stays in your session: nobody else sees it or its runs "
-    "until you share it with the class.",
+    help=t(
+        "UTF-8, UTF-16 or Windows-1252; any line ends. It stays in your session: nobody else "
+        "sees it or its runs until you share it with the class."
+    ),
 )
 if f is not None:
     content = f.getvalue()
@@ -136,47 +153,59 @@ if f is not None:
         preview = state.read_upload(content, f.name)
         if preview.kind == "csv":
             column = st.selectbox(
-                "column with the words",
+                t("column with the words"),
                 range(len(preview.columns)),
                 index=preview.column,
-                format_func=lambda i: preview.columns[i],
+                format_func=[tr(c) for c in preview.columns].__getitem__,
                 key=f"home_column:{f.name}",
             )
             preview = state.read_upload(content, f.name, column)
         candidate = state.uploaded_dataset(content, f.name, data.Normalization(), preview.column)
     except data.DatasetError as e:
         st.error(
-            f"{state.md_escape(str(e))} Your current dataset is unchanged.", icon=":material/error:"
+            t("{error} Your current dataset is unchanged.", error=state.md_escape(tr(e))),
+            icon=":material/error:",
         )
     else:
         working = ss.ds_source == state.UPLOAD_PREFIX + f.name and ss.uploads.get(f.name) == (
             content,
             preview.column,
         )
+        name = state.md_escape(f.name)
+        if preview.kind == "csv":
+            what = t(
+                "csv column {column}", column=state.md_escape(tr(preview.columns[preview.column]))
+            )
+        else:
+            what = t("one word per line")
         st.markdown(
-            f"**Preview of {state.md_escape(f.name)}** ({preview.encoding}, "
-            f"{'csv column ' + state.md_escape(preview.columns[preview.column]) if preview.kind == 'csv' else 'one word per line'}, "
-            "lower-cased)." + ("" if working else " Nothing changes until you switch to it.")
+            t(
+                "**Preview of {name}** ({encoding}, {what}, lower-cased).",
+                name=name,
+                encoding=preview.encoding,
+                what=what,
+            )
+            + ("" if working else t(" Nothing changes until you switch to it."))
         )
         p1, p2, p3, p4 = st.columns(4)
-        p1.metric("words kept", f"{len(candidate.words):,}")
+        p1.metric(t("words kept"), f"{len(candidate.words):,}")
         p2.metric(
-            "of which repeats",
+            t("of which repeats"),
             f"{candidate.duplicates:,}",
-            help="Kept: a repeated word is seen more often.",
+            help=t("Kept: a repeated word is seen more often."),
         )
-        p3.metric("dropped", f"{sum(n for _, n in candidate.dropped):,}")
-        p4.metric("vocabulary size V", candidate.vocab_size)
+        p3.metric(t("dropped"), f"{sum(n for _, n in candidate.dropped):,}")
+        p4.metric(t("vocabulary size V"), candidate.vocab_size)
         for reason, n in candidate.dropped:
-            st.caption(f"dropped {n:,} × {state.md_escape(reason)}")
+            st.caption(t("dropped {n:,} × {reason}", n=n, reason=state.md_escape(tr(reason))))
         if not working:  # the dataset's own notice below says it once it is in use
             small_data.notice(candidate, "home")
-        st.dataframe(pd.DataFrame({"first words kept": candidate.words[:10]}), hide_index=True)
+        st.dataframe(pd.DataFrame({t("first words kept"): candidate.words[:10]}), hide_index=True)
         if working:
-            st.success(f"You are working on {state.md_escape(f.name)}.", icon=":material/check:")
+            st.success(t("You are working on {name}.", name=name), icon=":material/check:")
         else:
             st.button(
-                f"Switch to {state.md_escape(f.name)}",
+                t("Switch to {name}", name=name),
                 key="home_switch",
                 icon=":material/swap_horiz:",
                 type="primary",
@@ -189,20 +218,29 @@ if ss.ds_source.startswith(state.UPLOAD_PREFIX):
 st.subheader(state.source_label(ss.ds_source), anchor=False)
 n_words = len(ds.words)
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Words", f"{n_words:,}")
-m2.metric("Distinct words", f"{len(set(ds.words)):,}")
+m1.metric(t("Words"), f"{n_words:,}")
+m2.metric(t("Distinct words"), f"{len(set(ds.words)):,}")
 m3.metric(
-    "Vocabulary size V", ds.vocab_size, help="Distinct characters plus '.', the start/end token."
+    t("Vocabulary size V"),
+    ds.vocab_size,
+    help=t("Distinct characters plus '.', the start/end token."),
 )
-m4.metric("Longest word", f"{ds.max_len} chars")
+m4.metric(t("Longest word"), tn("{n} char", "{n} chars", ds.max_len))
 if ds.dropped:
     st.caption(
-        "Dropped while reading: " + "; ".join(f"{n:,} × {reason}" for reason, n in ds.dropped)
+        t(
+            "Dropped while reading: {reasons}",
+            reasons="; ".join(
+                t("{n:,} × {reason}", n=n, reason=tr(reason)) for reason, n in ds.dropped
+            ),
+        )
     )
 
 st.markdown(
-    "**Vocabulary.** Index 0 is `.`, which marks both the start and the end of every word; "
-    "the other characters follow in sorted order (a space is shown as ␣)."
+    t(
+        "**Vocabulary.** Index 0 is `.`, which marks both the start and the end of every word; "
+        "the other characters follow in sorted order (a space is shown as ␣)."
+    )
 )
 st.code(
     "  ".join(f"{i}:{'␣' if c == ' ' else c}" for i, c in enumerate(ds.itos)),
@@ -220,16 +258,24 @@ chars = charts.template_spec(
 left.vega_lite_chart(lengths, width="stretch")
 right.vega_lite_chart(chars, width="stretch")
 
-tr, dev, te = data.split_words(ds.words)
+train_words, dev, te = data.split_words(ds.words)
 st.markdown(
-    f"**The lecture's split.** `random.seed(42)`, shuffle, then 80 / 10 / 10: "
-    f"{len(tr):,} train, {len(dev):,} dev and {small_data.plural(len(te), 'test word')}. "
-    "Models learn from train, dev picks settings, test is looked at once at the end."
+    t(
+        "**The lecture's split.** `random.seed(42)`, shuffle, then 80 / 10 / 10: "
+        "{train:,} train, {dev:,} dev and {test}. "
+        "Models learn from train, dev picks settings, test is looked at once at the end.",
+        train=len(train_words),
+        dev=len(dev),
+        test=tn("{n:,} test word", "{n:,} test words", len(te)),
+    )
 )
 small_data.notice(ds, "home")
-examples = tr[:3] + random.Random(0).sample(list(ds.words), min(17, n_words))
+examples = train_words[:3] + random.Random(0).sample(list(ds.words), min(17, n_words))
 st.markdown(
-    f"**Examples** ({small_data.plural(len(examples), 'word')}): the first of the shuffled "
-    "train split, then words picked at random."
+    t(
+        "**Examples** ({words}): the first of the shuffled train split, then words picked at "
+        "random.",
+        words=tn("{n:,} word", "{n:,} words", len(examples)),
+    )
 )
 st.code("\u00a0·  ".join(examples), language=None, wrap_lines=True)  # "·" ends a line
