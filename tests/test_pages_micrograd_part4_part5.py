@@ -5,6 +5,7 @@ import pytest
 from engine import data
 from tests.apptest import chart_data, charts, metrics, page, series, specs, train, training_of
 from tests.conftest import needs_names
+from tests.test_i18n import english_left, shown
 
 
 def graph(at):
@@ -93,6 +94,29 @@ def test_slow_motion_trains_one_step_per_tick():
     assert job.step == 1
     at.run()
     assert job.step == 2
+
+
+def test_micrograd_in_spanish_errors_steps_and_training():
+    at = page("pages/micrograd/micrograd.py", lang="es")
+    at.slider[0].set_value(0).run()
+    assert at.code[0].value == "Antes de backward: todos los grad valen 0."
+    at.selectbox(key="mg_example").select("own").run()
+    for bad, message in [
+        ("2a", "No es una expresión válida"),
+        ("a % b", "Operador no permitido: % no es una de las operaciones de la clase."),
+        ("log(b)", "No está definida con estos valores: log de -3: log necesita un número"),
+    ]:
+        at.text_input(key="mg_text").set_value(bad).run()
+        assert message in at.error[0].value
+        assert not english_left(shown(at)), bad
+    at.text_input(key="mg_text").set_value("a*a + b").run()
+    at.toggle(key="mg_bug").set_value(True).run()
+    assert at.warning  # the bug disagrees with torch
+    at.toggle(key="mg_slow").set_value(False).run()
+    train(at, "micrograd", 5, "mg_steps")
+    assert "pérdida en torch, mismos pesos" in metrics(at)
+    left = english_left(shown(at))
+    assert not left, left
 
 
 # ---------------------------------------------------------------------------------------

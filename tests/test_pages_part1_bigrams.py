@@ -30,6 +30,8 @@ from tests.apptest import (
 )
 from tests.conftest import needs_names
 from tests.printed import reads_as
+from tests.test_i18n import english_left
+from tests.test_i18n import shown as texts_shown
 
 INSPECTOR = {"sampling_tab": "Likelihood inspector"}
 E03 = {"exercise": "E03 · tune k"}
@@ -451,3 +453,64 @@ def test_tiny_upload_with_an_empty_dev_split():
     at.switch_page("pages/part1_bigrams/exercises.py").run()
     open_tab(at, "exercise", "E03 · tune k")
     assert any("dev split is empty" in i.value for i in at.info)
+
+
+# ---------------------------------------------------------------------------------------
+# in Spanish: the states a first render does not show (tests.test_i18n opens every page)
+
+
+def spanish(path: str, **state) -> AppTest:
+    return page(path, "spanish-municipalities", lang="es", **state)
+
+
+def no_english(at: AppTest) -> None:
+    left = english_left(texts_shown(at))
+    assert not left, "English left in Spanish:\n" + "\n".join(map(repr, left))
+
+
+def test_spanish_counts_in_log_probabilities_at_k0_and_another_row():
+    at = spanish("pages/part1_bigrams/counts.py")
+    at.button_group(key="heat_show").set_value("log-probabilities")
+    at.select_slider(key="heat_k").set_value(0.0)
+    at.selectbox(key="heat_row").select("q").run()
+    assert title(spec(charts(at)[0])) == "La tabla de bigramas de 45×45 (log-probabilidades)"
+    no_english(at)
+
+
+def test_spanish_smoothing_at_k0_explains_the_infinite_dev_loss():
+    at = spanish("pages/part1_bigrams/smoothing.py")
+    at.select_slider(key="smooth_k").set_value(0.0).run()
+    assert at.error[0].value.startswith("**Con k = 0 la pérdida de validación es infinita.**")
+    no_english(at)
+
+
+def test_spanish_sampling_tabs_open_from_english_links_and_the_inspector_warns():
+    at = spanish("pages/part1_bigrams/sampling.py", sampling_tab="Likelihood inspector")
+    assert at.session_state["sampling_tab"] == "Inspector de verosimilitud"
+    assert "Log-verosimilitud" in metrics(at)
+    no_english(at)
+    at.text_input(key="inspect_word").set_value("zoë.").run()
+    assert at.warning
+    no_english(at)
+    open_tab(at, "sampling_tab", "Sample words")
+    assert "Palabras nuevas" in metrics(at)
+    no_english(at)
+
+
+def test_spanish_neural_bigram_after_training(monkeypatch):
+    monkeypatch.setattr(neural.NeuralBigramJob, "CHUNKS", 2)
+    at = spanish("pages/part1_bigrams/neural_bigram.py")
+    at.number_input(key="nb_steps").set_value(20).run()
+    at.button(key="neural_bigram:train").click().run()
+    finish_training(at, "neural_bigram")
+    assert "Pérdida" in metrics(at)
+    no_english(at)
+
+
+@pytest.mark.parametrize("label", TABS["pages/part1_bigrams/exercises.py"][1])
+def test_spanish_exercise_tabs(label):
+    at = open_tab(spanish("pages/part1_bigrams/exercises.py"), "exercise", label)
+    if label == E03["exercise"]:
+        at.button(key="e03_reveal").click().run()
+        assert any(k.startswith("NLL de prueba con k =") for k in metrics(at))
+    no_english(at)

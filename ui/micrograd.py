@@ -11,7 +11,9 @@ import altair as alt
 import pandas as pd
 
 from engine.micrograd.trace import Trace
+from ui import i18n
 from ui.charts import template_spec
+from ui.i18n import t
 
 CURRENT = "#ffcc80"  # the node passing its gradient on in this step
 
@@ -85,7 +87,7 @@ def micro_loss_chart(losses: list[float], height=260) -> dict:
     """The sum-of-squares loss after each step (log scale: it falls over orders of
     magnitude). A Vega-Lite spec from a cached template: the live page redraws it."""
     return template_spec(
-        ("micro_loss", height),
+        ("micro_loss", height, i18n.language()),
         lambda: _micro_loss_layers(height),
         {MICRO_LOSS: pd.DataFrame({"step": range(len(losses)), "loss": losses})},
     )
@@ -93,12 +95,15 @@ def micro_loss_chart(losses: list[float], height=260) -> dict:
 
 def _micro_loss_layers(height: int) -> alt.Chart:
     return (
-        alt.Chart(alt.NamedData(MICRO_LOSS), title="loss (sum of squared errors)")
+        alt.Chart(alt.NamedData(MICRO_LOSS), title=t("loss (sum of squared errors)"))
         .mark_line(point=True)
         .encode(
-            x=alt.X("step:Q", title="step").scale(domainMin=0),
-            y=alt.Y("loss:Q", title="loss (log scale)").scale(type="log"),
-            tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".6f")],
+            x=alt.X("step:Q", title=t("step")).scale(domainMin=0),
+            y=alt.Y("loss:Q", title=t("loss (log scale)")).scale(type="log"),
+            tooltip=[
+                alt.Tooltip("step:Q", title=t("step")),
+                alt.Tooltip("loss:Q", title=t("loss"), format=".6f"),
+            ],
         )
         .properties(height=height)
     )
@@ -107,7 +112,9 @@ def _micro_loss_layers(height: int) -> alt.Chart:
 def micro_predictions_chart(preds: list[list[float]], targets, width=170, height=110) -> dict:
     """One small panel per example: its prediction after every step (solid) heading for its
     target (dashed). A Vega-Lite spec from a cached template: the live page redraws it."""
-    names = tuple(f"example {k + 1}: target {t:+g}" for k, t in enumerate(targets))
+    names = tuple(
+        t("example {k}: target {target:+g}", k=k + 1, target=y) for k, y in enumerate(targets)
+    )
     df = pd.DataFrame(
         [
             {"step": s, "example": names[k], "prediction": p, "target": targets[k]}
@@ -117,7 +124,7 @@ def micro_predictions_chart(preds: list[list[float]], targets, width=170, height
         columns=["step", "example", "prediction", "target"],
     )
     return template_spec(
-        ("micro_preds", names, width, height),
+        ("micro_preds", names, width, height, i18n.language()),
         lambda: _micro_prediction_panels(names, width, height),
         {MICRO_PREDS: df},
     )
@@ -127,17 +134,21 @@ def _micro_prediction_panels(names, width: int, height: int) -> alt.FacetChart:
     colour = alt.Color("example:N", legend=None).scale(domain=list(names), range=EXAMPLE_COLORS)
     base = alt.Chart(alt.NamedData(MICRO_PREDS))
     lines = base.mark_line(point=alt.OverlayMarkDef(size=15)).encode(
-        x=alt.X("step:Q", title="step").scale(domainMin=0),
-        y=alt.Y("prediction:Q", title="prediction").scale(domain=[-1.1, 1.1]),
+        x=alt.X("step:Q", title=t("step")).scale(domainMin=0),
+        y=alt.Y("prediction:Q", title=t("prediction")).scale(domain=[-1.1, 1.1]),
         color=colour,
-        tooltip=["example:N", "step:Q", alt.Tooltip("prediction:Q", format=".5f")],
+        tooltip=[
+            alt.Tooltip("example:N", title=t("example")),
+            alt.Tooltip("step:Q", title=t("step")),
+            alt.Tooltip("prediction:Q", title=t("prediction"), format=".5f"),
+        ],
     )
     goals = base.mark_rule(strokeDash=[6, 4], strokeWidth=1.5, color="#555555").encode(y="target:Q")
     return (
         alt.layer(goals, lines)
         .properties(width=width, height=height)
         .facet(facet=alt.Facet("example:N", title=None, sort=list(names)), columns=2)
-        .properties(title="predictions vs targets")
+        .properties(title=t("predictions vs targets"))
     )
 
 
@@ -147,20 +158,21 @@ def derivative_error_chart(rows: list[dict], chosen: float, height=300) -> alt.C
     df = pd.DataFrame(rows)
     df = df[df["error"] > 0]
     # every tick in one notation, powers of ten: 1e-1 … 1e-7, not "0.000001" next to "1e-7"
-    x = alt.X("h:Q", title="step h (log scale)").scale(type="log", reverse=True).axis(format=".0e")
+    x = alt.X("h:Q", title=t("step h (log scale)")).scale(type="log", reverse=True)
+    x = x.axis(format=".0e")
     lines = (
         alt.Chart(df)
         .mark_line(point=True)
         .encode(
             x=x,
-            y=alt.Y("error:Q", title="largest |estimate − exact| (log scale)")
+            y=alt.Y("error:Q", title=t("largest |estimate − exact| (log scale)"))
             .scale(type="log")
             .axis(format=".0e"),
             color=alt.Color("method:N", title=None).scale(range=EXAMPLE_COLORS[:2]),
             tooltip=[
-                "method:N",
-                alt.Tooltip("h:Q", format=".0e"),
-                alt.Tooltip("error:Q", format=".2e"),
+                alt.Tooltip("method:N", title=t("method")),
+                alt.Tooltip("h:Q", title="h", format=".0e"),
+                alt.Tooltip("error:Q", title=t("error"), format=".2e"),
             ],
         )
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engine.messages import msg
 from engine.micrograd.value import Value
 
 
@@ -89,7 +90,7 @@ def example_softmax_nll(logits=SOFTMAX_LOGITS, target=SOFTMAX_TARGET) -> Value:
 class Example:
     """A lecture graph, and the same function as text (for the torch and numerical checks)."""
 
-    title: str
+    title: str  # title and about: engine.messages.msg, shown in the session's language
     build: Callable[[], Value]
     text: str
     env: dict[str, float]
@@ -98,51 +99,63 @@ class Example:
 
 EXAMPLES = {
     "L": Example(
-        "L = (a·b + c)·f, the first graph",
+        msg("L = (a·b + c)·f, the first graph"),
         example_l,
         "(a*b + c)*f",
         {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0},
-        "The lecture's first graph. dL/dd = f and dL/df = d; a plus node passes its "
-        "gradient through unchanged; a times node multiplies it by the other input.",
+        msg(
+            "The lecture's first graph. dL/dd = f and dL/df = d; a plus node passes its "
+            "gradient through unchanged; a times node multiplies it by the other input."
+        ),
     ),
     "neuron": Example(
-        "a neuron: o = tanh(x1·w1 + x2·w2 + b)",
+        msg("a neuron: o = tanh(x1·w1 + x2·w2 + b)"),
         example_neuron,
         "tanh(x1*w1 + x2*w2 + b)",
         {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": NEURON_BIAS},
-        "b = 6.8813735870195432 makes n = 0.8814, so o = 0.7071 and do/dn = 1 - o² = 0.5. "
-        "x2 = 0, so w2 gets no gradient: it had no effect on o.",
+        msg(
+            "b = 6.8813735870195432 makes n = 0.8814, so o = 0.7071 and do/dn = 1 - o² = 0.5. "
+            "x2 = 0, so w2 gets no gradient: it had no effect on o."
+        ),
     ),
     "neuron-exp": Example(
-        "the same neuron, tanh written out: o = (e − 1)/(e + 1), e = exp(2n)",
+        msg("the same neuron, tanh written out: o = (e − 1)/(e + 1), e = exp(2n)"),
         lambda: example_neuron(expanded=True),
         "(exp(2*(x1*w1 + x2*w2 + b)) - 1)/(exp(2*(x1*w1 + x2*w2 + b)) + 1)",
         {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": NEURON_BIAS},
-        "Built from exp, +, -, * and **-1 (division) instead of tanh: more nodes, the same "
-        "gradients on the leaves. How big an operation is is up to you.",
+        msg(
+            "Built from exp, +, -, * and **-1 (division) instead of tanh: more nodes, the same "
+            "gradients on the leaves. How big an operation is is up to you."
+        ),
     ),
     "a+a": Example(
-        "b = a + a, the accumulation bug",
+        msg("b = a + a, the accumulation bug"),
         example_a_plus_a,
         "a + a",
         {"a": 3.0},
-        "a reaches b along two paths, so db/da = 2. With = instead of += the second "
-        "path overwrites the first and a.grad comes out as 1: switch the bug on.",
+        msg(
+            "a reaches b along two paths, so db/da = 2. With = instead of += the second "
+            "path overwrites the first and a.grad comes out as 1: switch the bug on."
+        ),
     ),
     "two-paths": Example(
-        "f = (a·b)·(a + b), a and b used twice",
+        msg("f = (a·b)·(a + b), a and b used twice"),
         example_two_paths,
         "(a*b)*(a + b)",
         {"a": -2.0, "b": 3.0},
-        "Each variable feeds two nodes; its gradient is the sum over both paths "
-        "(a.grad = -3, b.grad = -8). The bug keeps only one path of each.",
+        msg(
+            "Each variable feeds two nodes; its gradient is the sum over both paths "
+            "(a.grad = -3, b.grad = -8). The bug keeps only one path of each."
+        ),
     ),
     "softmax": Example(
-        "softmax + NLL of four logits (exercise)",
+        msg("softmax + NLL of four logits (exercise)"),
         example_softmax_nll,
         "-log(exp(logit3)/(exp(logit0) + exp(logit1) + exp(logit2) + exp(logit3)))",
         {f"logit{i}": x for i, x in enumerate(SOFTMAX_LOGITS)},
-        "The lecture's exercise: logits [0, 3, -2, 1], target 3. The gradient on each "
-        "logit is its probability, minus 1 on the target.",
+        msg(
+            "The lecture's exercise: logits [0, 3, -2, 1], target 3. The gradient on each "
+            "logit is its probability, minus 1 on the target."
+        ),
     ),
 }

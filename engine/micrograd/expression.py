@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from engine.messages import msg
 from engine.micrograd.value import Value, real
 
 
@@ -28,10 +29,10 @@ MAX_NODES = 60  # values in the graph: more would not fit on a screen
 MAX_NAMES = 8
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _HINTS = {
-    ast.BitXor: "use ** for powers (a**2), not ^",
-    ast.FloorDiv: "use / for division",
-    ast.Mod: "% is not one of the lecture's operations",
-    ast.MatMult: "@ is for matrices; Values are scalars",
+    ast.BitXor: msg("use ** for powers (a**2), not ^"),
+    ast.FloorDiv: msg("use / for division"),
+    ast.Mod: msg("% is not one of the lecture's operations"),
+    ast.MatMult: msg("@ is for matrices; Values are scalars"),
 }
 
 
@@ -46,25 +47,34 @@ def parse(text: str) -> Expression:
     """Check the text against the whitelist; raise ExpressionError with a readable reason."""
     text = text.strip()
     if not text:
-        raise ExpressionError("Type an expression, for example tanh(a*b + c).")
+        raise ExpressionError(msg("Type an expression, for example tanh(a*b + c)."))
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"That is too long to draw: keep it under {MAX_LENGTH} characters.")
+        raise ExpressionError(
+            msg("That is too long to draw: keep it under {n} characters.", n=MAX_LENGTH)
+        )
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError as e:
-        where = f" at column {e.offset}" if e.offset else ""
+        where = msg(" at column {column}", column=e.offset) if e.offset else ""
         raise ExpressionError(
-            f"That is not a valid expression ({e.msg}{where}). "
-            "Write products with *, e.g. 2*a rather than 2a."
+            msg(
+                "That is not a valid expression ({why}{where}). "
+                "Write products with *, e.g. 2*a rather than 2a.",
+                why=e.msg,
+                where=where,
+            )
         ) from None
     names: list[str] = []
     _check(tree, names)
     if len(names) > MAX_NAMES:
-        raise ExpressionError(f"Use at most {MAX_NAMES} different variables.")
+        raise ExpressionError(msg("Use at most {n} different variables.", n=MAX_NAMES))
     size = sum(isinstance(n, ast.BinOp | ast.Call | ast.UnaryOp) for n in ast.walk(tree))
     if size > MAX_NODES // 2:
         raise ExpressionError(
-            f"That graph would have too many nodes to read: use at most {MAX_NODES // 2} operations."
+            msg(
+                "That graph would have too many nodes to read: use at most {n} operations.",
+                n=MAX_NODES // 2,
+            )
         )
     return Expression(text, tree, tuple(names))
 
@@ -72,39 +82,49 @@ def parse(text: str) -> Expression:
 def _check(node: ast.AST, names: list[str]) -> None:
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINOPS:
-            hint = _HINTS.get(type(node.op), "it is not one of + - * / **")
-            raise ExpressionError(f"Operator not allowed: {hint}.")
+            hint = _HINTS.get(type(node.op), msg("it is not one of + - * / **"))
+            raise ExpressionError(msg("Operator not allowed: {hint}.", hint=hint))
         _check(node.left, names)
         if isinstance(node.op, ast.Pow):
             if _number(node.right) is None:
                 raise ExpressionError(
-                    "The exponent must be a number, as in the lecture's __pow__ (a**2, a**-1, "
-                    "a**0.5): write exp(b*log(a)) for a variable power."
+                    msg(
+                        "The exponent must be a number, as in the lecture's __pow__ (a**2, "
+                        "a**-1, a**0.5): write exp(b*log(a)) for a variable power."
+                    )
                 )
         else:
             _check(node.right, names)
     elif isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, ast.USub | ast.UAdd):
-            raise ExpressionError("Only unary minus (and plus) are allowed.")
+            raise ExpressionError(msg("Only unary minus (and plus) are allowed."))
         _check(node.operand, names)
     elif isinstance(node, ast.Constant):
         if _number(node) is None:
-            raise ExpressionError(f"Only numbers are allowed as constants, not {node.value!r}.")
+            raise ExpressionError(
+                msg("Only numbers are allowed as constants, not {value}.", value=repr(node.value))
+            )
     elif isinstance(node, ast.Name):
         if node.id in FUNCTIONS:
-            raise ExpressionError(f"{node.id} is a function: call it, as in {node.id}(x).")
+            raise ExpressionError(
+                msg("{name} is a function: call it, as in {name}(x).", name=node.id)
+            )
         if node.id not in names:
             names.append(node.id)
     elif isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            raise ExpressionError(f"The only functions are {', '.join(FUNCTIONS)}.")
+            raise ExpressionError(
+                msg("The only functions are {functions}.", functions=", ".join(FUNCTIONS))
+            )
         if len(node.args) != 1 or node.keywords:
-            raise ExpressionError(f"{node.func.id} takes exactly one argument.")
+            raise ExpressionError(msg("{name} takes exactly one argument.", name=node.func.id))
         _check(node.args[0], names)
     else:
         raise ExpressionError(
-            "Only numbers, variable names, + - * / **, unary minus and "
-            f"{', '.join(FUNCTIONS)} are allowed."
+            msg(
+                "Only numbers, variable names, + - * / **, unary minus and {functions} are allowed.",
+                functions=", ".join(FUNCTIONS),
+            )
         )
 
 
@@ -186,11 +206,12 @@ def evaluate(expr: Expression, env: dict[str, float], backend: Backend):
     try:
         out = _eval(expr.tree, env, backend)
     except ZeroDivisionError:
-        raise ExpressionError("Division by zero at these values.") from None
+        raise ExpressionError(msg("Division by zero at these values.")) from None
     except OverflowError:
-        raise ExpressionError("A number overflowed at these values (too large).") from None
+        raise ExpressionError(msg("A number overflowed at these values (too large).")) from None
     except ValueError as e:
-        raise ExpressionError(f"Undefined at these values: {e}.") from None
+        why = e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
+        raise ExpressionError(msg("Undefined at these values: {why}.", why=why)) from None
     if isinstance(out, Value):
         data = out.data
     elif isinstance(out, torch.Tensor):
@@ -198,7 +219,7 @@ def evaluate(expr: Expression, env: dict[str, float], backend: Backend):
     else:
         data = float(out)
     if not math.isfinite(data):
-        raise ExpressionError("The result is not a finite number at these values.")
+        raise ExpressionError(msg("The result is not a finite number at these values."))
     return out
 
 

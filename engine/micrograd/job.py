@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from engine.messages import msg
 from engine.micrograd.nn import MLP, mse_loss
 from engine.models import ConfigError
 
@@ -23,7 +24,7 @@ class MicroJob:
 
     def __init__(self, train: MicroTrainConfig, nouts=(4, 4, 1)):
         if train.steps < 1:
-            raise ConfigError("steps must be at least 1.")
+            raise ConfigError(msg("steps must be at least 1."))
         self.train_config = train
         self.model = MLP(3, list(nouts), seed=train.seed)
         self.step = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.messages import msg
 from engine.micrograd.value import Value, topological_order
 
 
@@ -51,7 +52,7 @@ def trace_backward(root: Value, accumulate: bool = True) -> Trace:
     )
     for v in topo:
         v.grad = 0.0
-    steps = [Step(None, tuple(0.0 for _ in topo), "Before backward: every grad is 0.")]
+    steps = [Step(None, tuple(0.0 for _ in topo), msg("Before backward: every grad is 0."))]
     sign = "+=" if accumulate else "="
     for v in root.backward_steps(accumulate):
         i = index[id(v)]

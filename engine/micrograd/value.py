@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+from engine.messages import msg
+
 
 class Value:
     """A scalar and its gradient, remembering how it was computed."""
@@ -57,7 +59,7 @@ class Value:
 
     def log(self):
         if self.data <= 0:
-            raise ValueError(f"log of {self.data:g}: log needs a positive number")
+            raise ValueError(msg("log of {x:g}: log needs a positive number", x=self.data))
         out = Value(math.log(self.data), (self,), "log")
         out._local = ((self, 1.0 / self.data),)
         return out
@@ -112,7 +114,7 @@ def _as_value(x) -> Value:
 
 def real(x) -> float:
     if isinstance(x, complex):
-        raise ValueError("a negative number to a fractional power is not a real number")
+        raise ValueError(msg("a negative number to a fractional power is not a real number"))
     return x
 
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from engine import data
 from engine.lectures import LECTURE_SEED
+from engine.messages import msg
 from engine.models import ConfigError
 from engine.part1_bigrams.ngram import NGramModel, examples
 
@@ -47,14 +48,14 @@ class NeuralBigram:
 
     def __init__(self, words, stoi, vocab_size: int, config: NeuralBigramConfig):
         if config.method not in METHODS:
-            raise ConfigError(f"method must be one of {', '.join(METHODS)}.")
+            raise ConfigError(msg("method must be one of {methods}.", methods=", ".join(METHODS)))
         if config.reg < 0:
-            raise ConfigError("The regularisation strength cannot be negative.")
+            raise ConfigError(msg("The regularisation strength cannot be negative."))
         self.config, self.vocab_size = config, vocab_size
         X, self.ys = examples(words, 2, stoi)
         self.xs = X[:, 0]  # (N,) previous character
         if len(self.ys) == 0:
-            raise ConfigError("No bigrams to train on.")
+            raise ConfigError(msg("No bigrams to train on."))
         self.N = torch.bincount(self.xs * vocab_size + self.ys, minlength=vocab_size**2)
         self.N = self.N.view(vocab_size, vocab_size).float()  # (V, V) for the counts method
         g = torch.Generator().manual_seed(config.seed)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from engine.data import END, split_words
 from engine.lectures import SMOOTHING_K
+from engine.messages import msg
 from engine.models import ConfigError
 
 MAX_CELLS = 2**25  # V**n table cells: 27**5 (14M) fits, a 100-char vocabulary with n = 4 does not
@@ -30,18 +31,29 @@ MAX_CELLS = 2**25  # V**n table cells: 27**5 (14M) fits, a 100-char vocabulary w
 
 def _check(n: int, vocab_size: int) -> None:
     if n < 1:
-        raise ConfigError("n must be at least 1 (1 = unigram, 2 = bigram, 3 = trigram).")
+        raise ConfigError(msg("n must be at least 1 (1 = unigram, 2 = bigram, 3 = trigram)."))
     if vocab_size**n > MAX_CELLS:
         raise ConfigError(
-            f"A {n}-gram table over {vocab_size} characters has {vocab_size}**{n} = "
-            f"{vocab_size**n:,} cells, more than {MAX_CELLS:,}. Use a smaller n."
+            msg(
+                "A {n}-gram table over {V} characters has {V}**{n} = "
+                "{cells:,} cells, more than {most:,}. Use a smaller n.",
+                n=n,
+                V=vocab_size,
+                cells=vocab_size**n,
+                most=MAX_CELLS,
+            )
         )
 
 
 def _encode(word: str, stoi) -> list[int]:
     missing = sorted({c for c in word if c not in stoi})
     if missing:
-        raise ValueError(f"Not in this dataset's vocabulary: {', '.join(map(repr, missing))}.")
+        raise ValueError(
+            msg(
+                "Not in this dataset's vocabulary: {missing}.",
+                missing=", ".join(map(repr, missing)),
+            )
+        )
     return [stoi[c] for c in word]
 
 
@@ -51,7 +63,7 @@ def examples(words, n: int, stoi) -> tuple[torch.Tensor, torch.Tensor]:
     Each word gives len(w) + 1 examples; contexts before the word's start are '.' (0).
     """
     if n < 1:
-        raise ConfigError("n must be at least 1.")
+        raise ConfigError(msg("n must be at least 1."))
     Y = torch.tensor([stoi[c] for w in words for c in w + END], dtype=torch.long)  # (N,)
     lengths = torch.tensor([len(w) + 1 for w in words], dtype=torch.long)  # (W,)
     starts = lengths.cumsum(0) - lengths
@@ -119,7 +131,7 @@ def split_nll(
 ) -> dict[str, float]:
     """E02: count on the lecture's train split only, score train, dev and test (nan if empty)."""
     if k < 0:
-        raise ConfigError("The smoothing k cannot be negative.")
+        raise ConfigError(msg("The smoothing k cannot be negative."))
     tr, dev, te = split_words(words, shuffles=shuffles)
     P = probabilities(count_table(tr, n, stoi, vocab_size), k)
     return {name: nll(P, ws, n, stoi) for name, ws in (("train", tr), ("dev", dev), ("test", te))}
@@ -144,7 +156,7 @@ def nll_curve(N: torch.Tensor, words, n: int, stoi, ks) -> list[float]:
 def _curve(N: torch.Tensor, rows: torch.Tensor, Y: torch.Tensor, ks) -> list[float]:
     ks = torch.tensor([float(k) for k in ks], dtype=torch.float64)  # (K,)
     if (ks < 0).any() or not ks.isfinite().all():
-        raise ConfigError("Smoothing values k must be finite and at least 0.")
+        raise ConfigError(msg("Smoothing values k must be finite and at least 0."))
     V = N.shape[1]
     c = N[rows, Y]  # (E,) count of each example's n-gram
     r = N.sum(1)[rows]  # (E,) count of its context

@@ -15,18 +15,35 @@ import pandas as pd
 import torch
 
 from engine.part1_bigrams.ngram import decode_context
-from ui import present, theme
+from ui import i18n, present, theme
 from ui.charts import template_spec
+from ui.i18n import N_, t
 
 SPACE = "␣"
 CELLS, MARKS = "cells", "marks"  # named datasets of the chart templates
 LABELS_UP_TO = 30  # heatmaps with more characters than this get tooltips instead of labels
 VALUES = {  # heatmap modes: (column, legend title, text format)
-    "counts": ("count", "count", ",d"),
-    "probabilities": ("p", "P(next|first)", ".2f"),
+    "counts": ("count", N_("count"), ",d"),
+    "probabilities": ("p", N_("P(next|first)"), ".2f"),
     "log-probabilities": ("logp", "log P", ".1f"),
 }
 MODES = tuple(VALUES)
+MODE_LABELS = {
+    "counts": N_("counts"),
+    "probabilities": N_("probabilities"),
+    "log-probabilities": N_("log-probabilities"),
+}
+
+
+def mode_label(mode: str) -> str:
+    """A heatmap mode (an option's value, kept in links) as the session reads it."""
+    return t(MODE_LABELS[mode])
+
+
+def mode_labels() -> dict[str, str]:
+    """Every mode's label in the session's language: `format_func=mode_labels().get`, a
+    lookup that gives the same label wherever Streamlit calls it (AppTest: outside the run)."""
+    return {mode: mode_label(mode) for mode in MODES}
 
 
 def show(ch: str) -> str:
@@ -89,15 +106,15 @@ def heatmap_template(
     if labels is None:
         labels = V <= LABELS_UP_TO
     tooltip = [
-        alt.Tooltip("bigram:N"),
-        alt.Tooltip("first:N", title="first character (row)"),
-        alt.Tooltip("next:N", title="next character (column)"),
+        alt.Tooltip("bigram:N", title=t("bigram")),
+        alt.Tooltip("first:N", title=t("first character (row)")),
+        alt.Tooltip("next:N", title=t("next character (column)")),
     ]
     if with_counts:
-        tooltip.append(alt.Tooltip("count:Q", format=",d"))
+        tooltip.append(alt.Tooltip("count:Q", title=t("count"), format=",d"))
     if with_p:
         tooltip += [
-            alt.Tooltip("p:Q", title="P(next | first)", format=".4f"),
+            alt.Tooltip("p:Q", title=t("P(next | first)"), format=".4f"),
             alt.Tooltip("logp:Q", title="log P", format=".3f"),
         ]
     cell = size / V
@@ -105,14 +122,16 @@ def heatmap_template(
     # every character labelled while they fit; huge uploaded vocabularies thin them out
     axis = {"labelAngle": 0, "labelFontSize": font, "labelOverlap": cell < 10, "ticks": False}
     base = alt.Chart().encode(
-        x=alt.X("next:O", sort=order, title="next character (column)").axis(orient="top", **axis),
-        y=alt.Y("first:O", sort=order, title="first character (row)").axis(**axis),
+        x=alt.X("next:O", sort=order, title=t("next character (column)")).axis(
+            orient="top", **axis
+        ),
+        y=alt.Y("first:O", sort=order, title=t("first character (row)")).axis(**axis),
         tooltip=tooltip,
     )
     scale = (
         {"scheme": "blues"} if mode == "log-probabilities" else {"scheme": "blues", "domainMin": 0}
     )
-    colour = alt.Color(f"{field}:Q", title=legend_title).scale(**scale)
+    colour = alt.Color(f"{field}:Q", title=t(legend_title)).scale(**scale)
     if legend == "bottom":
         colour = colour.legend(orient="bottom", direction="horizontal", gradientLength=size * 0.6)
     # zero counts and probabilities (log = -inf) are white: pairs never seen
@@ -181,18 +200,21 @@ def row_bars(itos, first: str, P: torch.Tensor, N: torch.Tensor | None = None) -
     """One row of the table: the distribution of the character that follows `first`."""
     i = itos.index(first)
     df = pd.DataFrame({"next": [show(c) for c in itos], "p": P[i].double().tolist()})
-    tooltip = [alt.Tooltip("next:N", title="next character"), alt.Tooltip("p:Q", format=".4f")]
+    tooltip = [
+        alt.Tooltip("next:N", title=t("next character")),
+        alt.Tooltip("p:Q", title="p", format=".4f"),
+    ]
     if N is not None:
         df["count"] = N[i].tolist()
-        tooltip.append(alt.Tooltip("count:Q", format=",d"))
+        tooltip.append(alt.Tooltip("count:Q", title=t("count"), format=",d"))
     return (
-        alt.Chart(df, title=f"What follows '{show(first)}': P(next | {show(first)})")
+        alt.Chart(df, title=t("What follows '{c}': P(next | {c})", c=show(first)))
         .mark_bar()
         .encode(
-            x=alt.X("next:O", sort=list(df["next"]), title="next character").axis(
+            x=alt.X("next:O", sort=list(df["next"]), title=t("next character")).axis(
                 labelAngle=0, labelOverlap=False
             ),
-            y=alt.Y("p:Q", title="probability"),
+            y=alt.Y("p:Q", title=t("probability")),
             tooltip=tooltip,
         )
         .properties(height=260)
@@ -200,7 +222,8 @@ def row_bars(itos, first: str, P: torch.Tensor, N: torch.Tensor | None = None) -
 
 
 def top_ngrams(N: torch.Tensor, P: torch.Tensor, n: int, itos, limit: int = 20) -> pd.DataFrame:
-    """The most frequent n-grams with their counts and smoothed probabilities."""
+    """The most frequent n-grams with their counts and smoothed probabilities; the columns
+    t("n-gram"), t("count") and t("P(last | before)"), in the session's language."""
     V = N.shape[1]
     values, flat = N.reshape(-1).topk(min(limit, N.numel()))
     rows = []
@@ -209,8 +232,8 @@ def top_ngrams(N: torch.Tensor, P: torch.Tensor, n: int, itos, limit: int = 20) 
             break
         r, j = divmod(ix, V)
         gram = decode_context(r, n, itos) + itos[j]
-        rows.append({"n-gram": shown(gram), "count": c, "P(last | before)": P[r, j].item()})
-    return pd.DataFrame(rows, columns=["n-gram", "count", "P(last | before)"])
+        rows.append((shown(gram), c, P[r, j].item()))
+    return pd.DataFrame(rows, columns=[t("n-gram"), t("count"), t("P(last | before)")])
 
 
 # ---------------------------------------------------------------------------------------
@@ -237,6 +260,7 @@ def draw_heatmap(where, itos, P=None, N=None, mode="counts", *, key: str, title=
     In presenter mode the grid fills the page's width."""
     fill = present.zoom() if present.active() else None
     args = (tuple(itos), mode, *sorted(kw.items()), N is not None, P is not None, fill)
+    args += (i18n.language(),)  # the template holds the axis titles and tooltips
     build = lambda: heatmap_template(  # noqa: E731
         itos, mode, with_counts=N is not None, with_p=P is not None, fill=fill, **kw
     )
@@ -272,13 +296,13 @@ def surprisal_bars(rows) -> alt.Chart:
         f"{s:.2f}" if s is not None and math.isfinite(s) else "∞" for s in df["surprisal"]
     ]
     base = alt.Chart(df).encode(
-        x=alt.X("step:N", sort=list(df["step"]), title="step (context → next character)").axis(
+        x=alt.X("step:N", sort=list(df["step"]), title=t("step (context → next character)")).axis(
             labelAngle=0
         ),
-        y=alt.Y("bar:Q", title="surprisal −log p (nats)"),
+        y=alt.Y("bar:Q", title=t("surprisal −log p (nats)")),
         tooltip=[
-            alt.Tooltip("step:N"),
-            alt.Tooltip("p:Q", format=".4f"),
+            alt.Tooltip("step:N", title=t("step")),
+            alt.Tooltip("p:Q", title="p", format=".4f"),
             alt.Tooltip("label:N", title="−log p"),
         ],
     )
@@ -286,30 +310,33 @@ def surprisal_bars(rows) -> alt.Chart:
         color=alt.condition("datum.label == '∞'", alt.value("#d62728"), alt.value("#4c78a8"))
     )
     text = base.mark_text(baseline="bottom", dy=-2).encode(text="label:N")
-    return alt.layer(bars, text, title="How surprised the model is at each character").properties(
-        height=280
-    )
+    title = t("How surprised the model is at each character")
+    return alt.layer(bars, text, title=title).properties(height=280)
 
 
 def sample_lengths(samples, words) -> alt.Chart:
     """Share of samples and of dataset words of each length: does the model know word length?"""
     rows = []
-    for series, ws in (("dataset words", words), ("samples", samples)):
+    series = [t("dataset words"), t("samples")]
+    for name, ws in zip(series, (words, samples), strict=True):
         lengths = pd.Series([len(w) for w in ws], dtype="int64")
         share = lengths.value_counts(normalize=True).sort_index()
-        rows += [{"length": n, "share": s, "series": series} for n, s in share.items()]
+        rows += [{"length": n, "share": s, "series": name} for n, s in share.items()]
     df = pd.DataFrame(rows, columns=["length", "share", "series"])
-    series = ["dataset words", "samples"]
     return (
-        alt.Chart(df, title="Word lengths: samples against the dataset")
+        alt.Chart(df, title=t("Word lengths: samples against the dataset"))
         .mark_line(point=True)
         .encode(
-            x=alt.X("length:Q", title="characters in the word").scale(domainMin=0),
-            y=alt.Y("share:Q", title="share of words").axis(format="%"),
+            x=alt.X("length:Q", title=t("characters in the word")).scale(domainMin=0),
+            y=alt.Y("share:Q", title=t("share of words")).axis(format="%"),
             color=alt.Color("series:N", title=None, sort=series)
             .scale(domain=series, range=[theme.ALL_WORDS, theme.MINIBATCH])
             .legend(orient="bottom"),
-            tooltip=["series:N", "length:Q", alt.Tooltip("share:Q", format=".1%")],
+            tooltip=[
+                alt.Tooltip("series:N", title=t("series")),
+                alt.Tooltip("length:Q", title=t("length")),
+                alt.Tooltip("share:Q", title=t("share"), format=".1%"),
+            ],
         )
         .properties(height=280)
     )

@@ -9,8 +9,11 @@ import math
 import altair as alt
 import pandas as pd
 
-from ui import theme
+from ui import i18n, theme
+from ui.i18n import N_, t
 from ui.part1_bigrams.charts import MARKS, draw
+
+SPLITS = {"train": N_("train"), "dev": N_("dev"), "test": N_("test")}  # the legend's labels
 
 
 def _k_axis_values(ks) -> list[float]:
@@ -27,9 +30,9 @@ def marks_frame(k: float | None, best_k: float | None) -> pd.DataFrame:
     """The vertical rules of smoothing_curves: the current k and the best k on dev."""
     rows = []
     if k is not None:
-        rows.append({"k": k, "what": "current k"})
+        rows.append({"k": k, "what": t("current k")})
     if best_k is not None:
-        rows.append({"k": best_k, "what": f"best k on dev = {best_k:g}"})
+        rows.append({"k": best_k, "what": t("best k on dev = {k:g}", k=best_k)})
     return pd.DataFrame(rows, columns=["k", "what"])
 
 
@@ -50,7 +53,7 @@ def smoothing_curves(
     named dataset `marks` in a template whose current k is supplied at render time.
     """
     rows = [
-        {"k": kk, "split": name, "nll": v}
+        {"k": kk, "split": t(SPLITS.get(name, name)), "nll": v}
         for name, values in series.items()
         for kk, v in zip(ks, values, strict=True)
         if not math.isnan(v)
@@ -65,13 +68,13 @@ def smoothing_curves(
     pad = (hi - lo) * 0.08 or 0.01
     domain = [lo - pad, hi + pad]
     infinite = df[~df["nll"].map(math.isfinite)].assign(nll=domain[1], label="∞")
-    x = alt.X("k:Q", title="smoothing k (fake counts added to every cell)").scale(
+    x = alt.X("k:Q", title=t("smoothing k (fake counts added to every cell)")).scale(
         type="symlog", constant=0.001, domain=[0, max(ks)]
     )
     x = x.axis(values=_k_axis_values(ks), labelExpr=_k_label_expr(), grid=True, labelOverlap=False)
-    names = list(series)
+    names = [t(SPLITS.get(s, s)) for s in series]
     color = alt.Color("split:N", title=None, sort=names).scale(
-        domain=names, range=[theme.SPLITS.get(s, theme.REFERENCES[-1]) for s in names]
+        domain=names, range=[theme.SPLITS.get(s, theme.REFERENCES[-1]) for s in series]
     )
     color = color.legend(orient="bottom")
     lines = (
@@ -79,11 +82,11 @@ def smoothing_curves(
         .mark_line(point=alt.OverlayMarkDef(size=12), clip=True)
         .encode(
             x=x,
-            y=alt.Y("nll:Q", title="NLL (nats per character)").scale(domain=domain, zero=False),
+            y=alt.Y("nll:Q", title=t("NLL (nats per character)")).scale(domain=domain, zero=False),
             color=color,
             tooltip=[
-                alt.Tooltip("split:N"),
-                alt.Tooltip("k:Q", format="~g"),
+                alt.Tooltip("split:N", title=t("split")),
+                alt.Tooltip("k:Q", title="k", format="~g"),
                 alt.Tooltip("nll:Q", format=".4f", title="NLL"),
             ],
         )
@@ -93,21 +96,30 @@ def smoothing_curves(
         layers.append(
             alt.Chart(infinite)
             .mark_text(fontSize=18, fontWeight="bold", dx=8, align="left")
-            .encode(x="k:Q", y="nll:Q", text="label:N", color=color, tooltip=["split", "k"])
+            .encode(
+                x="k:Q",
+                y="nll:Q",
+                text="label:N",
+                color=color,
+                tooltip=[alt.Tooltip("split", title=t("split")), alt.Tooltip("k", title="k")],
+            )
         )
     current = k is not None or marks is not None
     whats = list(marks_frame(0.0 if current else None, best_k)["what"])
     if whats:
-        dashes = [[1, 0] if w == "current k" else [5, 4] for w in whats]
+        dashes = [[1, 0] if w == t("current k") else [5, 4] for w in whats]
         rules = alt.Chart(marks_frame(k, best_k) if marks is None else marks).encode(
             x="k:Q",
             strokeDash=alt.StrokeDash("what:N", title=None, sort=whats)
             .scale(domain=whats, range=dashes)
             .legend(orient="bottom"),
-            tooltip=["what:N", alt.Tooltip("k:Q", format="~g")],
+            tooltip=[
+                alt.Tooltip("what:N", title=t("what")),
+                alt.Tooltip("k:Q", title="k", format="~g"),
+            ],
         )
         layers.append(rules.mark_rule(color="black", strokeWidth=1.5))
-    title = "Zoom: around the dev minimum" if zoom else "NLL against the smoothing k"
+    title = t("Zoom: around the dev minimum") if zoom else t("NLL against the smoothing k")
     return alt.layer(*layers, title=title).properties(height=height)
 
 
@@ -122,7 +134,8 @@ def draw_curves(where, fingerprint: str, n: int, curves, k: float, zoom: bool, *
         marks=alt.NamedData(MARKS),
     )
     marks = marks_frame(k, best)
-    draw(where, ("curves", fingerprint, n, zoom), build, {MARKS: marks}, key=key)
+    template = ("curves", fingerprint, n, zoom, i18n.language())
+    draw(where, template, build, {MARKS: marks}, key=key)
 
 
 def nll_by_order(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
@@ -130,17 +143,21 @@ def nll_by_order(table: pd.DataFrame, columns: list[str]) -> alt.Chart:
     df = table.melt(id_vars=["model"], value_vars=columns, var_name="smoothing", value_name="nll")
     df = df[df["nll"].map(math.isfinite)]
     return (
-        alt.Chart(df, title=alt.Title("NLL on all words, by context length", anchor="start"))
+        alt.Chart(df, title=alt.Title(t("NLL on all words, by context length"), anchor="start"))
         .mark_line(point=alt.OverlayMarkDef(size=60))
         .encode(
             x=alt.X("model:N", sort=list(table["model"]), title=None).axis(labelAngle=0),
-            y=alt.Y("nll:Q", title="NLL (nats per character)")
+            y=alt.Y("nll:Q", title=t("NLL (nats per character)"))
             .scale(zero=False, nice=True)
             .axis(tickCount=6, format=".2f"),
             color=alt.Color("smoothing:N", title=None, sort=columns)
             .scale(domain=columns, range=list(theme.RUNS[: len(columns)]))
             .legend(orient="bottom"),
-            tooltip=["model:N", "smoothing:N", alt.Tooltip("nll:Q", format=".4f")],
+            tooltip=[
+                alt.Tooltip("model:N", title=t("model")),
+                alt.Tooltip("smoothing:N", title=t("smoothing")),
+                alt.Tooltip("nll:Q", title="NLL", format=".4f"),
+            ],
         )
         .properties(height=340, padding={"top": 12, "left": 5, "right": 5, "bottom": 5})
     )

@@ -8,9 +8,10 @@ import altair as alt
 import pandas as pd
 
 from ui import theme
+from ui.i18n import N_, t
 from ui.part1_bigrams.charts import show
 
-LOSS_SERIES = ("loss = NLL + λ·mean(W²)", "NLL part")
+LOSS_SERIES = (N_("loss = NLL + λ·mean(W²)"), N_("NLL part"))  # shown: t(name)
 
 
 def loss_frame(losses, data_losses, start: int = 0) -> pd.DataFrame:
@@ -21,7 +22,7 @@ def loss_frame(losses, data_losses, start: int = 0) -> pd.DataFrame:
         {
             "step": steps * 2,
             "loss": [losses[i] for i in steps] + [data_losses[i] for i in steps],
-            "series": [LOSS_SERIES[0]] * len(steps) + [LOSS_SERIES[1]] * len(steps),
+            "series": [t(LOSS_SERIES[0])] * len(steps) + [t(LOSS_SERIES[1])] * len(steps),
         }
     )
 
@@ -29,44 +30,60 @@ def loss_frame(losses, data_losses, start: int = 0) -> pd.DataFrame:
 def neural_loss(
     curve: pd.DataFrame | alt.NamedData,
     references: dict[str, float],
-    title: str = "Training loss",
+    title: str | None = None,
 ) -> alt.LayerChart:
-    """Loss per step (curve: a loss_frame) with the count model's NLLs as dashed lines."""
+    """Loss per step (curve: a loss_frame) with the count model's NLLs as dashed lines;
+    `references`' names as the legend shows them. title: "Training loss" unless given."""
     refs = pd.DataFrame({"series": list(references), "loss": list(references.values())})
-    names = [*LOSS_SERIES, *references]
+    names = [*map(t, LOSS_SERIES), *references]
     palette = [theme.MINIBATCH, theme.TRAIN, *theme.REFERENCES]  # the NLL: on the train words
     color = alt.Color("series:N", title=None, sort=names).scale(
         domain=names, range=palette[: len(names)]
     )
     color = color.legend(orient="bottom", columns=2, labelLimit=400)
-    y = alt.Y("loss:Q", title="loss (nats per character)").scale(zero=False)
+    y = alt.Y("loss:Q", title=t("loss (nats per character)")).scale(zero=False)
     lines = (
         alt.Chart(curve)
         .mark_line()
         .encode(
-            x=alt.X("step:Q", title="gradient descent step"),
+            x=alt.X("step:Q", title=t("gradient descent step")),
             y=y,
             color=color,
-            tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".5f")],
+            tooltip=[
+                alt.Tooltip("series:N", title=t("series")),
+                alt.Tooltip("step:Q", title=t("step")),
+                alt.Tooltip("loss:Q", title=t("loss"), format=".5f"),
+            ],
         )
     )
     rules = (
         alt.Chart(refs)
         .mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
-        .encode(y="loss:Q", color=color, tooltip=["series:N", alt.Tooltip("loss:Q", format=".5f")])
+        .encode(
+            y=alt.Y("loss:Q", title=t("loss (nats per character)")),
+            color=color,
+            tooltip=[
+                alt.Tooltip("series:N", title=t("series")),
+                alt.Tooltip("loss:Q", title=t("loss"), format=".5f"),
+            ],
+        )
     )
+    title = t("Training loss") if title is None else title
     return alt.layer(lines, rules, title=title).properties(height=340)
 
 
 def distance_curve(distances: pd.DataFrame | alt.NamedData, k: float) -> alt.Chart:
     """Mean |softmax(W) − P_k| over the table (columns step, distance), after each chunk."""
     return (
-        alt.Chart(distances, title=f"Mean |softmax(W) − counts with k = {k:g}|")
+        alt.Chart(distances, title=t("Mean |softmax(W) − counts with k = {k:g}|", k=k))
         .mark_line(point=True)
         .encode(
-            x=alt.X("step:Q", title="gradient descent step"),
-            y=alt.Y("distance:Q", title="mean absolute difference").scale(zero=True),
-            tooltip=["step:Q", alt.Tooltip("distance:Q", format=".5f")],
+            x=alt.X("step:Q", title=t("gradient descent step")),
+            y=alt.Y("distance:Q", title=t("mean absolute difference")).scale(zero=True),
+            tooltip=[
+                alt.Tooltip("step:Q", title=t("step")),
+                alt.Tooltip("distance:Q", title=t("distance"), format=".5f"),
+            ],
         )
         .properties(height=260)
     )
@@ -83,15 +100,21 @@ def onehot_image(xs, itos) -> alt.Chart:
     ]
     df = pd.DataFrame(rows)
     return (
-        alt.Chart(df, title="one_hot(xs): a single 1 per row, in the column of the character")
+        alt.Chart(df, title=t("one_hot(xs): a single 1 per row, in the column of the character"))
         .mark_rect()
         .encode(
-            x=alt.X("column:O", sort=labels, title="column (character index)").axis(labelAngle=0),
-            y=alt.Y("input:O", sort=list(dict.fromkeys(df["input"])), title="example").axis(
+            x=alt.X("column:O", sort=labels, title=t("column (character index)")).axis(
+                labelAngle=0
+            ),
+            y=alt.Y("input:O", sort=list(dict.fromkeys(df["input"])), title=t("example")).axis(
                 labelOverlap=False
             ),
             color=alt.Color("value:Q", scale=alt.Scale(scheme="viridis"), legend=None),
-            tooltip=["input", "column", "value"],
+            tooltip=[
+                alt.Tooltip("input", title=t("input")),
+                alt.Tooltip("column", title=t("column")),
+                alt.Tooltip("value", title=t("value")),
+            ],
         )
         .properties(height=alt.Step(24))
     )

@@ -20,6 +20,8 @@ import torch
 
 from engine import data
 from engine.part1_bigrams import neural, ngram
+from ui import i18n
+from ui.i18n import N_, t
 
 # k = 0, then 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 per decade from 0.001 up to 1000
 MANTISSAS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
@@ -40,6 +42,21 @@ def orders(vocab_size: int, smallest: int = 1) -> list[int]:
 
 def format_k(k: float) -> str:
     return f"{k:g}"
+
+
+def shown(value: float, digits: int = 4) -> str:
+    """An NLL for a metric or a table: — for an empty split, ∞ for an infinite loss."""
+    if math.isnan(value):
+        return "—"
+    return "∞" if math.isinf(value) else f"{value:.{digits}f}"
+
+
+MODEL_NAMES = {1: N_("unigram"), 2: N_("bigram"), 3: N_("trigram")}
+
+
+def model_name(n: int) -> str:
+    """An n-gram model's name in the session's language: bigram, trigram, 4-gram."""
+    return t(MODEL_NAMES[n]) if n in MODEL_NAMES else t("{n}-gram", n=n)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -87,8 +104,14 @@ class Curves:
         return min(finite)[1] if finite else None
 
 
-@st.cache_data(max_entries=16, show_spinner="Computing the NLL for every k…")
-def curves(fingerprint: str, n: int, _ds: data.Dataset) -> Curves:
+def curves(fingerprint: str, n: int, ds: data.Dataset) -> Curves:
+    """The NLL curves over KS, computed once per dataset and order (a spinner meanwhile)."""
+    with st.spinner(t("Computing the NLL for every k…")):  # shows only if it takes 0.5 s
+        return _curves(fingerprint, n, ds)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _curves(fingerprint: str, n: int, _ds: data.Dataset) -> Curves:
     *_, te = split(fingerprint, _ds)
     curve = ngram.smoothing_curve(_ds.words, n, _ds.stoi, _ds.vocab_size, KS)
     test = ngram.nll_curve(counts(fingerprint, n, _ds, "train"), te, n, _ds.stoi, KS)
@@ -162,3 +185,23 @@ def cross_entropy_all(
     """E05 over every bigram: manual softmax + NLL and F.cross_entropy of scale * W[xs]."""
     xs, ys = bigram_examples(fingerprint, _ds)
     return neural.cross_entropy_check(scale * neural.lecture_W(_ds.vocab_size)[xs], ys)
+
+
+# ---------------------------------------------------------------------------------------
+# tabs in the session's language
+
+
+def tabs(labels, key: str):
+    """st.tabs with `labels` (English, marked with N_) in the session's language, bound to
+    the URL. A tab's name is its widget value, so a link's or the session's tab named in
+    another language (an English link opened in Spanish, the language switched) is renamed
+    first: it opens the same tab."""
+    shown = [t(label) for label in labels]
+    names = {}
+    for label, here in zip(labels, shown, strict=True):
+        for lang in i18n.LANGUAGES:
+            names[i18n.catalogue(lang).get(label, label)] = here
+    value = st.session_state.get(key, st.query_params.get(key))
+    if value in names and names[value] != value:
+        st.session_state[key] = names[value]  # the widget then writes it into the URL
+    return st.tabs(shown, key=key, bind="query-params")
