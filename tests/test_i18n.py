@@ -115,7 +115,7 @@ def _chart_texts(s: dict):
     for key, value in s.items():
         if key == "title":
             text = value.get("text", "") if isinstance(value, dict) else value
-            yield from ([text] if isinstance(text, str) else text)
+            yield from ([text] if isinstance(text, str) else text or ())  # title=None: none
         if isinstance(value, dict):
             yield from _chart_texts(value)
         elif isinstance(value, list):
