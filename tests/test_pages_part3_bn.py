@@ -326,7 +326,7 @@ def test_init_page_in_spanish_after_training_both_shows_no_english():
     race = train(at, "init")
     assert list(race.jobs) == ["Kaiming", "original"]  # the runs' identities stay
     assert set(at.dataframe[0].value["run"]) == {"Kaiming", "original"}
-    assert not english_left(shown(at)), english_left(shown(at))
+    assert not english_left(shown(at)), "\n".join(english_left(shown(at)))
 
 
 def test_batchnorm_page_in_spanish_trained_and_calibrated_shows_no_english():
@@ -338,7 +338,7 @@ def test_batchnorm_page_in_spanish_trained_and_calibrated_shows_no_english():
     assert list(race.jobs) == ["with BatchNorm", "without BatchNorm"]
     at.button(key="bn:calibrate").click().run()
     assert set(at.dataframe[0].value["run"]) == {"con BatchNorm", "sin BatchNorm"}
-    assert not english_left(shown(at)), english_left(shown(at))
+    assert not english_left(shown(at)), "\n".join(english_left(shown(at)))
 
 
 def test_diagnostics_in_spanish_after_both_trainings_shows_no_english():
@@ -351,4 +351,4 @@ def test_diagnostics_in_spanish_after_both_trainings_shows_no_english():
     at.number_input(key="zero_steps").set_value(20).run()
     train(at, "e01")
     assert "parámetros que aprenden" in metrics(at)
-    assert not english_left(shown(at)), english_left(shown(at))
+    assert not english_left(shown(at)), "\n".join(english_left(shown(at)))

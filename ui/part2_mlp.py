@@ -80,7 +80,7 @@ def model_ui() -> MLPConfig:
             t("initialisation"),
             "init",
             options=list(INITS),
-            format_func=t,
+            format_func={k: t(k) for k in INITS}.__getitem__,  # in this run's language
             help=t("How the weights are scaled at the start (lecture 4 explores why)."),
         )
         direct = _w(

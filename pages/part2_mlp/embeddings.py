@@ -62,7 +62,7 @@ if n_embd > 2:
     view = c1.radio(
         t("Show"),
         [PCA, CHOSEN],
-        format_func=t,
+        format_func={PCA: t(PCA), CHOSEN: t(CHOSEN)}.__getitem__,
         horizontal=True,
         key="emb_view",
         bind="query-params",

@@ -175,23 +175,20 @@ else:
     if cal is not None:
         if cal_key != key:
             st.caption(t("From an earlier step of the run: calibrate again to update."))
+        train, dev = t("train"), t("dev")  # the columns, as shown
         st.dataframe(
             pd.DataFrame(
                 {
-                    "BatchNorm statistics": [
+                    t("BatchNorm statistics"): [
                         t("running (kept during training)"),
                         t("calibrated"),
                     ],
-                    "train": [cal.running["train"], cal.calibrated["train"]],
-                    "dev": [cal.running["dev"], cal.calibrated["dev"]],
+                    train: [cal.running["train"], cal.calibrated["train"]],
+                    dev: [cal.running["dev"], cal.calibrated["dev"]],
                 }
             ),
             hide_index=True,
-            column_config={
-                "BatchNorm statistics": st.column_config.TextColumn(t("BatchNorm statistics")),
-                "train": st.column_config.NumberColumn(t("train"), format="%.4f"),
-                "dev": st.column_config.NumberColumn(t("dev"), format="%.4f"),
-            },
+            column_config={c: st.column_config.NumberColumn(format="%.4f") for c in (train, dev)},
         )
         left, right = st.columns(2)
         left.altair_chart(dc.calibration_scatter(cal, "mean"), width="stretch")
@@ -305,12 +302,10 @@ else:
     st.markdown(
         t("The first rows and columns of the new W′ (rows: the 30 inputs, columns: neurons):")
     )
+    neurons = [t("neuron {c}", c=c) for c in range(10)]  # the columns, as shown
     st.dataframe(
-        pd.DataFrame(linear.weight[:6, :10].tolist()).rename(columns=lambda c: f"neuron {c}"),
-        column_config={
-            f"neuron {c}": st.column_config.NumberColumn(t("neuron {c}", c=c), format="%.4f")
-            for c in range(10)
-        },
+        pd.DataFrame(linear.weight[:6, :10].tolist(), columns=neurons),
+        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in neurons},
     )
     st.markdown(
         t(

@@ -98,7 +98,7 @@ c1, c2, c3, c4 = settings.columns(4)
 batchnorm = c1.toggle("BatchNorm", DEFAULT[3], key="bn", bind="query-params")
 nonlin = c2.radio(
     t("Nonlinearity"), ["tanh", "linear"], key="act", horizontal=True, bind="query-params",
-    format_func=lambda n: "tanh" if n == "tanh" else t("none (linear)"),
+    format_func={"tanh": "tanh", "linear": t("none (linear)")}.__getitem__,
 )  # fmt: skip
 lr = c3.select_slider(
     t("Learning rate"), LRS, DEFAULT[5], key="diag_lr", format_func=lambda v: f"{v:g}",
@@ -113,7 +113,7 @@ ss["diag_scenario"] = next((n for n, v in SCENARIOS.items() if v == chosen), Non
 scenario_slot.selectbox(
     t("Scenario"),
     list(SCENARIOS),
-    format_func=t,
+    format_func={n: t(n) for n in SCENARIOS}.__getitem__,
     key="diag_scenario",
     on_change=apply_scenario,
     index=None,

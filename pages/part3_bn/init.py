@@ -111,7 +111,7 @@ ss["init_preset"] = preset
 preset_slot.segmented_control(
     t("The lecture's inits, in the order the lecture fixes them"),
     PRESET_NAMES,
-    format_func=lambda n: t(SHORT[n]),
+    format_func={n: t(SHORT[n]) for n in PRESET_NAMES}.__getitem__,
     key="init_preset",
     on_change=apply_preset,
     help=t("Each sets the four scales below as in the notebook's loss log."),
