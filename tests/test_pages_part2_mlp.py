@@ -3,7 +3,7 @@
 import math
 import time
 
-from tests.apptest import finish_training, metrics, page, specs, train, training_of
+from tests.apptest import finish_training, metrics, page, specs, table, train, training_of
 from ui import part2_mlp as mlp
 
 
@@ -194,3 +194,41 @@ def test_lesson2_pages_work_on_spanish_municipalities():
     for p in ("pages/part2_mlp/embeddings.py", "pages/part2_mlp/lr_finder.py"):
         at.switch_page(p).run()
         assert not at.exception
+
+
+# --- in Spanish: the states a first render does not show ------------------------------------
+
+
+def test_the_trainer_in_spanish_after_a_run_shows_no_english():
+    from tests.test_i18n import english_left, shown
+
+    at = page("pages/part2_mlp/trainer.py", "spanish-municipalities", lang="es")
+    train_tiny(at, steps=200)
+    at.run()  # the scoreboard's row
+    assert at.session_state["mlp_runs"]
+    assert not english_left(shown(at)), "\n".join(english_left(shown(at)))
+
+
+def test_the_embeddings_page_in_spanish_with_a_trained_mlp_shows_no_english():
+    from tests.test_i18n import english_left, shown
+
+    at = page("pages/part2_mlp/trainer.py", "spanish-municipalities", lang="es")
+    train_tiny(at, steps=200)
+    at.switch_page("pages/part2_mlp/embeddings.py").run()
+    at.radio(key="emb_view").set_value("two chosen dimensions").run()
+    assert not at.exception
+    assert set(table(at, "origen")["origen"]) <= {
+        "en los datos de entrenamiento",
+        "en validación/prueba (nunca entrenado con ellos)",
+        "nuevo",
+    }
+    assert not english_left(shown(at)), "\n".join(english_left(shown(at)))
+
+
+def test_the_lr_finder_in_spanish_after_the_sweep_shows_no_english():
+    from tests.test_i18n import english_left, shown
+
+    at = page("pages/part2_mlp/lr_finder.py", "spanish-municipalities", lang="es")
+    train(at, "lr_finder", 200, "lrf_steps")
+    assert metrics(at)["tasa de aprendizaje sugerida"]
+    assert not english_left(shown(at)), "\n".join(english_left(shown(at)))

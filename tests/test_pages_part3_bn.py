@@ -311,3 +311,44 @@ def test_on_names_the_results_sit_next_to_the_lectures_loss_log():
     table = at.dataframe[0].value.set_index("run")
     assert table.loc["original", "lecture's log: train"] == pytest.approx(2.1245, abs=1e-4)
     assert any("2.1245 / 2.1682 for the original" in m.value for m in at.markdown)
+
+
+# ---------------------------------------------------------------------------------------
+# in Spanish: the states a first render does not show
+
+
+def test_init_page_in_spanish_after_training_both_shows_no_english():
+    from tests.test_i18n import english_left, shown
+
+    at = page(INIT, "spanish-municipalities", lang="es")
+    at.segmented_control(key="init_preset").set_value("part3-kaiming").run()
+    at.select_slider(key="init_steps").set_value(1000).run()
+    race = train(at, "init")
+    assert list(race.jobs) == ["Kaiming", "original"]  # the runs' identities stay
+    assert set(at.dataframe[0].value["run"]) == {"Kaiming", "original"}
+    assert not english_left(shown(at)), "\n".join(english_left(shown(at)))
+
+
+def test_batchnorm_page_in_spanish_trained_and_calibrated_shows_no_english():
+    from tests.test_i18n import english_left, shown
+
+    at = page(BN, "spanish-municipalities", lang="es")
+    at.select_slider(key="bn_steps").set_value(1000).run()
+    race = train(at, "bn")
+    assert list(race.jobs) == ["with BatchNorm", "without BatchNorm"]
+    at.button(key="bn:calibrate").click().run()
+    assert set(at.dataframe[0].value["run"]) == {"con BatchNorm", "sin BatchNorm"}
+    assert not english_left(shown(at)), "\n".join(english_left(shown(at)))
+
+
+def test_diagnostics_in_spanish_after_both_trainings_shows_no_english():
+    from tests.test_i18n import english_left, shown
+
+    at = page(DIAG, "spanish-municipalities", lang="es")
+    at.number_input(key="diag_steps").set_value(5).run()
+    train(at, "diag")
+    at.slider(key="depth").set_value(2).run()
+    at.number_input(key="zero_steps").set_value(20).run()
+    train(at, "e01")
+    assert "parámetros que aprenden" in metrics(at)
+    assert not english_left(shown(at)), "\n".join(english_left(shown(at)))

@@ -17,18 +17,19 @@ from engine.models import MLPConfig
 from engine.part1_bigrams import ngram
 from engine.train import Job, TrainConfig, eval_interval
 from ui import link_values, present, schedule, state, training
+from ui.i18n import N_, t
 
 KEY = "mlp"
 INITS = {
-    "Lecture 3: plain randn everywhere": {},
-    "Near uniform: W2 × 0.01, b2 × 0": {"w2_scale": 0.01, "b2_scale": 0.0},
-    "Kaiming: W1 × (5/3)/√fan_in, b1 × 0.01, W2 × 0.01, b2 × 0": {
+    N_("Lecture 3: plain randn everywhere"): {},
+    N_("Near uniform: W2 × 0.01, b2 × 0"): {"w2_scale": 0.01, "b2_scale": 0.0},
+    N_("Kaiming: W1 × (5/3)/√fan_in, b1 × 0.01, W2 × 0.01, b2 × 0"): {
         "kaiming": True,
         "b1_scale": 0.01,
         "w2_scale": 0.01,
         "b2_scale": 0.0,
     },
-    "Kaiming + BatchNorm (b1 dropped)": {
+    N_("Kaiming + BatchNorm (b1 dropped)"): {
         "kaiming": True,
         "w2_scale": 0.01,
         "b2_scale": 0.0,
@@ -51,7 +52,7 @@ def model_ui() -> MLPConfig:
         c1, c2, c3 = st.columns(3)
         block_size = _w(
             c1.slider,
-            "block_size (context length)",
+            t("block_size (context length)"),
             "block",
             min_value=1,
             max_value=LIMITS["block_size"],
@@ -59,7 +60,7 @@ def model_ui() -> MLPConfig:
         )
         n_embd = _w(
             c2.slider,
-            "n_embd (embedding dimensions)",
+            t("n_embd (embedding dimensions)"),
             "n_embd",
             min_value=1,
             max_value=LIMITS["n_embd"],
@@ -67,7 +68,7 @@ def model_ui() -> MLPConfig:
         )
         n_hidden = _w(
             c3.slider,
-            "n_hidden (tanh neurons)",
+            t("n_hidden (tanh neurons)"),
             "n_hidden",
             min_value=1,
             max_value=LIMITS["n_hidden"],
@@ -76,17 +77,18 @@ def model_ui() -> MLPConfig:
         c1, c2 = st.columns([2, 1])
         init = _w(
             c1.selectbox,
-            "initialisation",
+            t("initialisation"),
             "init",
             options=list(INITS),
-            help="How the weights are scaled at the start (lecture 4 explores why).",
+            format_func={k: t(k) for k in INITS}.__getitem__,  # in this run's language
+            help=t("How the weights are scaled at the start (lecture 4 explores why)."),
         )
         direct = _w(
             c2.toggle,
-            "direct connections (E03)",
+            t("direct connections (E03)"),
             "direct",
             value=MODEL.direct,
-            help="Bengio et al. 2003: also connect the embeddings straight to the logits.",
+            help=t("Bengio et al. 2003: also connect the embeddings straight to the logits."),
         )
     return MLPConfig(block_size, n_embd, n_hidden, direct=direct, **INITS[init])
 
@@ -97,7 +99,7 @@ def train_ui() -> TrainConfig:
         c1, c2, c3 = st.columns(3)
         batch_size = _w(
             c1.number_input,
-            link_values.ranged("batch size", 1, LIMITS["batch_size"]),
+            link_values.ranged(t("batch size"), 1, LIMITS["batch_size"]),
             "batch",
             min_value=1,
             max_value=LIMITS["batch_size"],
@@ -105,7 +107,7 @@ def train_ui() -> TrainConfig:
         )
         steps = _w(
             c2.number_input,
-            link_values.ranged("steps", 1, LIMITS["steps"]),
+            link_values.ranged(t("steps"), 1, LIMITS["steps"]),
             "steps",
             min_value=1,
             max_value=LIMITS["steps"],
@@ -114,30 +116,37 @@ def train_ui() -> TrainConfig:
         )
         seed = _w(
             c3.number_input,
-            "seed",
+            t("seed"),
             "seed",
             min_value=0,
             max_value=2**53 - 1,
             value=TRAIN.seed,
-            help="Seeds the initial weights and the minibatches: the same seed gives the same run.",
+            help=t(
+                "Seeds the initial weights and the minibatches: the same seed gives the same run."
+            ),
         )
         c1, c2, c3 = st.columns(3)
         lr = _w(
             c1.number_input,
-            "learning rate",
+            t("learning rate"),
             "lr",
             min_value=1e-4,
             max_value=10.0,
             value=TRAIN.lr,
             format="%.4f",
-            help="Try the learning-rate finder page.",
+            help=t("Try the learning-rate finder page."),
         )
         decay = schedule.decay_ui(
-            c2, "decay", steps, TRAIN.lr_decay_step / TRAIN.steps, "decay at step", LIMITS["steps"]
+            c2,
+            "decay",
+            steps,
+            TRAIN.lr_decay_step / TRAIN.steps,
+            t("decay at step"),
+            LIMITS["steps"],
         )
         lr_after = _w(
             c3.number_input,
-            "learning rate after",
+            t("learning rate after"),
             "lr_after",
             min_value=1e-5,
             max_value=10.0,
@@ -171,7 +180,11 @@ def device_ui() -> str:
     if len(options) == 1:
         return "cpu"
     return _w(
-        st.selectbox, "device", "device", options=options, help="Same numbers, float tolerance."
+        st.selectbox,
+        t("device"),
+        "device",
+        options=options,
+        help=t("Same numbers, float tolerance."),
     )
 
 
@@ -191,11 +204,16 @@ def init_hint(job: Job, ds: data.Dataset) -> None:
     first, uniform = 10 ** job.lossi[0], math.log(ds.vocab_size)
     if first > CONFIDENTLY_WRONG * uniform:
         st.warning(
-            f"The first loss was **{first:.1f}**, far above ln V = {uniform:.2f}, the loss of a "
-            "uniform guess: this initialisation is **confidently wrong**. Its logits are huge, "
-            "so the net is sure of the wrong characters, and its tanh neurons are saturated, "
-            "so little gradient flows back; a large net may never recover. makemore part 3 "
-            f"fixes it: choose *{NEAR_UNIFORM}* above, and see the **Init & saturation** page.",
+            t(
+                "The first loss was **{first:.1f}**, far above ln V = {uniform:.2f}, the loss of a "
+                "uniform guess: this initialisation is **confidently wrong**. Its logits are huge, "
+                "so the net is sure of the wrong characters, and its tanh neurons are saturated, "
+                "so little gradient flows back; a large net may never recover. makemore part 3 "
+                "fixes it: choose *{init}* above, and see the **Init & saturation** page.",
+                first=first,
+                uniform=uniform,
+                init=t(NEAR_UNIFORM),
+            ),
             icon=":material/warning:",
         )
 
@@ -225,20 +243,22 @@ def target(ds: data.Dataset) -> float | None:
 def e01_goal(ds: data.Dataset, goal: float | None) -> str:
     """Exercise E01's title for this dataset and its target (from target())."""
     if state.on_lecture_data(ds):
-        return f"**E01 · Beat a dev loss of {goal}** (the lecture reached about 2.17)."
+        return t("**E01 · Beat a dev loss of {goal}** (the lecture reached about 2.17).", goal=goal)
     if goal is None:
-        return "**E01 · Beat the bigram on dev**: this dataset has no dev split to score it on."
-    return (
-        f"**E01 · Beat a dev loss of {goal:.4f}**, the bigram count model's on this dataset "
-        f"(on names the lecture asks for {LECTURE_TARGET})."
+        return t("**E01 · Beat the bigram on dev**: this dataset has no dev split to score it on.")
+    return t(
+        "**E01 · Beat a dev loss of {goal:.4f}**, the bigram count model's on this dataset "
+        "(on names the lecture asks for {target}).",
+        goal=goal,
+        target=LECTURE_TARGET,
     )
 
 
 def references(ds: data.Dataset) -> dict[str, float]:
-    refs = {"uniform guess, ln V": math.log(ds.vocab_size)}
+    refs = {t("uniform guess, ln V"): math.log(ds.vocab_size)}
     dev = bigram_dev(ds.fingerprint, ds)
     if math.isfinite(dev):
-        refs["bigram counts (dev)"] = dev
+        refs[t("bigram counts (dev)")] = dev
     return refs
 
 
@@ -246,8 +266,8 @@ def references_for(ds: data.Dataset, lecture: dict[str, float]) -> tuple[dict[st
     """A loss chart's reference rules and the caption's sentence about them: the lecture's
     own numbers on its dataset, else this dataset's (ln V and the bigram's dev loss)."""
     if state.on_lecture_data(ds):
-        return lecture, "Green dashed rule: the lecture's final dev loss."
-    return references(ds), (
+        return lecture, t("Green dashed rule: the lecture's final dev loss.")
+    return references(ds), t(
         "Dashed rules: a uniform guess (ln V) and the bigram count model on dev; the "
         "lecture's final numbers are for makemore's names, so they are left out here."
     )

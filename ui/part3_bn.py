@@ -21,6 +21,7 @@ from engine.part3_bn.batchnorm import BatchNormWidget, Calibration
 from engine.part3_bn.stats import Histogram, UpdateRatios
 from ui import theme
 from ui.charts import bucket_means, template_spec
+from ui.i18n import N_, language, t
 
 SATURATED = "white"  # the video's imshow(h.abs() > 0.99, cmap="gray"): True is white
 ACTIVE = "black"
@@ -52,9 +53,11 @@ def _empty_spec(title: str) -> dict:
 
 
 def histogram_bars(
-    hist: Histogram, title: str, x_title: str, y_title: str = "count", color: str = BLUE
+    hist: Histogram, title: str, x_title: str, y_title: str | None = None, color: str = BLUE
 ) -> alt.Chart:
-    """One pre-binned histogram as touching bars from 0 to the count (plt.hist, 50 bins)."""
+    """One pre-binned histogram as touching bars from 0 to the count (plt.hist, 50 bins);
+    the y axis is the count unless `y_title` says otherwise."""
+    y_title = t("count") if y_title is None else y_title
     if not hist.x:
         return _empty(title)
     width = hist.x[1] - hist.x[0] if len(hist.x) > 1 else 1.0
@@ -69,8 +72,8 @@ def histogram_bars(
             y=alt.Y("y:Q", title=y_title),
             y2=alt.datum(0),
             tooltip=[
-                alt.Tooltip("x:Q", title="from", format=".3f"),
-                alt.Tooltip("x2:Q", title="to", format=".3f"),
+                alt.Tooltip("x:Q", title=t("from"), format=".3f"),
+                alt.Tooltip("x2:Q", title=t("to"), format=".3f"),
                 alt.Tooltip("y:Q", title=y_title, format=",.4g"),
             ],
         )
@@ -93,19 +96,30 @@ def saturation_image(saturated: list[list[int]], cell: int = 5) -> alt.Chart:
         return _empty("|h| > 0.99")
     every = max(1, cols // 10)
     return (
-        alt.Chart(df, title=f"|h| > 0.99 for {rows} examples × {cols} neurons (white = saturated)")
+        alt.Chart(
+            df,
+            title=t(
+                "|h| > 0.99 for {rows} examples × {cols} neurons (white = saturated)",
+                rows=rows,
+                cols=cols,
+            ),
+        )
         .mark_rect()
         .encode(
-            x=alt.X("neuron:O", title="hidden neuron").axis(
+            x=alt.X("neuron:O", title=t("hidden neuron")).axis(
                 values=list(range(0, cols, every)), labelAngle=0
             ),
-            y=alt.Y("example:O", title="example in the batch").axis(
+            y=alt.Y("example:O", title=t("example in the batch")).axis(
                 values=list(range(0, rows, max(1, rows // 8)))
             ),
             color=alt.Color("saturated:Q", legend=None).scale(
                 domain=[0, 1], range=[ACTIVE, SATURATED]
             ),
-            tooltip=["example", "neuron", "saturated"],
+            tooltip=[
+                alt.Tooltip("example:O", title=t("example")),
+                alt.Tooltip("neuron:O", title=t("neuron")),
+                alt.Tooltip("saturated:Q", title=t("saturated")),
+            ],
         )
         .properties(height=max(120, rows * cell * 2), width="container")
         .configure_view(stroke=GRAY, strokeWidth=1)
@@ -148,7 +162,7 @@ def compare_loss_curves_spec(
     )
     order, lines, title = tuple(runs), tuple(refs["line"]), title or ""
     return template_spec(
-        ("compare_loss_curves", order, first, lines, title, height),
+        ("compare_loss_curves", language(), order, first, lines, title, height),
         lambda: _compare_loss_layers(order, bool(lines), title, height),
         {RUNS: df, RUN_REFS: refs} if lines else {RUNS: df},
     )
@@ -163,15 +177,15 @@ def _compare_loss_layers(
         alt.Chart(alt.NamedData(RUNS))
         .mark_line(strokeWidth=1.2, opacity=0.9)
         .encode(
-            x=alt.X("step:Q", title="step"),
-            y=alt.Y("value:Q", title="log10(minibatch loss)").scale(zero=False).axis(STEADY),
+            x=alt.X("step:Q", title=t("step")),
+            y=alt.Y("value:Q", title=t("log10(minibatch loss)")).scale(zero=False).axis(STEADY),
             color=alt.Color("run:N", title=None, sort=list(order)).scale(
                 domain=list(order), range=list(theme.RUNS[: len(order)])
             ),
             tooltip=[
-                "run:N",
-                alt.Tooltip("step:Q", format=",.0f"),
-                alt.Tooltip("value:Q", format=".4f"),
+                alt.Tooltip("run:N", title=t("run")),
+                alt.Tooltip("step:Q", title=t("step"), format=",.0f"),
+                alt.Tooltip("value:Q", title=t("log10(minibatch loss)"), format=".4f"),
             ],
         )
     ]
@@ -182,7 +196,10 @@ def _compare_loss_layers(
             .encode(
                 y="value:Q",
                 strokeDash=alt.StrokeDash("line:N", title=None).scale(range=[[6, 4]]),
-                tooltip=["line:N", alt.Tooltip("value:Q", format=".4f")],
+                tooltip=[
+                    alt.Tooltip("line:N", title=t("line")),
+                    alt.Tooltip("value:Q", title=t("log10(loss)"), format=".4f"),
+                ],
             )
         )
     return alt.layer(*layers, title=title).properties(height=height)
@@ -196,10 +213,12 @@ HISTOGRAMS = "histogram_lines"  # histogram_lines_spec's dataset
 
 
 def histogram_lines_spec(
-    series: dict[str, Histogram], title: str, x_title: str, y_title: str = "density"
+    series: dict[str, Histogram], title: str, x_title: str, y_title: str | None = None
 ) -> dict:
     """One step line per layer or parameter from pre-binned histograms (cells 15-17), as a
-    Vega-Lite spec from a cached template (see template_spec)."""
+    Vega-Lite spec from a cached template (see template_spec); y is the density unless
+    `y_title` says otherwise."""
+    y_title = t("density") if y_title is None else y_title
     xs, ys, names = [], [], []
     for label, h in series.items():
         xs += h.x
@@ -209,7 +228,7 @@ def histogram_lines_spec(
         return _empty_spec(title)
     order = tuple(series)
     return template_spec(
-        ("histogram_lines", order, title, x_title, y_title),
+        ("histogram_lines", language(), order, title, x_title, y_title),
         lambda: _histogram_lines_chart(order, title, x_title, y_title),
         {HISTOGRAMS: pd.DataFrame({"x": xs, "density": ys, "series": names})},
     )
@@ -226,9 +245,9 @@ def _histogram_lines_chart(
             y=alt.Y("density:Q", title=y_title).axis(STEADY),
             color=alt.Color("series:N", title=None, sort=list(order)).scale(_palette(len(order))),
             tooltip=[
-                "series:N",
-                alt.Tooltip("x:Q", format=".3~g"),
-                alt.Tooltip("density:Q", format=".3~g"),
+                alt.Tooltip("series:N", title=t("series")),
+                alt.Tooltip("x:Q", title=x_title, format=".3~g"),
+                alt.Tooltip("density:Q", title=y_title, format=".3~g"),
             ],
         )
         .properties(height=_legend_height(len(order)))
@@ -236,7 +255,7 @@ def _histogram_lines_chart(
 
 
 UPDATES, GUIDE = "update_ratios", "update_guide"  # update_ratio_lines_spec's datasets
-GUIDE_LABEL = "−3: updates ≈ 1/1000 of the data"
+GUIDE_LABEL = N_("−3: updates ≈ 1/1000 of the data")  # shown as t(GUIDE_LABEL)
 
 
 def update_ratio_lines_spec(updates: UpdateRatios, labels: dict[int, str]) -> dict:
@@ -244,13 +263,15 @@ def update_ratio_lines_spec(updates: UpdateRatios, labels: dict[int, str]) -> di
     Vega-Lite spec from a cached template (see template_spec)."""
     df = pd.DataFrame.from_records(updates.rows, columns=["step", "param", "value"])
     if not len(df):
-        return _empty_spec("update:data ratio")
+        return _empty_spec(t("update:data ratio"))
     df["param"] = df["param"].map(labels)
     order = tuple(labels[i] for i in updates.params)
-    step_title = "step" if updates.stride == 1 else f"step (mean of {updates.stride} steps)"
+    step_title = (
+        t("step") if updates.stride == 1 else t("step (mean of {n} steps)", n=updates.stride)
+    )
     guide = pd.DataFrame({"y": [updates.guide]})
     return template_spec(
-        ("update_ratio_lines", order, step_title),
+        ("update_ratio_lines", language(), order, step_title),
         lambda: _update_ratio_layers(order, step_title),
         {UPDATES: df, GUIDE: guide},
     )
@@ -262,14 +283,21 @@ def _update_ratio_layers(order: tuple[str, ...], step_title: str) -> alt.LayerCh
         .mark_line(strokeWidth=1.2)
         .encode(
             x=alt.X("step:Q", title=step_title),
-            y=alt.Y("value:Q", title="log10(update std / data std)").axis(STEADY),
+            y=alt.Y("value:Q", title=t("log10(update std / data std)")).axis(STEADY),
             color=alt.Color("param:N", title=None, sort=list(order)).scale(_palette(len(order))),
-            tooltip=["param:N", "step:Q", alt.Tooltip("value:Q", format=".2f")],
+            tooltip=[
+                alt.Tooltip("param:N", title=t("parameter")),
+                alt.Tooltip("step:Q", title=step_title),
+                alt.Tooltip("value:Q", title=t("log10(update std / data std)"), format=".2f"),
+            ],
         )
     )
     rule = alt.Chart(alt.NamedData(GUIDE)).mark_rule(color="black", strokeWidth=2).encode(y="y:Q")
     # the guide's label in the subtitle, not on the plot, where the curves run into it
-    title = alt.Title("update:data ratio over time", subtitle=f"black line: {GUIDE_LABEL}")
+    title = alt.Title(
+        t("update:data ratio over time"),
+        subtitle=t("black line: {guide}", guide=t(GUIDE_LABEL)),
+    )
     return alt.layer(lines, rule, title=title).properties(height=_legend_height(len(order), 300))
 
 
@@ -288,64 +316,86 @@ def batchnorm_widget(w: BatchNormWidget) -> alt.Chart:
     input's Gaussian N(mu, std) in blue and the standard normal N(0, 1) in red."""
     reach = max(6.0, *(abs(v) + 0.5 for v in w.inputs))
     lo, hi = -reach, reach
+    inputs, outputs = t("input x"), t("output (x − μ) / σ")
     points = pd.DataFrame(
-        [{"x": v, "y": 1.0, "kind": "input x", "i": i} for i, v in enumerate(w.inputs)]
-        + [
-            {"x": v, "y": 0.0, "kind": "output (x − μ) / σ", "i": i}
-            for i, v in enumerate(w.outputs)
-        ]
+        [{"x": v, "y": 1.0, "kind": inputs, "i": i} for i, v in enumerate(w.inputs)]
+        + [{"x": v, "y": 0.0, "kind": outputs, "i": i} for i, v in enumerate(w.outputs)]
     )
-    x = alt.X("x:Q", title="value").scale(domain=[lo, hi], nice=False).axis(tickCount=12)
+    x = alt.X("x:Q", title=t("value")).scale(domain=[lo, hi], nice=False).axis(tickCount=12)
     y = alt.Y("y:Q", title=None).scale(domain=[-0.05, 1.1]).axis(values=[0, 1])
-    colors = alt.Color("kind:N", title=None).scale(
-        domain=["input x", "output (x − μ) / σ"], range=[BLUE, RED]
-    )
+    colors = alt.Color("kind:N", title=None).scale(domain=[inputs, outputs], range=[BLUE, RED])
     links = alt.Chart(points).mark_line(color=GRAY, opacity=0.4).encode(x=x, y=y, detail="i:N")
     dots = (
         alt.Chart(points)
         .mark_circle(size=120, opacity=1)
-        .encode(x=x, y=y, color=colors, tooltip=["kind", alt.Tooltip("x:Q", format=".2f")])
+        .encode(
+            x=x,
+            y=y,
+            color=colors,
+            tooltip=[
+                alt.Tooltip("kind:N", title=t("point")),
+                alt.Tooltip("x:Q", title=t("value"), format=".2f"),
+            ],
+        )
     )
     sigma = max(w.std, 1e-6)
     pdf_in = alt.Chart(_normal_pdf(w.mu, sigma, lo, hi)).mark_line(color=BLUE).encode(x=x, y=y)
     pdf_out = alt.Chart(_normal_pdf(0.0, 1.0, lo, hi)).mark_line(color=RED).encode(x=x, y=y)
     return alt.layer(
-        pdf_in, pdf_out, links, dots, title=f"input mu {w.mu:.2f} std {w.std:.2f}"
+        pdf_in,
+        pdf_out,
+        links,
+        dots,
+        title=t("input mu {mu:.2f} std {std:.2f}", mu=w.mu, std=w.std),
     ).properties(height=300)
 
 
 TRACE = "batch_vs_running"  # batch_vs_running_spec's dataset
+STATS = {"mean": N_("mean"), "std": N_("std")}  # the statistics' names, as shown
+
+
+def _trace_names(stat: str) -> list[str]:
+    """The legend's two series: the batch statistic and its running estimate."""
+    shown = t(STATS[stat])
+    return [t("batch {stat}", stat=shown), t("running {stat}", stat=shown)]
 
 
 def batch_vs_running_spec(series: dict[str, list[float]], stat: str) -> dict:
     """One neuron's batch statistic per recorded step (thin, jumpy) and its running
     estimate; a Vega-Lite spec from a cached template (see template_spec)."""
-    names = [f"batch {stat}", f"running {stat}"]
+    names = _trace_names(stat)
     n = len(series["step"])
     df = pd.DataFrame(
         {
             "step": series["step"] * 2,
-            "value": series[names[0]] + series[names[1]],
+            "value": series[f"batch {stat}"] + series[f"running {stat}"],
             "series": [names[0]] * n + [names[1]] * n,
         }
     )
     return template_spec(
-        ("batch_vs_running", stat), lambda: _batch_vs_running_layers(stat), {TRACE: df}
+        ("batch_vs_running", language(), stat),
+        lambda: _batch_vs_running_layers(stat),
+        {TRACE: df},
     )
 
 
 def _batch_vs_running_layers(stat: str) -> alt.LayerChart:
-    names = [f"batch {stat}", f"running {stat}"]
+    names, shown = _trace_names(stat), t(STATS[stat])
     color = alt.Color("series:N", title=None).scale(domain=names, range=["#9ecae1", RED])
     base = alt.Chart(alt.NamedData(TRACE)).encode(
-        x=alt.X("step:Q", title="step"),
-        y=alt.Y("value:Q", title=stat).scale(zero=False).axis(STEADY),
+        x=alt.X("step:Q", title=t("step")),
+        y=alt.Y("value:Q", title=shown).scale(zero=False).axis(STEADY),
         color=color,
-        tooltip=["series:N", "step:Q", alt.Tooltip("value:Q", format=".4f")],
+        tooltip=[
+            alt.Tooltip("series:N", title=t("series")),
+            alt.Tooltip("step:Q", title=t("step")),
+            alt.Tooltip("value:Q", title=shown, format=".4f"),
+        ],
     )
     batch = base.transform_filter(alt.datum.series == names[0]).mark_line(strokeWidth=1)
     running = base.transform_filter(alt.datum.series == names[1]).mark_line(strokeWidth=2.5)
-    return alt.layer(batch, running, title=f"{stat} of the pre-activation").properties(height=240)
+    title = t("{stat} of the pre-activation", stat=shown)
+    return alt.layer(batch, running, title=title).properties(height=240)
 
 
 def calibration_scatter(cal: Calibration, stat: str) -> alt.Chart:
@@ -357,16 +407,19 @@ def calibration_scatter(cal: Calibration, stat: str) -> alt.Chart:
     lo = min(df["running"].min(), df["calibrated"].min())
     hi = max(df["running"].max(), df["calibrated"].max())
     diagonal = pd.DataFrame({"running": [lo, hi], "calibrated": [lo, hi]})
+    shown = t(STATS[stat])
+    x_title = t("running {stat} (kept during training)", stat=shown)
+    y_title = t("whole-split {stat}", stat=shown)
     dots = (
         alt.Chart(df)
         .mark_circle(size=30, color=BLUE, opacity=0.7)
         .encode(
-            x=alt.X("running:Q", title=f"running {stat} (kept during training)").scale(zero=False),
-            y=alt.Y("calibrated:Q", title=f"whole-split {stat}").scale(zero=False),
+            x=alt.X("running:Q", title=x_title).scale(zero=False),
+            y=alt.Y("calibrated:Q", title=y_title).scale(zero=False),
             tooltip=[
-                "neuron",
-                alt.Tooltip("running:Q", format=".4f"),
-                alt.Tooltip("calibrated:Q", format=".4f"),
+                alt.Tooltip("neuron:Q", title=t("neuron")),
+                alt.Tooltip("running:Q", title=x_title, format=".4f"),
+                alt.Tooltip("calibrated:Q", title=y_title, format=".4f"),
             ],
         )
     )
@@ -375,7 +428,8 @@ def calibration_scatter(cal: Calibration, stat: str) -> alt.Chart:
         .mark_line(color=GRAY, strokeDash=[4, 4])
         .encode(x="running:Q", y="calibrated:Q")
     )
-    return alt.layer(line, dots, title=f"{stat} per neuron").properties(height=300)
+    title = t("{stat} per neuron", stat=shown)
+    return alt.layer(line, dots, title=title).properties(height=300)
 
 
 def per_neuron_bars(values: list[float], title: str, y_title: str) -> alt.Chart:
@@ -384,9 +438,12 @@ def per_neuron_bars(values: list[float], title: str, y_title: str) -> alt.Chart:
         alt.Chart(df, title=title)
         .mark_bar(color=BLUE)
         .encode(
-            x=alt.X("neuron:Q", title="hidden neuron"),
+            x=alt.X("neuron:Q", title=t("hidden neuron")),
             y=alt.Y("value:Q", title=y_title),
-            tooltip=["neuron", alt.Tooltip("value:Q", format=".4f")],
+            tooltip=[
+                alt.Tooltip("neuron:Q", title=t("neuron")),
+                alt.Tooltip("value:Q", title=y_title, format=".4f"),
+            ],
         )
         .properties(height=220)
     )

@@ -16,6 +16,7 @@ import torch
 from engine import models
 from engine.data import Splits
 from engine.lectures import LECTURE_SEED
+from engine.messages import msg
 from engine.models import ConfigError, ModelConfig
 
 
@@ -55,11 +56,13 @@ class SweepJob:
 
     def __init__(self, config: ModelConfig, splits: Splits, vocab_size: int, sweep: SweepConfig):
         if sweep.steps < 10:
-            raise ConfigError("The sweep needs at least 10 steps.")
+            raise ConfigError(msg("The sweep needs at least 10 steps."))
         if not sweep.lo < sweep.hi:
-            raise ConfigError("The lowest exponent must be below the highest.")
+            raise ConfigError(msg("The lowest exponent must be below the highest."))
         if len(splits.Ytr) < 1:
-            raise ConfigError("The train split is empty: the dataset needs at least a few words.")
+            raise ConfigError(
+                msg("The train split is empty: the dataset needs at least a few words.")
+            )
         self.train_config, self.splits = sweep, splits
         self.generator = torch.Generator().manual_seed(sweep.seed)
         self.model = models.build(config, vocab_size, self.generator)

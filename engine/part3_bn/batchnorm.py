@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from engine.data import Splits
 from engine.layers import BatchNorm1d, Linear, Sequential
 from engine.lectures import LECTURE_SEED
+from engine.messages import msg
 from engine.models import ConfigError, Model, eval_mode
 from engine.train import Job
 
@@ -22,7 +23,7 @@ def _first_batchnorm(model: Model) -> int:
     for i, layer in enumerate(model.layers):
         if isinstance(layer, BatchNorm1d) and i > 0:
             return i
-    raise ConfigError("This net has no BatchNorm layer.")
+    raise ConfigError(msg("This net has no BatchNorm layer."))
 
 
 def _spread_as_std(bn: BatchNorm1d, spread: torch.Tensor) -> torch.Tensor:
@@ -103,7 +104,7 @@ def calibrate_batchnorm(
     finished Job's .final), which saves a forward pass over the train split.
     """
     if not len(splits.Ytr):
-        raise ConfigError("The train split is empty: the dataset needs at least a few words.")
+        raise ConfigError(msg("The train split is empty: the dataset needs at least a few words."))
     first = _first_batchnorm(model)
     layers = [copy.copy(layer) for layer in model.layers]  # own .out and stats, shared weights
     x = splits.Xtr

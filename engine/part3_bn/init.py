@@ -15,6 +15,7 @@ import torch
 from engine import models
 from engine.data import Splits
 from engine.lectures import FAN_IN, LECTURE_SEED
+from engine.messages import msg
 from engine.models import ConfigError, ModelConfig
 from engine.part3_bn.stats import SATURATION_IMAGE, Histogram, histogram, nonlinearity
 
@@ -49,9 +50,9 @@ def explore_init(
     For MLPConfig and DeepConfig; the histograms and the image show the first tanh layer.
     """
     if getattr(config, "batchnorm", True) and batch_size < 2:
-        raise ConfigError("BatchNorm needs a batch of at least 2 examples.")
+        raise ConfigError(msg("BatchNorm needs a batch of at least 2 examples."))
     if not len(splits.Ytr):
-        raise ConfigError("The train split is empty: the dataset needs at least a few words.")
+        raise ConfigError(msg("The train split is empty: the dataset needs at least a few words."))
     g = torch.Generator().manual_seed(seed)
     model = models.build(config, vocab_size, g)
     gb = g if batch_seed is None else torch.Generator().manual_seed(batch_seed)

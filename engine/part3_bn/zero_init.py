@@ -11,6 +11,7 @@ import torch
 
 from engine.data import Splits
 from engine.layers import BatchNorm1d, Embedding
+from engine.messages import msg
 from engine.models import ConfigError, Model, ModelConfig
 from engine.part3_bn.live import ChunkedEvaluation, JobProxy
 from engine.part3_bn.stats import lecture_offset
@@ -67,7 +68,7 @@ class ZeroInitRun(JobProxy):
         zero_batchnorm: bool = False,
     ):
         if steps < 1:
-            raise ConfigError("Train for at least one step.")
+            raise ConfigError(msg("Train for at least one step."))
         cfg = TrainConfig(steps=steps, eval_every=0)
         # record_stats: autograd's step, which leaves every parameter's .grad to look at
         self.job = job = Job(config, cfg, splits, vocab_size, record_stats=True)

@@ -17,6 +17,7 @@ from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
 from ui import charts, link_values, present, small_data, state, training
 from ui import part3_bn as dc
+from ui.i18n import N_, t, tn
 
 ss = st.session_state
 ds = state.dataset()
@@ -26,13 +27,13 @@ LECTURE = PRESETS["part3-deep-bn"]
 
 # scenario: (depth, width, gain, batchnorm, nonlinearity, lr, last_scale)
 SCENARIOS = {
-    "Lecture default: BatchNorm, gain 1": (5, 100, 1.0, True, "tanh", 0.1, 0.1),
-    "No BatchNorm, Kaiming gain 5/3": (5, 100, TANH_GAIN, False, "tanh", 0.1, 0.1),
-    "No BatchNorm, gain 0.5 (too small)": (5, 100, 0.5, False, "tanh", 0.1, 0.1),
-    "No BatchNorm, gain 3 (too big)": (5, 100, 3.0, False, "tanh", 0.1, 0.1),
-    "Fully linear (no tanh)": (5, 100, 1.0, False, "linear", 0.1, 0.1),
-    "Learning rate too low (0.001)": (5, 100, TANH_GAIN, False, "tanh", 0.001, 0.1),
-    "Learning rate too high (1.0)": (5, 100, TANH_GAIN, False, "tanh", 1.0, 0.1),
+    N_("Lecture default: BatchNorm, gain 1"): (5, 100, 1.0, True, "tanh", 0.1, 0.1),
+    N_("No BatchNorm, Kaiming gain 5/3"): (5, 100, TANH_GAIN, False, "tanh", 0.1, 0.1),
+    N_("No BatchNorm, gain 0.5 (too small)"): (5, 100, 0.5, False, "tanh", 0.1, 0.1),
+    N_("No BatchNorm, gain 3 (too big)"): (5, 100, 3.0, False, "tanh", 0.1, 0.1),
+    N_("Fully linear (no tanh)"): (5, 100, 1.0, False, "linear", 0.1, 0.1),
+    N_("Learning rate too low (0.001)"): (5, 100, TANH_GAIN, False, "tanh", 0.001, 0.1),
+    N_("Learning rate too high (1.0)"): (5, 100, TANH_GAIN, False, "tanh", 1.0, 0.1),
 }
 KEYS = ("depth", "width", "gain", "bn", "act", "diag_lr", "last_scale")  # also the URL's names
 DEFAULT = SCENARIOS["Lecture default: BatchNorm, gain 1"]
@@ -51,9 +52,10 @@ def apply_scenario():
             ss[key] = value
 
 
-st.title("Diagnostics: activations, gradients, updates")
+st.title(t("Diagnostics: activations, gradients, updates"))
 st.markdown(
-    f"""
+    t(
+        """
 The second half of lecture 4 builds a deep MLP out of PyTorch-like layers:
 embedding C ({V} × 10), then *depth* blocks of [Linear, BatchNorm, Tanh] of *width*
 neurons, then the output Linear (and BatchNorm). Each Linear starts as randn / √fan_in times
@@ -63,7 +65,9 @@ are activations neither vanishing nor saturated, do gradients reach every layer 
 similar scale, and is each update about 1/1000 of its parameter? The lecture's default
 (five hidden layers of 100, BatchNorm, gain 1, 1,001 steps) reproduces the notebook's
 saved plots and numbers on makemore's names.
-"""
+""",
+        V=V,
+    )
 )
 if not small_data.notice(ds):
     st.stop()
@@ -75,43 +79,46 @@ if not small_data.notice(ds):
 settings = present.settings("diag")
 scenario_slot = settings.empty()
 c1, c2, c3, c4 = settings.columns(4)
-depth = c1.slider("Hidden layers", 1, 10, DEFAULT[0], key="depth", bind="query-params")
+depth = c1.slider(t("Hidden layers"), 1, 10, DEFAULT[0], key="depth", bind="query-params")
 width = c2.select_slider(
-    "Width (neurons per layer)", [10, 25, 50, 100, 200, 300, 400], DEFAULT[1], key="width",
+    t("Width (neurons per layer)"), [10, 25, 50, 100, 200, 300, 400], DEFAULT[1], key="width",
     bind="query-params",
 )  # fmt: skip
 gain = c3.select_slider(
-    "Gain of the hidden weights", GAINS, DEFAULT[2], key="gain", format_func=fmt_gain,
+    t("Gain of the hidden weights"), GAINS, DEFAULT[2], key="gain", format_func=fmt_gain,
     bind="query-params",
-    help="Every hidden Linear weight is randn / √fan_in × gain; 5/3 is Kaiming's for tanh.",
+    help=t("Every hidden Linear weight is randn / √fan_in × gain; 5/3 is Kaiming's for tanh."),
 )  # fmt: skip
 last = c4.select_slider(
-    "Last-layer scale", [0.01, 0.1, 0.3, 1.0], DEFAULT[6], key="last_scale", bind="query-params",
-    help="Multiplies the last BatchNorm's γ (or, without BatchNorm, the last weight).",
+    t("Last-layer scale"), [0.01, 0.1, 0.3, 1.0], DEFAULT[6], key="last_scale",
+    bind="query-params",
+    help=t("Multiplies the last BatchNorm's γ (or, without BatchNorm, the last weight)."),
 )  # fmt: skip
 c1, c2, c3, c4 = settings.columns(4)
 batchnorm = c1.toggle("BatchNorm", DEFAULT[3], key="bn", bind="query-params")
 nonlin = c2.radio(
-    "Nonlinearity", ["tanh", "linear"], key="act", horizontal=True, bind="query-params",
-    format_func=lambda n: "tanh" if n == "tanh" else "none (linear)",
+    t("Nonlinearity"), ["tanh", "linear"], key="act", horizontal=True, bind="query-params",
+    format_func={"tanh": "tanh", "linear": t("none (linear)")}.__getitem__,
 )  # fmt: skip
 lr = c3.select_slider(
-    "Learning rate", LRS, DEFAULT[5], key="diag_lr", format_func=lambda v: f"{v:g}",
+    t("Learning rate"), LRS, DEFAULT[5], key="diag_lr", format_func=lambda v: f"{v:g}",
     bind="query-params",
 )  # fmt: skip
-steps = link_values.whole_number(c4, "Steps", 1, 10_000, 1_001, step=100, key="diag_steps", bind="query-params",
-    help="The lecture stops after 1,001 steps (its loop breaks at i >= 1000).",
+steps = link_values.whole_number(c4, t("Steps"), 1, 10_000, 1_001, step=100, key="diag_steps",
+    bind="query-params",
+    help=t("The lecture stops after 1,001 steps (its loop breaks at i >= 1000)."),
 )  # fmt: skip
 chosen = (depth, width, gain, batchnorm, nonlin, lr, last)
 ss["diag_scenario"] = next((n for n, v in SCENARIOS.items() if v == chosen), None)
 scenario_slot.selectbox(
-    "Scenario",
+    t("Scenario"),
     list(SCENARIOS),
+    format_func={n: t(n) for n in SCENARIOS}.__getitem__,
     key="diag_scenario",
     on_change=apply_scenario,
     index=None,
-    placeholder="Your own settings",
-    help="Sets the controls below to one of the lecture's experiments.",
+    placeholder=t("Your own settings"),
+    help=t("Sets the controls below to one of the lecture's experiments."),
 )
 config = DeepConfig(
     n_hidden=width,
@@ -124,10 +131,21 @@ config = DeepConfig(
 tc = TrainConfig(steps=int(steps), lr=lr, lr_after=lr / 10, lr_decay_step=150_000, eval_every=0)
 lecture_run = config == LECTURE.model and tc == LECTURE.train and state.on_lecture_data(ds)
 st.caption(
-    f"{depth} × [Linear{', BatchNorm' if batchnorm else ''}, "
-    f"{'Tanh' if nonlin == 'tanh' else 'nothing'}] of {width}, batch 32, learning rate "
-    f"{lr:g}, {small_data.plural(int(steps), 'step')}"
-    + (" — exactly the lecture's run." if lecture_run else ".")
+    t(
+        "{depth} × [{layers}] of {width}, batch 32, learning rate {lr:g}, {steps}",
+        depth=depth,
+        layers=", ".join(
+            [
+                "Linear",
+                *(["BatchNorm"] if batchnorm else []),
+                "Tanh" if nonlin == "tanh" else t("nothing"),
+            ]
+        ),
+        width=width,
+        lr=lr,
+        steps=tn("{n:,} step", "{n:,} steps", int(steps)),
+    )
+    + (t(" — exactly the lecture's run.") if lecture_run else ".")
 )
 
 
@@ -141,43 +159,59 @@ training.controls("diag", (ds.fingerprint, config, tc), make_job)
 def render(run):
     if run is None:
         st.info(
-            "Click **Train**: the four views appear after the first steps and follow the "
-            "training live.",
+            t(
+                "Click **Train**: the four views appear after the first steps and follow the "
+                "training live."
+            ),
             icon=":material/play_arrow:",
         )
         return
     training.progress(run)
     if run.job.done and not run.done:
-        st.caption("Trained: now evaluating the train, dev and test splits…")
+        st.caption(t("Trained: now evaluating the train, dev and test splits…"))
     d = run.diagnostics
     if d is None:
         return
     if not math.isfinite(run.lossi[-1]):
         st.error(
-            "The loss is no longer a number (it diverged): lower the learning rate or the gain."
+            t("The loss is no longer a number (it diverged): lower the learning rate or the gain.")
         )
     m = st.columns(3)
-    m[0].metric("minibatch loss", f"{10 ** run.lossi[-1]:.4f}", help=f"at step {d.step:,}")
+    m[0].metric(
+        t("minibatch loss"), f"{10 ** run.lossi[-1]:.4f}", help=t("at step {step:,}", step=d.step)
+    )
     if run.final:
-        m[1].metric("train loss", small_data.loss(run.final["train"]), help="the whole train split")
-        m[2].metric("dev loss", small_data.loss(run.final["dev"]), help="the whole dev split")
+        m[1].metric(
+            t("train loss"),
+            small_data.loss(run.final["train"]),
+            help=t("the whole train split"),
+        )
+        m[2].metric(t("dev loss"), small_data.loss(run.final["dev"]), help=t("the whole dev split"))
         if lecture_run:
             train, dev = lectures.LECTURE_LOSS_LOG["part3-deep-bn"]
-            st.caption(f"The lecture printed train {train:.4f}, dev {dev:.4f} (cell 19).")
+            st.caption(
+                t(
+                    "The lecture printed train {train:.4f}, dev {dev:.4f} (cell 19).",
+                    train=train,
+                    dev=dev,
+                )
+            )
     kind = d.activations[0].kind if d.activations else "Tanh"
-    name = "Tanh" if kind == "Tanh" else "linear"
+    name = "Tanh" if kind == "Tanh" else t("linear")
     if kind != "Tanh":
         st.caption(
-            "No tanh: the views show the outputs of the hidden Linear (or BatchNorm) layers, "
-            "and *saturated* only counts |t| > 0.97; nothing saturates in a linear net."
+            t(
+                "No tanh: the views show the outputs of the hidden Linear (or BatchNorm) layers, "
+                "and *saturated* only counts |t| > 0.97; nothing saturates in a linear net."
+            )
         )
 
-    st.subheader("1 · Forward activations", anchor=False)
+    st.subheader(t("1 · Forward activations"), anchor=False)
     st.vega_lite_chart(  # cached templates with fresh data: cheap on every tick
         dc.histogram_lines_spec(
-            {f"layer {a.layer} ({kind})": a.hist for a in d.activations},
-            "activation distribution",
-            f"{name} output",
+            {t("layer {layer} ({kind})", layer=a.layer, kind=kind): a.hist for a in d.activations},
+            t("activation distribution"),
+            t("{name} output", name=name),
         ),
         width="stretch",
     )
@@ -189,12 +223,12 @@ def render(run):
         ),
         language=None,
     )
-    st.subheader("2 · Gradients at those outputs", anchor=False)
+    st.subheader(t("2 · Gradients at those outputs"), anchor=False)
     st.vega_lite_chart(
         dc.histogram_lines_spec(
-            {f"layer {g.layer} ({kind})": g.hist for g in d.gradients},
-            "gradient distribution",
-            f"gradient of the loss w.r.t. the {name} output",
+            {t("layer {layer} ({kind})", layer=g.layer, kind=kind): g.hist for g in d.gradients},
+            t("gradient distribution"),
+            t("gradient of the loss w.r.t. the {name} output", name=name),
         ),
         width="stretch",
     )
@@ -204,12 +238,12 @@ def render(run):
         ),
         language=None,
     )
-    st.subheader("3 · Weight gradients and grad:data", anchor=False)
+    st.subheader(t("3 · Weight gradients and grad:data"), anchor=False)
     st.vega_lite_chart(
         dc.histogram_lines_spec(
             {f"{w.param} {w.shape}": w.hist for w in d.weights},
-            "weights gradient distribution",
-            "gradient of a 2-D parameter",
+            t("weights gradient distribution"),
+            t("gradient of a 2-D parameter"),
         ),
         width="stretch",
     )
@@ -221,15 +255,16 @@ def render(run):
         ),
         language=None,
     )
-    st.subheader("4 · Update:data ratio over time", anchor=False)
-    labels = {w.param: f"param {w.param} {w.shape}" for w in d.weights}
+    st.subheader(t("4 · Update:data ratio over time"), anchor=False)
+    labels = {w.param: t("param {param} {shape}", param=w.param, shape=w.shape) for w in d.weights}
     st.vega_lite_chart(dc.update_ratio_lines_spec(d.updates, labels), width="stretch")
 
 
 training.live("diag", render)
 
 st.markdown(
-    """
+    t(
+        """
 **How to read them** (all from the last training step, as in the notebook's cells 15–18):
 
 1. **Activations:** the distribution (density, 100 bins) of each hidden layer's tanh
@@ -253,27 +288,30 @@ but it is just one big linear map, however deep; **too low a learning rate** dro
 update line to about −4.5; **too high** a rate lifts them to −1.5 and the tanh layers
 saturate.
 """
+    )
 )
 
 # ---------------------------------------------------------------------------------------
 # exercise E01
 
-st.header("Exercise E01: initialise everything to zero", anchor=False)
+st.header(t("Exercise E01: initialise everything to zero"), anchor=False)
 st.markdown(
-    """
+    t(
+        """
 Set every weight and bias of the net above to zero (C too, unless you keep it random),
 train, and see which parameters ever receive a gradient.
 """
+    )
 )
 c1, c2, c3 = present.settings("diag_e01").columns(3)
-zero_embedding = c1.toggle("Zero the embedding C too", True, key="zero_c", bind="query-params")
+zero_embedding = c1.toggle(t("Zero the embedding C too"), True, key="zero_c", bind="query-params")
 zero_bn = c2.toggle(
-    "Zero BatchNorm's γ and β too", False, key="zero_bn", bind="query-params",
+    t("Zero BatchNorm's γ and β too"), False, key="zero_bn", bind="query-params",
     disabled=not batchnorm,
 )  # fmt: skip
 e01_steps = link_values.whole_number(
     c3,
-    "Steps",
+    t("Steps"),
     1,
     2_000,
     300,
@@ -296,49 +334,59 @@ training.controls(
 
 def render_zero(run):
     if run is None:
-        st.info("Click **Train** to train the all-zero net.", icon=":material/play_arrow:")
+        st.info(t("Click **Train** to train the all-zero net."), icon=":material/play_arrow:")
         return
     training.progress(run)
     if not run.done:
         return
     report = run.report()
-    refs = {"unigram loss": report.unigram_loss, f"ln {V}": math.log(V)}
+    refs = {t("unigram loss"): report.unigram_loss, f"ln {V}": math.log(V)}
     st.vega_lite_chart(charts.loss_curve_spec(report.lossi, references=refs), width="stretch")
     m = st.columns(3)
-    m[0].metric("train loss after training", f"{report.train_loss:.4f}")
-    m[1].metric("unigram loss", f"{report.unigram_loss:.4f}")
-    m[2].metric("parameters that learn", f"{len(report.learning)} of {len(report.params)}")
+    m[0].metric(t("train loss after training"), f"{report.train_loss:.4f}")
+    m[1].metric(t("unigram loss"), f"{report.unigram_loss:.4f}")
+    m[2].metric(
+        t("parameters that learn"),
+        t("{n} of {total}", n=len(report.learning), total=len(report.params)),
+    )
     if report.diverged:
-        st.error("The loss is nan: BatchNorm divided 0 by 0 (all its inputs are equal).")
+        st.error(t("The loss is nan: BatchNorm divided 0 by 0 (all its inputs are equal)."))
     elif report.learning:
-        st.markdown("Gets a gradient: " + ", ".join(f"**{name}**" for name in report.learning))
-    st.caption("Parameters that learn first, then all the others in order.")
+        st.markdown(
+            t(
+                "Gets a gradient: {names}",
+                names=", ".join(f"**{name}**" for name in report.learning),
+            )
+        )
+    st.caption(t("Parameters that learn first, then all the others in order."))
+    grad, moved = t("max |grad|"), t("moved (max |Δ|)")
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "param": p.param,
-                    "layer": p.layer,
-                    "name": p.name,
-                    "shape": str(p.shape),
-                    "gets gradient": p.learns,
-                    "max |grad|": p.max_abs_grad,
-                    "moved (max |Δ|)": p.moved,
+                    t("param"): p.param,
+                    t("layer"): p.layer,
+                    t("name"): p.name,
+                    t("shape"): str(p.shape),
+                    t("gets gradient"): p.learns,
+                    grad: p.max_abs_grad,
+                    moved: p.moved,
                 }
                 for p in sorted(report.params, key=lambda p: not p.learns)
             ]
         ),
         hide_index=True,
         column_config={
-            "max |grad|": st.column_config.NumberColumn(format="%.2e"),
-            "moved (max |Δ|)": st.column_config.NumberColumn(format="%.2e"),
+            grad: st.column_config.NumberColumn(format="%.2e"),
+            moved: st.column_config.NumberColumn(format="%.2e"),
         },
     )
 
 
 training.live("e01", render_zero)
 st.markdown(
-    """
+    t(
+        """
 **Why only the output bias learns.** With every weight zero, every Linear outputs just its
 bias, which is zero, so every hidden activation is tanh(0) = 0 (and BatchNorm has nothing
 to normalise). A weight's gradient is the layer's input transposed times the gradient
@@ -351,4 +399,5 @@ approaches the unigram line from above and never beats it. Keeping C random (or
 BatchNorm's γ at 1) does not help: the gradient that would reach the first Linear must pass
 back through the zero weights above it. Random init is what breaks this symmetry.
 """
+    )
 )
