@@ -1,8 +1,11 @@
 """Beyond the lectures: the model zoo page driven through AppTest."""
 
+import re
+
 from engine import data
 from engine.serve.records import snapshot
 from tests.apptest import charts, finish_training, metrics, page, series, spec, title, train
+from tests.test_i18n import english_left, shown
 
 TINY = data.from_text(
     "\n".join(["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "zoe"] * 30), "tiny"
@@ -106,3 +109,58 @@ def test_a_three_word_dataset_has_no_test_set_and_breaks_nothing():
     assert job.done
     assert metrics(at)["test loss"] == "–"  # an en dash: no test words
     assert not at.exception
+
+
+# --- in Spanish: the states a first render does not show ----------------------------------
+
+# Texts of the shared glue (area A: the training controls, the number inputs' ranges, the share
+# note, the export widgets, the decay schedule), translated on another branch: left out here
+# until the lead merges it, then this goes.
+OTHER_AREAS = re.compile(
+    r"\([\d,]+ to [\d,]+\)$|^Train$|^Stop$|^Resume$|^Reset$|Start a new run from step 0|"
+    r"Continue the stopped run|Clear this page's run|Share this page|Import a model exported|"
+    r"The \*\*Model\*\* download|three quarters in|Leave it empty to drop the rate|"
+    r"^Stopped at step|^Trained |^Step [\d,]+ of|steps/s|Green dashed rule|Dashed rules:|"
+    r"learning rate|^Model$|^Config$|^Loss history|^Samples$|^Script$|download|Download|"
+    r"^(train|dev|test) loss$|The dev split: words|Evaluated once, at the end|"
+    r"The settings changed since this run started|^`[^`]+` · |^Word list$|^Imported \*\*"
+)
+
+
+def english_of_mine(at) -> list[str]:
+    """The English a Spanish page still shows, other areas' texts left out."""
+    return [s for s in english_left(shown(at)) if not OTHER_AREAS.search(s)]
+
+
+def test_the_zoo_in_spanish_after_training_a_transformer_and_a_gru():
+    at = small(page("pages/zoo/zoo.py", "spanish-municipalities", lang="es"))
+    train(at, "zoo", 20, "zoo_steps")
+    assert any(c.value.startswith("Cada cuadrado") for c in at.caption)  # the attention
+    assert not english_of_mine(at), english_of_mine(at)
+    at.selectbox(key="zoo_family").select("gru").run()
+    train(at, "zoo", 20, "zoo_steps")
+    assert {"estado oculto h", "puerta de actualización z"} <= {title(spec(c)) for c in charts(at)}
+    assert [df.value.columns[0] for df in at.dataframe[1:4]] == ["en entrenamiento", "en prueba", "nuevas"]  # fmt: skip
+    assert not english_of_mine(at), english_of_mine(at)
+    at.text_input(key="zoo_word").input("ab7").run()  # a character it has never seen
+    assert at.error[0].value.startswith("No está en el vocabulario")
+    assert not at.exception
+
+
+def test_compare_runs_in_spanish_with_a_zoo_run_and_its_import():
+    at = small(page("pages/zoo/zoo.py", "spanish-municipalities", lang="es"))
+    at.selectbox(key="zoo_family").select("bow").run()
+    job = train(at, "zoo", 20, "zoo_steps")
+    at.switch_page("pages/classroom/compare.py").run()
+    table = at.dataframe[0].value
+    mine = table[table["origen"] == "esta sesión"]
+    # a run and the train loss would both read «entrenamiento»: the losses take long names
+    assert mine["pérdida de validación"].tolist() == [job.final["dev"]]
+    assert at.multiselect(key="curves").options[0].endswith(mine["id"].iloc[0])
+    assert not english_of_mine(at), english_of_mine(at)
+    exported = snapshot(job, at.session_state["dataset"]).to_bytes()
+    other = page("pages/classroom/compare.py", "spanish-municipalities", lang="es")
+    other.file_uploader(key="import:file").upload("bow.pt", exported, "application/octet-stream")
+    finish_training(other.run(), "reevaluate")  # the import, evaluated again
+    assert list(other.dataframe[0].value["partición"]) == ["entrenamiento", "validación", "prueba"]
+    assert not english_of_mine(other), english_of_mine(other)
