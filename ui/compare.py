@@ -228,7 +228,9 @@ COLUMNS = {  # the table's columns, as shown
 def table_columns() -> dict:
     """How st.dataframe shows the table (missing values: its placeholder, —)."""
     text = st.column_config.TextColumn
-    loss = st.column_config.NumberColumn(format="%.4f", width="small")
+    names = headers(COLUMNS)
+    long = len(names["train"]) > len("train")  # a long name: room to read it
+    loss = st.column_config.NumberColumn(format="%.4f", width="medium" if long else "small")
     count = st.column_config.NumberColumn(format="localized", width="small")
     shown = {
         "run": text(width="medium"),
@@ -246,7 +248,6 @@ def table_columns() -> dict:
         "steps/s": st.column_config.NumberColumn(format="%.0f", width="small"),
         "id": text(width="small"),
     }
-    names = headers(COLUMNS)
     return {names[k]: v for k, v in shown.items()}
 
 

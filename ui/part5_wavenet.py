@@ -34,9 +34,8 @@ def layer_columns() -> dict[str, str]:
 
 def layer_frame(rows: list[dict]) -> pd.DataFrame:
     """wavenet.layer_table's rows in the session's language."""
-    df = pd.DataFrame(rows)
-    df["BatchNorm statistics"] = df["BatchNorm statistics"].map(tr)
-    return df.rename(columns=layer_columns())
+    shown = [{**row, "BatchNorm statistics": tr(row["BatchNorm statistics"])} for row in rows]
+    return pd.DataFrame(shown).rename(columns=layer_columns())  # tr before pandas: str only
 
 
 def shown(df: pd.DataFrame) -> pd.DataFrame:
