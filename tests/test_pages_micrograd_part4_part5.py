@@ -241,7 +241,12 @@ def test_wavenet_in_spanish_trained_sampled_and_logged():
     at.slider(key="wn_hidden").set_value(16).run()
     train(at, "wavenet", 40, "wn_steps")
     assert "pérdida de validación (evaluada)" in series(charts(at)[-1])
-    assert at.dataframe[0].value["estadísticas de BatchNorm"].iloc[3].startswith("sobre las dims (0, 1)")
+    assert (
+        at.dataframe[0]
+        .value["estadísticas de BatchNorm"]
+        .iloc[3]
+        .startswith("sobre las dims (0, 1)")
+    )
     assert list(at.dataframe[-2].value.columns) == [
         "block", "n_embd", "n_hidden", "jerárquica", "BN sobre (0, 1)", "parámetros", "pasos",
         "entrenamiento", "validación",
