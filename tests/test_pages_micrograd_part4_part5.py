@@ -245,7 +245,7 @@ def test_wavenet_in_spanish_trained_sampled_and_logged():
         at.dataframe[0]
         .value["estadísticas de BatchNorm"]
         .iloc[3]
-        .startswith("sobre las dims (0, 1)")
+        .startswith("sobre dims (0, 1)")
     )
     assert list(at.dataframe[-2].value.columns) == [
         "block", "n_embd", "n_hidden", "jerárquica", "BN sobre (0, 1)", "parámetros", "pasos",
