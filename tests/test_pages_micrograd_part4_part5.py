@@ -242,10 +242,7 @@ def test_wavenet_in_spanish_trained_sampled_and_logged():
     train(at, "wavenet", 40, "wn_steps")
     assert "pérdida de validación (evaluada)" in series(charts(at)[-1])
     assert (
-        at.dataframe[0]
-        .value["estadísticas de BatchNorm"]
-        .iloc[3]
-        .startswith("sobre dims (0, 1)")
+        at.dataframe[0].value["estadísticas de BatchNorm"].iloc[3].startswith("sobre dims (0, 1)")
     )
     assert list(at.dataframe[-2].value.columns) == [
         "block", "n_embd", "n_hidden", "jerárquica", "BN sobre (0, 1)", "parámetros", "pasos",
