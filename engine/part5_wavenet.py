@@ -18,6 +18,7 @@ import torch
 
 from engine import models
 from engine.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
+from engine.messages import msg
 from engine.models import Model, WaveNetConfig
 
 SEED = 42  # the notebook's torch.manual_seed(42)
@@ -35,30 +36,30 @@ class LogRow:
 
 PERFORMANCE_LOG = (
     LogRow(
-        "original (3-character context, 200 hidden neurons)",
+        msg("original (3-character context, 200 hidden neurons)"),
         WaveNetConfig(block_size=3, n_embd=10, n_hidden=200, hierarchical=False),
         2.058,
         2.105,
     ),
     LogRow(
-        "context: 3 → 8",
+        msg("context: 3 → 8"),
         WaveNetConfig(block_size=8, n_embd=10, n_hidden=200, hierarchical=False),
         1.918,
         2.027,
     ),
     LogRow(
-        "flat → hierarchical",
+        msg("flat → hierarchical"),
         WaveNetConfig(block_size=8, n_embd=10, n_hidden=68, bn_over_time=False),
         1.941,
         2.029,
     ),
     LogRow(
-        "fix bug in batchnorm",
+        msg("fix bug in batchnorm"),
         WaveNetConfig(block_size=8, n_embd=10, n_hidden=68),
         1.912,
         2.022,
     ),
-    LogRow("scale up the network: n_embd 24, n_hidden 128", WaveNetConfig(), 1.769, 1.993),
+    LogRow(msg("scale up the network: n_embd 24, n_hidden 128"), WaveNetConfig(), 1.769, 1.993),
 )
 
 
@@ -85,8 +86,8 @@ def describe(layer, vocab_size: int) -> str:
 def bn_statistics(in_shape: tuple[int, ...], over_time: bool) -> tuple[tuple[int, ...], str]:
     """The dims a BatchNorm layer averages over for this input, and its statistics' shape."""
     if len(in_shape) == 3 and over_time:
-        return (1, 1, in_shape[2]), "dims (0, 1)"
-    return (1, *in_shape[1:]), "dim 0"
+        return (1, 1, in_shape[2]), msg("dims (0, 1)")
+    return (1, *in_shape[1:]), msg("dim 0")
 
 
 @torch.no_grad()
@@ -107,7 +108,9 @@ def layer_table(model: Model, X: torch.Tensor) -> list[dict]:
         }
         if isinstance(layer, BatchNorm1d):
             shape, dims = bn_statistics(in_shape, layer.over_time)
-            row["BatchNorm statistics"] = f"over {dims}: mean, var {shape}"
+            row["BatchNorm statistics"] = msg(
+                "over {dims}: mean, var {shape}", dims=dims, shape=shape
+            )
         rows.append(row)
         in_shape = out
     return rows

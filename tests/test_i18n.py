@@ -113,7 +113,7 @@ def _chart_texts(s: dict):
     """A Vega-Lite spec's titles, axis and legend titles and tooltips' labels (a field with
     no title shows its name), wherever they nest."""
     for key, value in s.items():
-        if key == "title":
+        if key == "title" and value is not None:  # None: no title drawn
             text = value.get("text", "") if isinstance(value, dict) else value
             yield from ([text] if isinstance(text, str) else text or [])  # None: no title
         if isinstance(value, dict):

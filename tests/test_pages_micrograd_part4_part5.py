@@ -241,3 +241,37 @@ def test_a_three_word_dataset_breaks_nothing():
     at = page("pages/part5_wavenet/wavenet.py", tiny)
     assert not at.exception
     assert any("3 words are too few" in w.value and "dev is empty" in w.value for w in at.warning)
+
+
+# ---------------------------------------------------------------------------------------
+# in Spanish: the states a first render does not show
+
+
+def test_backprop_ninja_in_spanish_with_a_mistake_a_run_and_the_check():
+    at = page("pages/part4_backprop/ninja.py", "spanish-municipalities", lang="es")
+    at.selectbox(key="ninja_mistake").select("bessel").run()
+    assert at.error[0].value.startswith("cmp lo detecta")
+    at.number_input(key="ninja_hidden").set_value(16).run()
+    train(at, "ninja", 50, "ninja_steps")
+    at.button[-1].click().run()  # "Comprobar ahora los gradientes de los 7 parámetros ..."
+    assert list(at.dataframe[-1].value["tensor"]) == ["C", "W1", "b1", "W2", "b2", "bngain", "bnbias"]  # fmt: skip
+    assert not english_left(shown(at)), english_left(shown(at))
+
+
+def test_wavenet_in_spanish_trained_sampled_and_logged():
+    at = page("pages/part5_wavenet/wavenet.py", "spanish-municipalities", lang="es")
+    at.slider(key="wn_embd").set_value(8).run()
+    at.slider(key="wn_hidden").set_value(16).run()
+    train(at, "wavenet", 40, "wn_steps")
+    assert "pérdida de validación (evaluada)" in series(charts(at)[-1])
+    assert (
+        at.dataframe[0].value["estadísticas de BatchNorm"].iloc[3].startswith("sobre dims (0, 1)")
+    )
+    assert list(at.dataframe[-2].value.columns) == [
+        "block", "n_embd", "n_hidden", "jerárquica", "BN sobre (0, 1)", "parámetros", "pasos",
+        "entrenamiento", "validación",
+    ]  # fmt: skip
+    assert not english_left(shown(at)), english_left(shown(at))
+    at.toggle(key="wn_hier").set_value(False).run()  # the flat net: no position dimension
+    assert "no hay dimensión de posición" in at.info[0].value
+    assert not english_left(shown(at)), english_left(shown(at))

@@ -12,6 +12,7 @@ import pandas as pd
 
 from engine.history import LossHistory
 from ui import theme
+from ui.i18n import N_, language, t
 
 
 def length_histogram(words) -> alt.Chart:
@@ -19,12 +20,15 @@ def length_histogram(words) -> alt.Chart:
     counts = Counter(len(w) for w in words)
     df = pd.DataFrame({"length": list(counts), "words": list(counts.values())})
     return (
-        alt.Chart(df, title="Word lengths")
+        alt.Chart(df, title=t("Word lengths"))
         .mark_bar()
         .encode(
-            x=alt.X("length:O", title="characters in the word"),
-            y=alt.Y("words:Q", title="number of words"),
-            tooltip=["length", "words"],
+            x=alt.X("length:O", title=t("characters in the word")),
+            y=alt.Y("words:Q", title=t("number of words")),
+            tooltip=[
+                alt.Tooltip("length:O", title=t("length")),
+                alt.Tooltip("words:Q", title=t("number of words")),
+            ],
         )
         .properties(height=260)
     )
@@ -37,12 +41,15 @@ def char_frequencies(words, itos) -> alt.Chart:
     df = pd.DataFrame({"char": itos, "count": [counts[c] for c in itos]})
     df["label"] = df["char"].replace({" ": "␣"})
     return (
-        alt.Chart(df, title="Characters (vocabulary order, '.' = end of word)")
+        alt.Chart(df, title=t("Characters (vocabulary order, '.' = end of word)"))
         .mark_bar()
         .encode(
             x=alt.X("label:N", sort=list(df["label"]), title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("count:Q", title="occurrences"),
-            tooltip=[alt.Tooltip("label:N", title="character"), "count"],
+            y=alt.Y("count:Q", title=t("occurrences")),
+            tooltip=[
+                alt.Tooltip("label:N", title=t("character")),
+                alt.Tooltip("count:Q", title=t("occurrences")),
+            ],
         )
         .properties(height=260)
     )
@@ -98,7 +105,9 @@ def template_spec(key: tuple, build: Callable[[], alt.TopLevelMixin], datasets: 
     """A Vega-Lite spec for st.vega_lite_chart: build() (a chart whose data are
     alt.NamedData) is built and validated once per key, each call only fills in the named
     datasets (DataFrames). Building and validating an Altair chart costs tens of
-    milliseconds; a live page redraws its charts several times a second."""
+    milliseconds; a live page redraws its charts several times a second. A template's
+    texts are in the session's language, so the language is part of its key."""
+    key = (language(), *key)
     spec = _TEMPLATES.get(key)
     if spec is None:
         spec = build().to_dict()
@@ -135,18 +144,19 @@ def loss_curve_spec(
     """
     if lecture_bucket:
         series = {  # label -> (colour, style, DataFrame with step and value)
-            "minibatch loss, finer means": (theme.FINER, "finer", bucket_means(lossi, 400)),
-            f"mean of each {lecture_bucket:,} steps (lecture)": (
+            t("minibatch loss, finer means"): (theme.FINER, "finer", bucket_means(lossi, 400)),
+            t("mean of each {n:,} steps (lecture)", n=lecture_bucket): (
                 theme.MINIBATCH,
                 "curve",
                 block_means(lossi, lecture_bucket),
             ),
         }
     else:
-        series = {"minibatch loss": (theme.MINIBATCH, "curve", bucket_means(lossi))}
+        series = {t("minibatch loss"): (theme.MINIBATCH, "curve", bucket_means(lossi))}
     for split, shown in (("dev", dev_label), ("train", "train")):  # train on top
         steps, values = [e["step"] for e in evals], [math.log10(e[split]) for e in evals]
-        series[f"{shown} loss (evaluated)"] = (
+        label = t(EVALUATED[shown]) if shown in EVALUATED else f"{shown} loss (evaluated)"
+        series[label] = (
             theme.SPLITS[shown],
             split,
             pd.DataFrame({"step": steps, "value": values}),
@@ -166,6 +176,13 @@ def loss_curve_spec(
     )
 
 
+EVALUATED = {  # an evaluation's legend label, by split
+    "train": N_("train loss (evaluated)"),
+    "dev": N_("dev loss (evaluated)"),
+    "test": N_("test loss (evaluated)"),
+}
+
+
 def _loss_layers(shape, height) -> alt.TopLevelMixin:
     """The chart of loss_curve_spec for series [(label, colour, style)], data loss_0, ..."""
     if not shape:
@@ -173,12 +190,12 @@ def _loss_layers(shape, height) -> alt.TopLevelMixin:
     colour = alt.Color(
         "series:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0, columns=3)
     ).scale(domain=[label for label, *_ in shape], range=[c for _, c, _ in shape])
-    x = alt.X("step:Q", title="step")
-    y = alt.Y("value:Q", title="log10(loss)").scale(zero=False)
+    x = alt.X("step:Q", title=t("step"))
+    y = alt.Y("value:Q", title=t("log10(loss)")).scale(zero=False)
     tooltip = [
-        "series:N",
-        alt.Tooltip("step:Q", format=",.0f"),
-        alt.Tooltip("value:Q", format=".4f"),
+        alt.Tooltip("series:N", title=t("curve")),
+        alt.Tooltip("step:Q", title=t("step"), format=",.0f"),
+        alt.Tooltip("value:Q", title=t("log10(loss)"), format=".4f"),
     ]
     layers = []
     for i, (*_, style) in enumerate(shape):
@@ -188,7 +205,7 @@ def _loss_layers(shape, height) -> alt.TopLevelMixin:
             layers.append(mark.encode(x=x, y=y, color=colour, tooltip=tooltip))
         elif style == "reference":
             mark = base.mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
-            layers.append(mark.encode(y=y, color=colour, tooltip=["series:N", "value:Q"]))
+            layers.append(mark.encode(y=y, color=colour, tooltip=tooltip[::2]))
         else:  # evaluations: dev dashed with squares, train solid with circles on top
             mark = base.mark_line(
                 point=alt.OverlayMarkDef(shape="square" if style == "dev" else "circle", size=40),
@@ -200,6 +217,12 @@ def _loss_layers(shape, height) -> alt.TopLevelMixin:
 
 
 KIND_COLORS = {"vowel": "#e45756", "consonant": "#4c78a8", "end": "#222222", "other": "#54a24b"}
+KIND_LABELS = {  # the legend's names for the kinds of character
+    "vowel": N_("vowel"),
+    "consonant": N_("consonant"),
+    "end": N_("end"),
+    "other": N_("other"),
+}
 
 
 POINTS = "embedding_points"
@@ -216,19 +239,29 @@ def embedding_scatter_spec(points: pd.DataFrame, x_title: str, y_title: str, hei
 
 
 def _labelled(points: pd.DataFrame) -> pd.DataFrame:
-    return points.assign(label=points["ch"].replace({" ": "␣"}))
+    kinds = {k: t(v) for k, v in KIND_LABELS.items()}
+    return points.assign(
+        label=points["ch"].replace({" ": "␣"}), kind=[kinds.get(k, k) for k in points["kind"]]
+    )
 
 
 def _embedding_layers(points, x_title: str, y_title: str, height: int) -> alt.LayerChart:
     base = alt.Chart(points).encode(
         x=alt.X("x:Q", title=x_title).scale(zero=False, padding=20),
         y=alt.Y("y:Q", title=y_title).scale(zero=False, padding=20),
-        tooltip=[alt.Tooltip("label:N", title="character"), "kind:N", "x:Q", "y:Q"],
+        tooltip=[
+            alt.Tooltip("label:N", title=t("character")),
+            alt.Tooltip("kind:N", title=t("kind")),
+            alt.Tooltip("x:Q", title=x_title),
+            alt.Tooltip("y:Q", title=y_title),
+        ],
     )
     colour = alt.Color(
         "kind:N",
-        title="character",
-        scale=alt.Scale(domain=list(KIND_COLORS), range=list(KIND_COLORS.values())),
+        title=t("character"),
+        scale=alt.Scale(
+            domain=[t(KIND_LABELS[k]) for k in KIND_COLORS], range=list(KIND_COLORS.values())
+        ),
     )
     dots = base.mark_circle(size=420, opacity=0.85).encode(color=colour)
     text = base.mark_text(fontSize=13, fontWeight="bold", color="white").encode(text="label:N")
@@ -237,29 +270,33 @@ def _embedding_layers(points, x_title: str, y_title: str, height: int) -> alt.La
 
 def lr_sweep(exponents, losses, smoothed, best_exponent, height=340) -> alt.Chart:
     """Loss after each step of the sweep against log10(learning rate), with the valley marked."""
-    df = pd.DataFrame({"exponent": exponents, "each step": losses, "smoothed": smoothed})
-    df["each step"] = df["each step"].clip(upper=max(12.0, 2 * df["smoothed"].iloc[0]))
+    each, smooth = t("each step"), t("smoothed")
+    df = pd.DataFrame({"exponent": exponents, each: losses, smooth: smoothed})
+    df[each] = df[each].clip(upper=max(12.0, 2 * df[smooth].iloc[0]))
     long = df.melt("exponent", var_name="series", value_name="loss")
     lines = (
         alt.Chart(long)
         .mark_line()
         .encode(
-            x=alt.X("exponent:Q", title="log10(learning rate)"),
-            y=alt.Y("loss:Q", title="minibatch loss").scale(zero=False),
+            x=alt.X("exponent:Q", title=t("log10(learning rate)")),
+            y=alt.Y("loss:Q", title=t("minibatch loss")).scale(zero=False),
             color=alt.Color(
                 "series:N", title=None, scale=alt.Scale(range=[theme.FINER, theme.MINIBATCH])
             ),
             strokeWidth=alt.StrokeWidth("series:N", legend=None, scale=alt.Scale(range=[1, 2.5])),
-            tooltip=[alt.Tooltip("exponent:Q", format=".2f"), alt.Tooltip("loss:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("exponent:Q", title=t("log10(learning rate)"), format=".2f"),
+                alt.Tooltip("loss:Q", title=t("minibatch loss"), format=".3f"),
+            ],
         )
     )
     valley = (
         alt.Chart(
             pd.DataFrame(
-                {"exponent": [best_exponent], "label": [f"valley: 10^{best_exponent:.2f}"]}
+                {"exponent": [best_exponent], "label": [t("valley: 10^{e:.2f}", e=best_exponent)]}
             )
         )
         .mark_rule(color=theme.REFERENCES[0], strokeDash=[6, 4], strokeWidth=2)
-        .encode(x="exponent:Q", tooltip=["label:N"])
+        .encode(x="exponent:Q", tooltip=[alt.Tooltip("label:N", title=t("valley"))])
     )
     return (lines + valley).properties(height=height)

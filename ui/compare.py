@@ -21,6 +21,7 @@ from engine.train import Evaluation, TrainConfig
 from ui import runs as shared
 from ui import state, zoo
 from ui.charts import bucket_means
+from ui.i18n import N_, t
 
 NAMES_VOCAB = 27  # names.txt: a-z and "."
 
@@ -33,13 +34,13 @@ def differences(values: dict, default) -> str:
         for f in dataclasses.fields(default)
         if f.name in values and values[f.name] != getattr(default, f.name)
     ]  # fmt: skip
-    return ", ".join(changed) or "defaults"
+    return ", ".join(changed) or t("defaults")
 
 
 def model_summary(model: dict) -> str:
     d = dict(model)
     kind = d.pop("kind")
-    return f"{FAMILIES[kind]}: {differences(d, CONFIGS[kind]())}"
+    return f"{t(FAMILIES[kind])}: {differences(d, CONFIGS[kind]())}"
 
 
 SHOWN_APART = ("seed", "steps", "eval_every")  # columns of their own, or not about the run
@@ -60,7 +61,8 @@ def entries(cached: list[dict]) -> list[dict]:
 
     Its own runs first (newest first), then the ones it imported, then those of `cached`
     (the meta of the server's cached runs, RunCache.entries()) that it may see: runs on
-    built-in datasets and on word lists it holds itself (state.visible).
+    built-in datasets and on word lists it holds itself (state.visible). "label" is the
+    pickers' value (English, so links keep it), "shown" how they show it.
     """
     found, seen = [], set()
     for key, item in reversed(shared.session_runs().items()):
@@ -81,9 +83,9 @@ def entries(cached: list[dict]) -> list[dict]:
             seen.add(meta["key"])
     for entry in found:  # unique names for the pickers
         entry["what"] = entry["label"]
-        entry["label"] = (
-            f"{entry['label']} · {dataset_title(entry['meta'])} · #{entry['meta']['key'][:6]}"
-        )
+        title, key = dataset_title(entry["meta"]), entry["meta"]["key"][:6]
+        entry["label"] = f"{entry['label']} · {title} · #{key}"
+        entry["shown"] = f"{t(entry['what'])} · {t(title)} · #{key}"
     return found
 
 
@@ -119,24 +121,28 @@ def reevaluation(record: Record, ds) -> Evaluation:
 
 
 def lecture_row(title: str, lecture: str, config, train: TrainConfig, losses) -> dict:
-    model = models.build(config, NAMES_VOCAB, torch.Generator().manual_seed(0))
     return {
-        "run": f"lecture log · {title}",
-        "dataset": data.BUILTINS["names"].title,
+        "run": t("lecture log · {title}", title=t(title)),
+        "dataset": t(data.BUILTINS["names"].title),
         "seed": train.seed,
         "steps": train.steps,
-        "from": lecture,
+        "from": t(lecture),
         "train": losses[0],
         "dev": losses[1],
-        "params": model.num_params(),
+        "params": lecture_params(config),
         "model": model_summary({"kind": config.kind, **dataclasses.asdict(config)}),
         "training": training_summary(dataclasses.asdict(train)),
     }
 
 
 @functools.cache
+def lecture_params(config) -> int:
+    return models.build(config, NAMES_VOCAB, torch.Generator().manual_seed(0)).num_params()
+
+
 def lecture_rows() -> tuple[dict, ...]:
-    """The lectures' loss logs: part 3's after 200,000 steps and part 5's performance log."""
+    """The lectures' loss logs: part 3's after 200,000 steps and part 5's performance log,
+    in the session's language."""
     part5 = PRESETS["part5-wavenet"]
     return (
         *(
@@ -159,11 +165,11 @@ def table(found: list[dict], with_lectures: bool) -> pd.DataFrame:
         m, final = entry["meta"], entry["meta"]["final"] or {}
         rows.append(
             {
-                "run": entry["what"],
-                "dataset": dataset_title(m),
+                "run": t(entry["what"]),
+                "dataset": t(dataset_title(m)),
                 "seed": m["train"].get("seed"),
                 "steps": m["steps"],
-                "from": entry["from"],
+                "from": t(ORIGINS[entry["from"]]),
                 "train": final.get("train", math.nan),
                 "dev": final.get("dev", math.nan),
                 "test": final.get("test", math.nan),
@@ -176,16 +182,57 @@ def table(found: list[dict], with_lectures: bool) -> pd.DataFrame:
             }
         )
     if with_lectures:
-        rows += [dict(row) for row in lecture_rows()]
-    return pd.DataFrame(rows, columns=[*table_columns()])
+        rows += list(lecture_rows())
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    return frame.rename(columns=headers(COLUMNS))
+
+
+SPLITS = {"train": N_("train"), "dev": N_("dev"), "test": N_("test")}  # a split, as shown
+LOSSES = {"train": N_("train loss"), "dev": N_("dev loss"), "test": N_("test loss")}
+
+
+def headers(columns: dict[str, str]) -> dict[str, str]:
+    """A table's column names in the session's language, from {column: message}: the loss
+    columns train / dev / test by their short names, or all by their long ones (train loss)
+    where a short one reads like another column (Spanish: a run and train are both
+    «entrenamiento»)."""
+    shown = {k: t(v) for k, v in columns.items()}
+    if len(set(shown.values())) < len(shown):
+        shown |= {k: t(LOSSES[k]) for k in columns if k in LOSSES}
+    return shown
+
+
+ORIGINS = {  # where a run comes from, as the table says it
+    "this session": N_("this session"),
+    "imported": N_("imported"),
+    "run cache": N_("run cache"),
+}
+COLUMNS = {  # the table's columns, as shown
+    "run": N_("run"),
+    "dataset": N_("dataset"),
+    "seed": N_("seed"),
+    "steps": N_("steps"),
+    "from": N_("from"),
+    "train": N_("train"),
+    "dev": N_("dev"),
+    "test": N_("test"),
+    "params": N_("params"),
+    "model": N_("model"),
+    "training": N_("training"),
+    "seconds": N_("seconds"),
+    "steps/s": N_("steps/s"),
+    "id": "id",
+}
 
 
 def table_columns() -> dict:
     """How st.dataframe shows the table (missing values: its placeholder, —)."""
     text = st.column_config.TextColumn
-    loss = st.column_config.NumberColumn(format="%.4f", width="small")
+    names = headers(COLUMNS)
+    long = len(names["train"]) > len("train")  # a long name: room to read it
+    loss = st.column_config.NumberColumn(format="%.4f", width="medium" if long else "small")
     count = st.column_config.NumberColumn(format="localized", width="small")
-    return {
+    shown = {
         "run": text(width="medium"),
         "dataset": text(width="medium"),
         "seed": st.column_config.NumberColumn(format="%d", width="small"),
@@ -201,25 +248,27 @@ def table_columns() -> dict:
         "steps/s": st.column_config.NumberColumn(format="%.0f", width="small"),
         "id": text(width="small"),
     }
+    return {names[k]: v for k, v in shown.items()}
 
 
 def curves(series: dict[str, list[float]], height: int = 380) -> alt.Chart:
-    """log10 minibatch loss of each run (bucket means), one colour per run."""
+    """log10 minibatch loss of each run (bucket means), one colour per run (`series`: the
+    runs' names as shown)."""
     frames = [bucket_means(values).assign(run=label) for label, values in series.items()]
     df = pd.concat(frames) if frames else pd.DataFrame({"step": [], "value": [], "run": []})
     return (
         alt.Chart(df, height=height)
         .mark_line(strokeWidth=1.5)
         .encode(
-            x=alt.X("step:Q", title="step"),
-            y=alt.Y("value:Q", title="log10(loss)").scale(zero=False),
+            x=alt.X("step:Q", title=t("step")),
+            y=alt.Y("value:Q", title=t("log10(loss)")).scale(zero=False),
             color=alt.Color("run:N", title=None, sort=list(series))
             .scale(scheme="tableau10")
             .legend(orient="bottom", columns=1, labelLimit=600),
             tooltip=[
-                "run",
-                alt.Tooltip("step:Q", format=",.0f"),
-                alt.Tooltip("value:Q", format=".4f"),
+                alt.Tooltip("run:N", title=t("run")),
+                alt.Tooltip("step:Q", title=t("step"), format=",.0f"),
+                alt.Tooltip("value:Q", title=t("log10(loss)"), format=".4f"),
             ],
         )
     )

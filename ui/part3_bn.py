@@ -72,8 +72,8 @@ def histogram_bars(
             y=alt.Y("y:Q", title=y_title),
             y2=alt.datum(0),
             tooltip=[
-                alt.Tooltip("x:Q", title=t("from"), format=".3f"),
-                alt.Tooltip("x2:Q", title=t("to"), format=".3f"),
+                alt.Tooltip("x:Q", title=t("bin from"), format=".3f"),
+                alt.Tooltip("x2:Q", title=t("bin to"), format=".3f"),
                 alt.Tooltip("y:Q", title=y_title, format=",.4g"),
             ],
         )

@@ -8,19 +8,21 @@ import altair as alt
 import pandas as pd
 
 from engine.part4_backprop.manual import Comparison
+from ui.i18n import t
 
 
 def cmp_frame(rows: tuple[Comparison, ...]) -> pd.DataFrame:
-    """The notebook's cmp lines as a table (plus the shapes, which must match)."""
+    """The notebook's cmp lines as a table (plus the shapes, which must match); the
+    columns are named in the session's language (maxdiff, the notebook's, in every one)."""
     return pd.DataFrame(
         [
             {
-                "tensor": r.name,
-                "shape": str(r.shape),
-                "exact": r.exact,
-                "approximate": r.approximate,
+                t("tensor"): r.name,
+                t("shape"): str(r.shape),
+                t("exact"): r.exact,
+                t("approximate"): r.approximate,
                 "maxdiff": r.maxdiff,
-                "your shape": "" if r.manual_shape == r.shape else str(r.manual_shape),
+                t("your shape"): "" if r.manual_shape == r.shape else str(r.manual_shape),
             }
             for r in rows
         ]
@@ -36,7 +38,7 @@ def cmp_table(rows: tuple[Comparison, ...]):
     """cmp_frame with each row coloured: white exact, yellow approximate only, red wrong."""
 
     def colour(row):
-        fill = "" if row["exact"] else APPROXIMATE_ONLY if row["approximate"] else WRONG
+        fill = "" if row[t("exact")] else APPROXIMATE_ONLY if row[t("approximate")] else WRONG
         return [f"background-color: {fill}" if fill else ""] * len(row)
 
     return cmp_frame(rows).style.apply(colour, axis=1).format({"maxdiff": "{:.3e}"})
@@ -53,6 +55,7 @@ def dlogits_heatmap(dlogits: list[list[float]], itos: list[str], targets: list[i
                 "char": labels[j],
                 "dlogits": v,
                 "is the label": j == targets[i],
+                "label": t("yes") if j == targets[i] else t("no"),  # the tooltip's words
             }
             for i, row in enumerate(dlogits)
             for j, v in enumerate(row)
@@ -63,14 +66,14 @@ def dlogits_heatmap(dlogits: list[list[float]], itos: list[str], targets: list[i
         alt.Chart(df)
         .mark_rect()
         .encode(
-            x=alt.X("char:O", sort=labels, title="character (class)").axis(labelAngle=0),
-            y=alt.Y("example:O", title="example in the batch"),
+            x=alt.X("char:O", sort=labels, title=t("character (class)")).axis(labelAngle=0),
+            y=alt.Y("example:O", title=t("example in the batch")),
             color=alt.Color("dlogits:Q", title="dlogits").scale(scheme="greys", reverse=True),
             tooltip=[
-                "example:O",
-                "char:O",
-                alt.Tooltip("dlogits:Q", format=".5f"),
-                "is the label:N",
+                alt.Tooltip("example:O", title=t("example")),
+                alt.Tooltip("char:O", title=t("character")),
+                alt.Tooltip("dlogits:Q", title="dlogits", format=".5f"),
+                alt.Tooltip("label:N", title=t("is the label")),
             ],
         )
         .properties(width=cell * len(labels), height=cell * len(dlogits))

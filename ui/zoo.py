@@ -16,15 +16,22 @@ from engine.zoo.models import TITLES
 from ui import part2_mlp as mlp
 from ui import runs, state
 from ui.charts import bucket_means, template_spec
+from ui.i18n import t, tr
 
 SESSION_RUNS = 8  # finished zoo runs a session keeps for the overlay and the table
 LECTURE_MODELS = ("part3-batchnorm", "part5-wavenet", "fast-wavenet")
 
 
-@st.cache_resource(max_entries=16, show_spinner="Building the words' sequences…")
-def splits(fingerprint: str, _ds: data.Dataset) -> data.Splits:
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _splits(fingerprint: str, _ds: data.Dataset) -> data.Splits:
     """makemore.py's train/test split of a dataset as sequences (shared, read-only)."""
     return zoo_data.make_splits(_ds)
+
+
+def splits(fingerprint: str, ds: data.Dataset) -> data.Splits:
+    """_splits with a spinner in the session's language while it is built."""
+    with st.spinner(t("Building the words' sequences…")):
+        return _splits(fingerprint, ds)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -33,13 +40,19 @@ def word_sets(fingerprint: str, _ds: data.Dataset) -> tuple[set[str], set[str]]:
 
 
 def label(job) -> str:
-    """A run's name in the overlay and the table: family, sizes, steps."""
+    """A run's name in the overlay and the table: family, sizes, steps (in the session's
+    language: the session keeps its runs by it)."""
     c = job.config
-    sizes = {
-        "transformer": f"{c.n_layer} layers × {c.n_head} heads, embd {c.n_embd}, ",
-        "bigram": "",
-    }.get(c.family, f"embd {c.n_embd}/{c.n_embd2}, ")
-    return f"{TITLES[c.family]} ({sizes}{job.step:,} steps)"
+    if c.family == "transformer":
+        sizes = t(
+            "{n_layer} layers × {n_head} heads, embd {n_embd}, ",
+            n_layer=c.n_layer,
+            n_head=c.n_head,
+            n_embd=c.n_embd,
+        )
+    else:
+        sizes = "" if c.family == "bigram" else f"embd {c.n_embd}/{c.n_embd2}, "
+    return t("{family} ({sizes}{n:,} steps)", family=tr(TITLES[c.family]), sizes=sizes, n=job.step)
 
 
 def finished_runs(ds: data.Dataset) -> dict[str, object]:
@@ -71,13 +84,13 @@ def overlay_spec(curves: dict[str, list[float]], height: int = 340) -> dict:
             alt.Chart(alt.NamedData(f"run_{i}"))
             .mark_line(strokeWidth=2)
             .encode(
-                x=alt.X("step:Q", title="step"),
-                y=alt.Y("value:Q", title="log10(loss)").scale(zero=False),
+                x=alt.X("step:Q", title=t("step")),
+                y=alt.Y("value:Q", title=t("log10(loss)")).scale(zero=False),
                 color=colour,
                 tooltip=[
-                    "series:N",
-                    alt.Tooltip("step:Q", format=",.0f"),
-                    alt.Tooltip("value:Q", format=".4f"),
+                    alt.Tooltip("series:N", title=t("run")),
+                    alt.Tooltip("step:Q", title=t("step"), format=",.0f"),
+                    alt.Tooltip("value:Q", title=t("log10(loss)"), format=".4f"),
                 ],
             )
             for i in range(len(labels))
@@ -99,20 +112,21 @@ def lecture_rows(ds: data.Dataset) -> list[dict]:
     makemore's names, this session's finished lecture-page runs on this dataset, and the
     bigram count model (its dev loss) anywhere."""
     rows = []
+    lectures = t("lecture's 80/10/10, dev")
     if state.on_lecture_data(ds):
         for name in LECTURE_MODELS:
             p = PRESETS[name]
             train, dev = p.expected or (math.nan, p.target_dev or math.nan)
-            rows.append({"model": f"{p.lecture}: {p.name} ({p.title})", "params": models.count_params(p.model, ds.vocab_size), "train": train, "test": dev, "split": "lecture's 80/10/10, dev"})  # fmt: skip
+            rows.append({"model": f"{p.lecture}: {p.name} ({t(p.title)})", "params": models.count_params(p.model, ds.vocab_size), "train": train, "test": dev, "split": lectures})  # fmt: skip
     for run in runs.session_runs().values():
         job, run_ds = run["job"], run["dataset"]
         if run_ds.fingerprint != ds.fingerprint or job.final is None or job.config.kind == "zoo":
             continue
-        rows.append({"model": f"your run: {run['label']}", "params": job.model.num_params(), "train": job.final["train"], "test": job.final["dev"], "split": "lecture's 80/10/10, dev"})  # fmt: skip
-    refs = mlp.references(ds)
-    if "bigram counts (dev)" in refs:
-        rows.append({"model": "bigram counts, smoothing 1 (part 1)", "params": ds.vocab_size**2, "train": math.nan, "test": refs["bigram counts (dev)"], "split": "lecture's 80/10/10, dev"})  # fmt: skip
-    rows.append({"model": "uniform guess, ln V", "params": 0, "train": math.log(ds.vocab_size), "test": math.log(ds.vocab_size), "split": "any"})  # fmt: skip
+        rows.append({"model": t("your run: {label}", label=t(run["label"])), "params": job.model.num_params(), "train": job.final["train"], "test": job.final["dev"], "split": lectures})  # fmt: skip
+    bigram = mlp.bigram_dev(ds.fingerprint, ds)
+    if math.isfinite(bigram):
+        rows.append({"model": t("bigram counts, smoothing 1 (part 1)"), "params": ds.vocab_size**2, "train": math.nan, "test": bigram, "split": lectures})  # fmt: skip
+    rows.append({"model": t("uniform guess, ln V"), "params": 0, "train": math.log(ds.vocab_size), "test": math.log(ds.vocab_size), "split": t("any")})  # fmt: skip
     return rows
 
 
@@ -131,8 +145,8 @@ def attention_chart(layers: dict, ds: data.Dataset, word: str) -> alt.Chart:
     names = positions(ds, word)
     rows = [
         {
-            "layer": f"layer {li}",
-            "head": f"head {h + 1}",
+            "layer": t("layer {n}", n=li),
+            "head": t("head {n}", n=h + 1),
             "reads": names[q],
             "from": names[k],
             "weight": float(att[h, q, k]),
@@ -148,21 +162,21 @@ def attention_chart(layers: dict, ds: data.Dataset, word: str) -> alt.Chart:
         alt.Chart(pd.DataFrame(rows))
         .mark_rect()
         .encode(
-            x=alt.X("from:N", sort=names, title="reads from").axis(labelAngle=-60),
-            y=alt.Y("reads:N", sort=names, title="reads"),
-            color=alt.Color("weight:Q", title="attention").scale(scheme="blues", domain=[0, 1]),
+            x=alt.X("from:N", sort=names, title=t("reads from")).axis(labelAngle=-60),
+            y=alt.Y("reads:N", sort=names, title=t("reads")),
+            color=alt.Color("weight:Q", title=t("attention")).scale(scheme="blues", domain=[0, 1]),
             tooltip=[
-                "layer:N",
-                "head:N",
-                "reads:N",
-                "from:N",
-                alt.Tooltip("weight:Q", format=".3f"),
+                alt.Tooltip("layer:N", title=t("layer")),
+                alt.Tooltip("head:N", title=t("head")),
+                alt.Tooltip("reads:N", title=t("reads")),
+                alt.Tooltip("from:N", title=t("reads from")),
+                alt.Tooltip("weight:Q", title=t("attention"), format=".3f"),
             ],
         )
         .properties(width=size * len(names), height=size * len(names))
     )
     if len(layers) == 1:
-        heads = [f"head {h + 1}" for h in range(next(iter(layers.values())).shape[0])]
+        heads = [t("head {n}", n=h + 1) for h in range(next(iter(layers.values())).shape[0])]
         return chart.facet(facet=alt.Facet("head:N", title=None, sort=heads), columns=4)
     return chart.facet(row=alt.Row("layer:N", title=None), column=alt.Column("head:N", title=None))
 
@@ -184,10 +198,14 @@ def state_chart(values, ds: data.Dataset, word: str, title: str, gate: bool = Fa
         alt.Chart(pd.DataFrame(rows))
         .mark_rect()
         .encode(
-            x=alt.X("after:N", sort=names, title="after reading").axis(labelAngle=-60),
-            y=alt.Y("unit:O", title="unit").axis(labels=values.shape[1] <= 64),
+            x=alt.X("after:N", sort=names, title=t("after reading")).axis(labelAngle=-60),
+            y=alt.Y("unit:O", title=t("unit")).axis(labels=values.shape[1] <= 64),
             color=alt.Color("value:Q", title="z" if gate else "h").scale(scale),
-            tooltip=["after:N", "unit:O", alt.Tooltip("value:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("after:N", title=t("after reading")),
+                alt.Tooltip("unit:O", title=t("unit")),
+                alt.Tooltip("value:Q", title="z" if gate else "h", format=".3f"),
+            ],
         )
         .properties(title=title, height={"step": max(2, min(8, 320 // values.shape[1]))})
     )

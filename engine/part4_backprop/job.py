@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data import Splits
+from engine.messages import msg
 from engine.models import ConfigError
 from engine.part4_backprop.compact import batchnorm_backward, cross_entropy_backward
 from engine.part4_backprop.manual import TANH_ROUNDS_ONCE, Comparison, cmp, tanh_backward
@@ -91,7 +92,7 @@ class ManualJob(Run):
         super().__init__()
         validate(train, len(splits.Ytr))
         if train.batch_size < 2:
-            raise ConfigError("BatchNorm needs a batch of at least 2 examples.")
+            raise ConfigError(msg("BatchNorm needs a batch of at least 2 examples."))
         self.splits, self.config, self.train_config = splits, cfg, train
         self.generator = torch.Generator().manual_seed(train.seed)
         self.batch_generator = self.generator  # init, then minibatches, as the lecture

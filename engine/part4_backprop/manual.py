@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from engine.messages import msg
 from engine.part4_backprop.net import CHECKED, EPS
 
 
@@ -27,60 +28,72 @@ class Mistake:
 MISTAKES = {
     "mean": Mistake(
         "logprobs",
-        "forgot the 1/n of the mean",
+        msg("forgot the 1/n of the mean"),
         "dlogprobs[range(n), Yb] = -1.0",
-        "The loss is the MEAN of n numbers, so each one contributes -1/n, not -1.",
+        msg("The loss is the MEAN of n numbers, so each one contributes -1/n, not -1."),
     ),
     "row-sum": Mistake(
         "counts_sum_inv",
-        "missing sum over the row",
+        msg("missing sum over the row"),
         "dcounts_sum_inv = counts * dprobs",
-        "counts_sum_inv (n, 1) was broadcast across the 27 columns of each row, so its "
-        "gradient is the SUM of the 27 contributions; without .sum(1, keepdim=True) the "
-        "shape is (n, 27) and every later gradient inherits the error.",
+        msg(
+            "counts_sum_inv (n, 1) was broadcast across the 27 columns of each row, so its "
+            "gradient is the SUM of the 27 contributions; without .sum(1, keepdim=True) the "
+            "shape is (n, 27) and every later gradient inherits the error."
+        ),
     ),
     "max-branch": Mistake(
         "logits",
-        "forgot the branch through logit_maxes",
+        msg("forgot the branch through logit_maxes"),
         "dlogits = dnorm_logits.clone()  # and nothing else",
-        "logits also reach the loss through their row maximum. That branch's gradient is "
-        "about 1e-9 (the max does not change the loss), so the result is still "
-        "approximately right, but no longer exact.",
+        msg(
+            "logits also reach the loss through their row maximum. That branch's gradient is "
+            "about 1e-9 (the max does not change the loss), so the result is still "
+            "approximately right, but no longer exact."
+        ),
     ),
     "b2-mean": Mistake(
         "b2",
-        "mean over the batch instead of sum",
+        msg("mean over the batch instead of sum"),
         "db2 = dlogits.mean(0)",
-        "b2 is added to every row of the batch, so its gradient sums the rows; a mean is "
-        "n times too small.",
+        msg(
+            "b2 is added to every row of the batch, so its gradient sums the rows; a mean is "
+            "n times too small."
+        ),
     ),
     "tanh-rounding": Mistake(
         "hpreact",
-        "1 − h² rounded differently from torch",
+        msg("1 − h² rounded differently from torch"),
         "dhpreact = (1.0 - h**2) * dh  # in float32",
-        "Mathematically right, but torch's tanh backward kernel may round 1 − h² once (a "
-        "fused multiply-add) where the plain float32 formula rounds twice, or the other "
-        "way round: approximately right, maxdiff around 1e-10, not exact.",
+        msg(
+            "Mathematically right, but torch's tanh backward kernel may round 1 − h² once (a "
+            "fused multiply-add) where the plain float32 formula rounds twice, or the other "
+            "way round: approximately right, maxdiff around 1e-10, not exact."
+        ),
     ),
     "bessel": Mistake(
         "bndiff2",
-        "Bessel mismatch: 1/n instead of 1/(n−1)",
+        msg("Bessel mismatch: 1/n instead of 1/(n−1)"),
         "dbndiff2 = (1.0 / n) * torch.ones_like(bndiff2) * dbnvar",
-        "The forward pass divides by n − 1 (Bessel's correction), so the backward must "
-        "use the same factor.",
+        msg(
+            "The forward pass divides by n − 1 (Bessel's correction), so the backward must "
+            "use the same factor."
+        ),
     ),
     "one-branch": Mistake(
         "bndiff",
-        "forgot bndiff's second branch (through bndiff2)",
+        msg("forgot bndiff's second branch (through bndiff2)"),
         "dbndiff = bnvar_inv * dbnraw  # and no += from bndiff2",
-        "bndiff feeds both bnraw and bndiff2; the gradients of both branches must be added.",
+        msg("bndiff feeds both bnraw and bndiff2; the gradients of both branches must be added."),
     ),
     "assign": Mistake(
         "C",
-        "= instead of += into dC (micrograd's bug)",
+        msg("= instead of += into dC (micrograd's bug)"),
         "dC[Xb[k, j]] = demb[k, j]",
-        "A character that appears several times in the batch gets a gradient from every "
-        "appearance; assigning keeps only the last one.",
+        msg(
+            "A character that appears several times in the batch gets a gradient from every "
+            "appearance; assigning keeps only the last one."
+        ),
     ),
 }
 

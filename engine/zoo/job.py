@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data import Splits
+from engine.messages import msg
 from engine.models import ConfigError
 from engine.train import Job, Run, TrainConfig, validate
 from engine.zoo.data import IGNORE, SEED
@@ -57,11 +58,15 @@ class ZooJob(Job):
         Run.__init__(self)
         validate(train, len(splits.Ytr))
         if train.optimizer != "adamw":
-            raise ConfigError("The zoo trains with makemore.py's AdamW only.")
+            raise ConfigError(msg("The zoo trains with makemore.py's AdamW only."))
         if config.block_size < splits.Xtr.shape[1]:
             raise ConfigError(
-                f"block_size {config.block_size} is too short for this dataset: its longest "
-                f"word needs {splits.Xtr.shape[1]} positions (the word and the start token)."
+                msg(
+                    "block_size {block} is too short for this dataset: its longest word needs "
+                    "{n} positions (the word and the start token).",
+                    block=config.block_size,
+                    n=splits.Xtr.shape[1],
+                )
             )
         self.config, self.train_config, self.device = config, train, device
         self.splits = splits.to(device)

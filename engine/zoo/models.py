@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from engine.messages import msg
 from engine.models import ConfigError
 from engine.zoo.data import IGNORE
 from engine.zoo.layers import Block, Embedding, LayerNorm, linear
@@ -34,11 +35,11 @@ from engine.zoo.layers import Block, Embedding, LayerNorm, linear
 FAMILIES = ("transformer", "bow", "gru", "rnn", "mlp", "bigram")
 TITLES = {
     "transformer": "Transformer (GPT-2)",
-    "bow": "bag of words",
+    "bow": msg("bag of words"),
     "gru": "GRU",
     "rnn": "RNN",
-    "mlp": "MLP (makemore.py's)",
-    "bigram": "bigram (makemore.py's)",
+    "mlp": msg("MLP (makemore.py's)"),
+    "bigram": msg("bigram (makemore.py's)"),
 }
 MAX_BLOCK = 65  # the longest word a dataset allows (engine.data.MAX_WORD_LEN) + 1
 MAX_LAYER, MAX_HEAD, MAX_EMBD = 12, 16, 512
@@ -61,24 +62,44 @@ class ZooConfig:
 def validate(c: ZooConfig, vocab_size: int) -> None:
     """Raise ConfigError, with a message for the student, for what cannot be built."""
     if c.family not in FAMILIES:
-        raise ConfigError(f"Unknown family '{c.family}'. Choose one of: {', '.join(FAMILIES)}.")
+        raise ConfigError(
+            msg(
+                "Unknown family '{family}'. Choose one of: {choices}.",
+                family=c.family,
+                choices=", ".join(FAMILIES),
+            )
+        )
     if vocab_size < 2:
-        raise ConfigError("The vocabulary needs at least one character besides '.'.")
+        raise ConfigError(msg("The vocabulary needs at least one character besides '.'."))
     if not 1 <= c.block_size <= MAX_BLOCK:
         raise ConfigError(
-            f"block_size must be between 1 and {MAX_BLOCK} (the longest word allowed + 1), "
-            f"not {c.block_size}."
+            msg(
+                "block_size must be between 1 and {hi} (the longest word allowed + 1), "
+                "not {block}.",
+                hi=MAX_BLOCK,
+                block=c.block_size,
+            )
         )
-    for name, hi in (("n_layer", MAX_LAYER), ("n_head", MAX_HEAD)):
+    limits = (("n_layer", MAX_LAYER), ("n_head", MAX_HEAD), ("n_embd", MAX_EMBD), ("n_embd2", MAX_EMBD))  # fmt: skip
+    for name, hi in limits:
         if not 1 <= getattr(c, name) <= hi:
-            raise ConfigError(f"{name} must be between 1 and {hi}, not {getattr(c, name)}.")
-    for name in ("n_embd", "n_embd2"):
-        if not 1 <= getattr(c, name) <= MAX_EMBD:
-            raise ConfigError(f"{name} must be between 1 and {MAX_EMBD}, not {getattr(c, name)}.")
+            raise ConfigError(
+                msg(
+                    "{name} must be between 1 and {hi}, not {n}.",
+                    name=name,
+                    hi=hi,
+                    n=getattr(c, name),
+                )
+            )
     if c.family == "transformer" and c.n_embd % c.n_head:
         raise ConfigError(
-            f"n_embd ({c.n_embd}) must be divisible by n_head ({c.n_head}): each head gets "
-            f"n_embd / n_head features. Try n_embd = {c.n_head * max(1, round(c.n_embd / c.n_head))}."
+            msg(
+                "n_embd ({n_embd}) must be divisible by n_head ({n_head}): each head gets "
+                "n_embd / n_head features. Try n_embd = {suggested}.",
+                n_embd=c.n_embd,
+                n_head=c.n_head,
+                suggested=c.n_head * max(1, round(c.n_embd / c.n_head)),
+            )
         )
 
 
@@ -130,11 +151,16 @@ class ZooModel:
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> ZooModel:
         mine = self.state_dict()
         if mine.keys() != state.keys():
-            raise ConfigError("These weights belong to a different architecture.")
+            raise ConfigError(msg("These weights belong to a different architecture."))
         for name, t in state.items():
             if t.shape != mine[name].shape:
                 raise ConfigError(
-                    f"Weight {name} has shape {tuple(t.shape)}, not {tuple(mine[name].shape)}."
+                    msg(
+                        "Weight {name} has shape {shape}, not {expected}.",
+                        name=name,
+                        shape=tuple(t.shape),
+                        expected=tuple(mine[name].shape),
+                    )
                 )
         with torch.no_grad():
             for i, p in enumerate(self.parameters()):
@@ -281,7 +307,9 @@ class Transformer(ZooModel):
     def logits(self, idx):
         T = idx.shape[1]
         if self.block_size < T:
-            raise ConfigError(f"The Transformer reads at most {self.block_size} characters.")
+            raise ConfigError(
+                msg("The Transformer reads at most {n} characters.", n=self.block_size)
+            )
         x = self.wte(idx) + self.wpe.weight[:T]  # (B, T, n_embd)
         for block in self.blocks:
             x = block(x)

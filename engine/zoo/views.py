@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from engine.data import Dataset
+from engine.messages import msg
 from engine.models import ConfigError
 
 
@@ -18,9 +19,13 @@ def encode(model, ds: Dataset, word: str) -> torch.Tensor:
     """'.' + the word's characters as a (1, T) batch; ConfigError for what it cannot read."""
     unknown = sorted({c for c in word if c not in ds.stoi or c == "."})
     if unknown:
-        raise ConfigError(f"Not in this dataset's vocabulary: {' '.join(map(repr, unknown))}.")
+        raise ConfigError(
+            msg("Not in this dataset's vocabulary: {chars}.", chars=" ".join(map(repr, unknown)))
+        )
     if len(word) + 1 > model.block_size:
-        raise ConfigError(f"The model reads at most {model.block_size - 1} characters after '.'.")
+        raise ConfigError(
+            msg("The model reads at most {n} characters after '.'.", n=model.block_size - 1)
+        )
     return torch.tensor([[0, *ds.encode(word)]], dtype=torch.long)
 
 

@@ -25,16 +25,19 @@ from engine.zoo.models import (  # fmt: skip
 )
 from ui import charts, link_values, present, small_data, state, training
 from ui import zoo as draw
+from ui.i18n import N_, t, tn, tr
 
 ss = st.session_state
 ds = state.dataset()
 KEY = "zoo"
 DEFAULT = ZooConfig()
 LONGEST = zoo_data.block_size(ds)
+PILES = {"in train": N_("in train"), "in test": N_("in test"), "new": N_("new")}  # as shown
 
-st.title("Model zoo: makemore.py's six families", anchor=False)
+st.title(t("Model zoo: makemore.py's six families"), anchor=False)
 st.markdown(
-    """
+    t(
+        """
 The lectures' companion program, `makemore.py`, trains six kinds of model on any word list.
 The lectures built the first two; here are all six, written in the lectures' plain style,
 with makemore.py's defaults and its way with data: **one word per sequence**, '.' then the
@@ -45,76 +48,92 @@ word; the **bag of words** averages everything so far; the **Transformer** (GPT-
 each position *attend* to the earlier ones. Same seed as makemore.py (3407): the same split
 (a test set of min(1,000, 10 %) of the words), the same first weights, the same minibatches.
 """
+    )
 )
 
 settings = present.settings("zoo")
 c1, c2, c3 = settings.columns(3)
 family = c1.selectbox(
-    "family",
+    t("family"),
     FAMILIES,
     FAMILIES.index(DEFAULT.family),
-    format_func=TITLES.get,
+    format_func={f: tr(TITLES[f]) for f in FAMILIES}.get,  # made now: in this session's language
     key="zoo_family",
     bind="query-params",
     persist_state="session",
 )
 block = link_values.whole_number(
     c2,
-    "block_size (positions per word)",
+    t("block_size (positions per word)"),
     1,
     MAX_BLOCK,
     LONGEST,
     key="zoo_block",
     bind="query-params",
     persist_state="session",
-    help=f"makemore.py's: the longest word + 1 = {LONGEST} on this dataset. Shorter cannot "
-    f"hold the longest word; at most {MAX_BLOCK}.",
+    help=t(
+        "makemore.py's: the longest word + 1 = {longest} on this dataset. Shorter cannot "
+        "hold the longest word; at most {most}.",
+        longest=LONGEST,
+        most=MAX_BLOCK,
+    ),
 )
 steps = link_values.whole_number(
-    c3, "steps", 1, 100_000, 3000, step=500, key="zoo_steps", bind="query-params",
-    persist_state="session", help="makemore.py trains until stopped; 3,000 steps compare with it.",
+    c3, t("steps"), 1, 100_000, 3000, step=500, key="zoo_steps", bind="query-params",
+    persist_state="session", help=t("makemore.py trains until stopped; 3,000 steps compare with it."),
 )  # fmt: skip
 c1, c2, c3, c4 = settings.columns(4)
 n_layer = c1.number_input(
-    "n_layer (blocks)", 1, MAX_LAYER, DEFAULT.n_layer, key="zoo_layer", bind="query-params",
+    t("n_layer (blocks)"), 1, MAX_LAYER, DEFAULT.n_layer, key="zoo_layer", bind="query-params",
     persist_state="session", disabled=family != "transformer",
 )  # fmt: skip
 n_head = c2.number_input(
-    "n_head (heads)", 1, MAX_HEAD, DEFAULT.n_head, key="zoo_head", bind="query-params",
+    t("n_head (heads)"), 1, MAX_HEAD, DEFAULT.n_head, key="zoo_head", bind="query-params",
     persist_state="session", disabled=family != "transformer",
-    help="Each head gets n_embd / n_head features, so n_embd must be divisible by it.",
+    help=t("Each head gets n_embd / n_head features, so n_embd must be divisible by it."),
 )  # fmt: skip
 n_embd = c3.number_input(
     "n_embd", 1, MAX_EMBD, DEFAULT.n_embd, key="zoo_embd", bind="query-params",
-    persist_state="session", disabled=family == "bigram", help="The embedding size.",
+    persist_state="session", disabled=family == "bigram", help=t("The embedding size."),
 )  # fmt: skip
 n_embd2 = c4.number_input(
     "n_embd2", 1, MAX_EMBD, DEFAULT.n_embd2, key="zoo_embd2", bind="query-params",
     persist_state="session", disabled=family in ("bigram", "transformer"),
-    help="The MLP's hidden layer, the RNN's or GRU's state, the bag of words' MLP.",
+    help=t("The MLP's hidden layer, the RNN's or GRU's state, the bag of words' MLP."),
 )  # fmt: skip
 config = ZooConfig(family, block, n_layer, n_head, n_embd, n_embd2)
 try:
     validate(config, ds.vocab_size)
     if block < LONGEST:
         raise ConfigError(
-            f"block_size {block} is too short for this dataset: its longest word has "
-            f"{LONGEST - 1} characters, so each sequence needs {LONGEST} positions ('.' + the "
-            "word). makemore.py uses exactly that."
+            t(
+                "block_size {block} is too short for this dataset: its longest word has "
+                "{chars} characters, so each sequence needs {longest} positions ('.' + the "
+                "word). makemore.py uses exactly that.",
+                block=block,
+                chars=LONGEST - 1,
+                longest=LONGEST,
+            )
         )
 except ConfigError as e:
-    st.error(str(e), icon=":material/error:")
+    st.error(tr(e), icon=":material/error:")
     st.stop()
 splits = draw.splits(ds.fingerprint, ds)
 n_train, n_test = len(splits.Ytr), len(splits.Yte)
 st.caption(
-    f"{count_params(config, ds.vocab_size):,} parameters · dataset "
-    f"{state.md_escape(state.title(ds))} (V = {ds.vocab_size}) · makemore.py's split: "
-    f"{n_train:,} training words, {n_test:,} test words · AdamW, learning rate 5e-4, "
-    "weight decay 0.01, batch 32 words, seed 3407"
+    t(
+        "{params:,} parameters · dataset {name} (V = {V}) · makemore.py's split: {n_train:,} "
+        "training words, {n_test:,} test words · AdamW, learning rate 5e-4, weight decay 0.01, "
+        "batch 32 words, seed 3407",
+        params=count_params(config, ds.vocab_size),
+        name=state.md_escape(state.title(ds)),
+        V=ds.vocab_size,
+        n_train=n_train,
+        n_test=n_test,
+    )
 )
 if not n_test:
-    st.warning("Fewer than 10 words: makemore.py's test set (10 %) is empty, so there is no test loss.")  # fmt: skip
+    st.warning(t("Fewer than 10 words: makemore.py's test set (10 %) is empty, so there is no test loss."))  # fmt: skip
 
 train_cfg = makemore_train(steps)
 training.controls(
@@ -127,23 +146,25 @@ training.controls(
 def render(job):
     if job is None:
         st.info(
-            "Press **Train**: the defaults train makemore.py's Transformer for 3,000 steps "
-            "(about a minute on one core). Then pick another family and train it too: the "
-            "curves below overlay every finished run."
+            t(
+                "Press **Train**: the defaults train makemore.py's Transformer for 3,000 steps "
+                "(about a minute on one core). Then pick another family and train it too: the "
+                "curves below overlay every finished run."
+            )
         )
         return
     training.progress(job)
     last, final = (job.evals[-1] if job.evals else {}), job.final or {}
     c1, c2 = st.columns(2)
-    c1.metric("train loss", small_data.loss(final.get("train", last.get("train"))),
-              help="Every 500 steps on 2,000 training words; at the end on all of them.")  # fmt: skip
-    c2.metric("test loss", small_data.loss(final.get("test", last.get("dev"))),
-              help="makemore.py's test set (it has no dev set): every 500 steps and at the end.")  # fmt: skip
+    c1.metric(t("train loss"), small_data.loss(final.get("train", last.get("train"))),
+              help=t("Every 500 steps on 2,000 training words; at the end on all of them."))  # fmt: skip
+    c2.metric(t("test loss"), small_data.loss(final.get("test", last.get("dev"))),
+              help=t("makemore.py's test set (it has no dev set): every 500 steps and at the end."))  # fmt: skip
     st.vega_lite_chart(
         charts.loss_curve_spec(
             job.lossi,
             job.evals,
-            {"uniform guess, ln V": math.log(ds.vocab_size)},
+            {t("uniform guess, ln V"): math.log(ds.vocab_size)},
             height=300,
             dev_label="test",
         ),
@@ -151,9 +172,11 @@ def render(job):
         key="zoo_curve",
     )
     st.caption(
-        "Blue: log10 of the minibatch loss (bucket means). Orange: the train loss (2,000 words); "
-        "purple: the test loss, evaluated every 500 steps as makemore.py does (its test set plays "
-        "the dev set's part). Green: a uniform guess."
+        t(
+            "Blue: log10 of the minibatch loss (bucket means). Orange: the train loss (2,000 "
+            "words); purple: the test loss, evaluated every 500 steps as makemore.py does (its "
+            "test set plays the dev set's part). Green: a uniform guess."
+        )
     )
 
 
@@ -165,90 +188,114 @@ if job is not None and job.final is not None and not getattr(job, "kept", False)
     draw.keep(job, ds)
 
 # ---------------------------------------------------------------------------------------
-st.header("The families side by side", anchor=False)
+st.header(t("The families side by side"), anchor=False)
 done = draw.finished_runs(ds)
 if done:
     st.vega_lite_chart(
         draw.overlay_spec({lab: j.lossi for lab, j in done.items()}), width="stretch", key="zoo_overlay"
     )  # fmt: skip
-    st.caption("Every finished run of this session on this dataset: log10 of the minibatch loss (bucket means).")  # fmt: skip
+    st.caption(t("Every finished run of this session on this dataset: log10 of the minibatch loss (bucket means)."))  # fmt: skip
 else:
-    st.caption("Finished runs appear here, their curves overlaid: train a few families.")
+    st.caption(t("Finished runs appear here, their curves overlaid: train a few families."))
 rows = [
     {
-        "model": f"zoo: {lab}",
+        "model": t("zoo: {label}", label=lab),
         "params": j.model.num_params(),
         "train": j.final["train"],
         "test": j.final["test"],
-        "split": "makemore.py's, test",
+        "split": t("makemore.py's, test"),
     }
     for lab, j in done.items()
 ] + draw.lecture_rows(ds)
+COLUMNS = {  # the table's columns, as shown
+    "model": N_("model"),
+    "params": N_("params"),
+    "train": N_("train"),
+    "test": N_("test / dev"),
+    "split": N_("split"),
+}
 st.dataframe(
-    pd.DataFrame(rows),
+    pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns={k: t(v) for k, v in COLUMNS.items()}),
     hide_index=True,
     placeholder="—",
     column_config={
-        "train": st.column_config.NumberColumn(format="%.4f"),
-        "test": st.column_config.NumberColumn("test / dev", format="%.4f"),
-        "params": st.column_config.NumberColumn(format="%d"),
+        t(COLUMNS["train"]): st.column_config.NumberColumn(format="%.4f"),
+        t(COLUMNS["test"]): st.column_config.NumberColumn(format="%.4f"),
+        t(COLUMNS["params"]): st.column_config.NumberColumn(format="%d"),
     },
 )
 st.caption(
-    "Loss per character (mean negative log-likelihood), lower is better. The zoo's runs use "
-    "makemore.py's split and its test set; the lectures' models their own 80/10/10 split and "
-    "its dev set: the same words, other samples of them, so compare to about ±0.02. "
-    + ("The lecture rows are the lectures' published numbers." if state.on_lecture_data(ds) else "")
+    t(
+        "Loss per character (mean negative log-likelihood), lower is better. The zoo's runs use "
+        "makemore.py's split and its test set; the lectures' models their own 80/10/10 split "
+        "and its dev set: the same words, other samples of them, so compare to about ±0.02."
+    )
+    + (
+        " " + t("The lecture rows are the lectures' published numbers.")
+        if state.on_lecture_data(ds)
+        else ""
+    )
 )
 
 # ---------------------------------------------------------------------------------------
-st.header("Samples", anchor=False)
+st.header(t("Samples"), anchor=False)
 if job is None:
-    st.info("Train a model (even briefly) to sample from it.")
+    st.info(t("Train a model (even briefly) to sample from it."))
 else:
     c1, c2 = st.columns(2)
-    n = link_values.whole_number(c1, "how many", 1, 200, 30, key="zoo_n", bind="query-params")
-    seed = c2.number_input("seed", 0, 2**53 - 1, SAMPLE_SEED, key="zoo_sample_seed", bind="query-params")  # fmt: skip
+    n = link_values.whole_number(c1, t("how many"), 1, 200, 30, key="zoo_n", bind="query-params")
+    seed = c2.number_input(t("seed"), 0, 2**53 - 1, SAMPLE_SEED, key="zoo_sample_seed", bind="query-params")  # fmt: skip
     words = zoo_sample.sample_words(job.model, ds.itos, n, seed)
     piles = zoo_sample.sort_samples(words, *draw.word_sets(ds.fingerprint, ds))
     for col, (what, pile) in zip(st.columns(3), piles.items(), strict=True):
-        col.markdown(f"**{len(pile)} {what}**")
-        col.dataframe(pd.DataFrame({what: pile}), hide_index=True, placeholder="—")
+        col.markdown(f"**{len(pile)} {t(PILES[what])}**")
+        col.dataframe(pd.DataFrame({t(PILES[what]): pile}), hide_index=True, placeholder="—")
     st.caption(
-        f"As makemore.py prints them: drawn from the {TITLES[job.config.family]} as it is now "
-        f"({small_data.plural(job.step, 'step')}), then sorted into words of the training set, "
-        "of the test set, and new ones."
+        t(
+            "As makemore.py prints them: drawn from the {family} as it is now ({steps}), then "
+            "sorted into words of the training set, of the test set, and new ones.",
+            family=tr(TITLES[job.config.family]),
+            steps=tn("{n:,} step", "{n:,} steps", job.step),
+        )
     )
 
 # ---------------------------------------------------------------------------------------
-st.header("Inside the model", anchor=False)
+st.header(t("Inside the model"), anchor=False)
 if job is None or job.config.family not in ("transformer", "rnn", "gru"):
-    st.info("Train a Transformer to see its attention, or an RNN or GRU to see its hidden state.")
+    st.info(
+        t("Train a Transformer to see its attention, or an RNN or GRU to see its hidden state.")
+    )
 else:
-    word = st.text_input("a word", "emma" if "emma" in ds.words else ds.words[0], key="zoo_word", bind="query-params")  # fmt: skip
+    word = st.text_input(t("a word"), "emma" if "emma" in ds.words else ds.words[0], key="zoo_word", bind="query-params")  # fmt: skip
     try:
         if job.config.family == "transformer":
             layers = dict(enumerate(views.attention(job.model, ds, word), start=1))
             c = job.config
             if c.n_layer * c.n_head > draw.ALL_LAYERS_UP_TO:  # too many squares: one layer
-                pick = st.selectbox("layer", list(layers), key="zoo_att_layer")
+                pick = st.selectbox(t("layer"), list(layers), key="zoo_att_layer")
                 layers = {pick: layers[pick]}
             st.altair_chart(draw.attention_chart(layers, ds, word), key="zoo_attention")
             st.caption(
-                "Each square: one head of one layer (a row of squares per layer, up to "
-                f"{draw.ALL_LAYERS_UP_TO} squares; more: pick the layer). Row t ('reads') is the "
-                "position that predicts character t + 1; its colours are how much it reads from "
-                "each position up to its own (they sum to 1; nothing to the right: the mask)."
+                t(
+                    "Each square: one head of one layer (a row of squares per layer, up to "
+                    "{most} squares; more: pick the layer). Row t ('reads') is the position "
+                    "that predicts character t + 1; its colours are how much it reads from each "
+                    "position up to its own (they sum to 1; nothing to the right: the mask).",
+                    most=draw.ALL_LAYERS_UP_TO,
+                )
             )
         else:
             states = views.recurrent(job.model, ds, word)
-            st.altair_chart(draw.state_chart(states["hidden"], ds, word, "hidden state h"), width="stretch", key="zoo_hidden")  # fmt: skip
+            st.altair_chart(draw.state_chart(states["hidden"], ds, word, t("hidden state h")), width="stretch", key="zoo_hidden")  # fmt: skip
             if states["update"] is not None:
-                st.altair_chart(draw.state_chart(states["update"], ds, word, "update gate z", gate=True), width="stretch", key="zoo_gate")  # fmt: skip
+                st.altair_chart(draw.state_chart(states["update"], ds, word, t("update gate z"), gate=True), width="stretch", key="zoo_gate")  # fmt: skip
             st.caption(
-                "Each column is the state after reading one more character (red positive, blue "
-                "negative). The GRU's update gate z says, unit by unit, how much of the state "
-                "that character rewrites: near 0 keeps the old value, near 1 takes the new one."
+                t(
+                    "Each column is the state after reading one more character (red positive, "
+                    "blue negative). The GRU's update gate z says, unit by unit, how much of the "
+                    "state that character rewrites: near 0 keeps the old value, near 1 takes the "
+                    "new one."
+                )
             )
     except ConfigError as e:
-        st.error(str(e))
+        st.error(tr(e))
