@@ -78,7 +78,9 @@ def update(path: Path, used: dict) -> tuple[int, int]:
     )
     new.header_comment = old.header_comment
     for msgid, where in used.items():
-        kept = old.get(msgid)
+        kept = old.get(msgid)  # Babel finds a plural by its singular: check which it is
+        if kept is not None and isinstance(kept.id, tuple) != isinstance(msgid, tuple):
+            kept = None
         string = kept.string if kept else ("", "") if isinstance(msgid, tuple) else ""
         locations = sorted({(w.rsplit(":", 1)[0], None) for w in where})
         new.add(msgid, string, locations=locations, flags=kept.flags if kept else ())

@@ -8,6 +8,7 @@ labels, table headers, chart titles, axes and legends), and fails on English lef
 
 from __future__ import annotations
 
+import json
 import re
 import string
 
@@ -49,6 +50,13 @@ def test_every_message_is_in_every_catalogue_and_every_entry_is_used():
         missing = {m: used[m][0] for m in set(used) - ids}
         assert not missing, f"{path.name} lacks (run scripts/messages.py): {missing}"
         assert not ids - set(used), f"{path.name} has unused messages: {ids - set(used)}"
+
+
+def test_no_message_is_both_one_text_and_the_singular_of_a_plural():
+    """gettext files key a plural by its singular: t("new") and tn("new", ...) would collide."""
+    used = messages.messages()
+    singulars = {m[0] for m in used if isinstance(m, tuple)}
+    assert not singulars & {m for m in used if isinstance(m, str)}
 
 
 def placeholders(text: str) -> set[str]:
@@ -105,6 +113,9 @@ def _strings(message: Message):
         for v in values:
             if isinstance(v, Message):
                 yield from _strings(v)
+            elif field.name == "columns" and v.startswith("{"):  # a table's column_config
+                for column in json.loads(v).values():
+                    yield from (column.get(k) or "" for k in ("label", "help"))
             elif isinstance(v, str):
                 yield v
 

@@ -220,7 +220,7 @@ def test_the_embeddings_page_in_spanish_with_a_trained_mlp_shows_no_english():
     assert set(table(at, "origen")["origen"]) <= {
         "en los datos de entrenamiento",
         "en validación/prueba (nunca entrenado con ellos)",
-        "nuevo",
+        "nueva",
     }
     assert not english_left(shown(at)), "\n".join(english_left(shown(at)))
 

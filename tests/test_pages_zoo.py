@@ -1,6 +1,5 @@
 """Beyond the lectures: the model zoo page driven through AppTest."""
 
-
 from engine import data
 from engine.serve.records import snapshot
 from tests.apptest import charts, finish_training, metrics, page, series, spec, title, train
@@ -48,7 +47,7 @@ def test_two_families_train_live_overlay_and_fill_the_table():
     overlay = next(c for c in charts(at) if len(spec(c).get("layer", [])) == 2)
     assert overlay is not None
     piles = [df.value.columns[0] for df in at.dataframe[1:4]]
-    assert piles == ["in train", "in test", "new"]
+    assert piles == ["in train", "in test", "new words"]
     assert sum(len(df.value) for df in at.dataframe[1:4]) == 30
     titles = {title(spec(c)) for c in charts(at)}
     assert {"hidden state h", "update gate z"} <= titles
@@ -112,6 +111,7 @@ def test_a_three_word_dataset_has_no_test_set_and_breaks_nothing():
 
 # --- in Spanish: the states a first render does not show ----------------------------------
 
+
 # Texts of the shared glue (area A: the training controls, the number inputs' ranges, the share
 # note, the export widgets, the decay schedule), translated on another branch: left out here
 # until the lead merges it, then this goes.
@@ -123,7 +123,7 @@ def test_the_zoo_in_spanish_after_training_a_transformer_and_a_gru():
     at.selectbox(key="zoo_family").select("gru").run()
     train(at, "zoo", 20, "zoo_steps")
     assert {"estado oculto h", "puerta de actualización z"} <= {title(spec(c)) for c in charts(at)}
-    assert [df.value.columns[0] for df in at.dataframe[1:4]] == ["en entrenamiento", "en prueba", "nuevas"]  # fmt: skip
+    assert [df.value.columns[0] for df in at.dataframe[1:4]] == ["en entrenamiento", "en prueba", "palabras nuevas"]  # fmt: skip
     assert not english_left(shown(at)), english_left(shown(at))
     at.text_input(key="zoo_word").input("ab7").run()  # a character it has never seen
     assert at.error[0].value.startswith("No está en el vocabulario")

@@ -22,6 +22,7 @@ from ui import runs as shared
 from ui import state, zoo
 from ui.charts import bucket_means
 from ui.i18n import N_, t
+from ui.training import headers
 
 NAMES_VOCAB = 27  # names.txt: a-z and "."
 
@@ -188,20 +189,6 @@ def table(found: list[dict], with_lectures: bool) -> pd.DataFrame:
 
 
 SPLITS = {"train": N_("train"), "dev": N_("dev"), "test": N_("test")}  # a split, as shown
-LOSSES = {"train": N_("train loss"), "dev": N_("dev loss"), "test": N_("test loss")}
-
-
-def headers(columns: dict[str, str]) -> dict[str, str]:
-    """A table's column names in the session's language, from {column: message}: the loss
-    columns train / dev / test by their short names, or all by their long ones (train loss)
-    where a short one reads like another column (Spanish: a run and train are both
-    «entrenamiento»)."""
-    shown = {k: t(v) for k, v in columns.items()}
-    if len(set(shown.values())) < len(shown):
-        shown |= {k: t(LOSSES[k]) for k in columns if k in LOSSES}
-    return shown
-
-
 ORIGINS = {  # where a run comes from, as the table says it
     "this session": N_("this session"),
     "imported": N_("imported"),

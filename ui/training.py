@@ -336,6 +336,20 @@ def loss_metrics(job: Job, columns, train_help: str) -> None:
     )
 
 
+LOSSES = {"train": N_("train loss"), "dev": N_("dev loss"), "test": N_("test loss")}
+
+
+def headers(columns: dict[str, str]) -> dict[str, str]:
+    """A table's column names in the session's language, from {column: message}: the loss
+    columns train / dev / test by their short names, or all by their long ones (train loss)
+    where a short one reads like another column (Spanish: a run and train are both
+    «entrenamiento»)."""
+    shown = {k: t(v) for k, v in columns.items()}
+    if len(set(shown.values())) < len(shown):
+        shown |= {k: t(LOSSES[k]) for k in columns if k in LOSSES}
+    return shown
+
+
 def results_table(jobs: dict[str, Job], logs: dict, step0: bool = False) -> None:
     """Each run's final train and dev loss next to the lecture's loss log {label: (train, dev)}
     (no lecture columns when `logs` is empty: another dataset than the lecture's)."""
@@ -349,22 +363,24 @@ def results_table(jobs: dict[str, Job], logs: dict, step0: bool = False) -> None
         if logs:
             row |= {"lecture's log: train": log[0], "lecture's log: dev": log[1]}
         rows.append(row)
-    headers = {
-        "run": t("run"),
-        "step-0 loss": t("step-0 loss"),
-        "train": t("train"),
-        "dev": t("dev"),
-        "lecture's log: train": t("lecture's log: train"),
-        "lecture's log: dev": t("lecture's log: dev"),
-    }
+    names = headers(
+        {
+            "run": N_("run"),
+            "step-0 loss": N_("step-0 loss"),
+            "train": N_("train"),
+            "dev": N_("dev"),
+            "lecture's log: train": N_("lecture's log: train"),
+            "lecture's log: dev": N_("lecture's log: dev"),
+        }
+    )
     st.dataframe(
         pd.DataFrame(rows),
         hide_index=True,
         placeholder="—",
         column_config={
-            c: st.column_config.TextColumn(headers[c])
+            c: st.column_config.TextColumn(names[c])
             if c == "run"
-            else st.column_config.NumberColumn(headers[c], format="%.4f")
+            else st.column_config.NumberColumn(names[c], format="%.4f")
             for c in rows[0]
         },
     )

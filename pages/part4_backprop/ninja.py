@@ -11,7 +11,7 @@ from engine.part4_backprop.job import EX4_NET, EX4_TRAIN, ManualJob
 from engine.part4_backprop.manual import MISTAKES, TANH_ROUNDS_ONCE, manual_backward
 from engine.part4_backprop.net import NinjaConfig, forward, lecture_batch
 from engine.train import TrainConfig, eval_interval
-from ui import charts, compare, link_values, present, schedule, small_data, state, training
+from ui import charts, link_values, present, schedule, small_data, state, training
 from ui import part2_mlp as mlp
 from ui import part4_backprop as draw
 from ui.i18n import N_, t, tr
@@ -341,7 +341,7 @@ def render(job):
 
 training.live("ninja", render)
 if state.on_lecture_data(ds):
-    HEADERS = compare.headers({"run": N_("run"), "train": N_("train"), "dev": N_("dev")})
+    HEADERS = training.headers({"run": N_("run"), "train": N_("train"), "dev": N_("dev")})
     st.dataframe(
         pd.DataFrame(
             [

@@ -32,7 +32,13 @@ ds = state.dataset()
 KEY = "zoo"
 DEFAULT = ZooConfig()
 LONGEST = zoo_data.block_size(ds)
-PILES = {"in train": N_("in train"), "in test": N_("in test"), "new": N_("new")}  # as shown
+PILES = {"in train": N_("in train"), "in test": N_("in test")}  # and the new words
+
+
+def pile(what: str, n: int) -> str:
+    """A pile of samples' title: in train, in test, new word(s)."""
+    return tn("new word", "new words", n) if what == "new" else t(PILES[what])
+
 
 st.title(t("Model zoo: makemore.py's six families"), anchor=False)
 st.markdown(
@@ -247,9 +253,9 @@ else:
     seed = c2.number_input(t("seed"), 0, 2**53 - 1, SAMPLE_SEED, key="zoo_sample_seed", bind="query-params")  # fmt: skip
     words = zoo_sample.sample_words(job.model, ds.itos, n, seed)
     piles = zoo_sample.sort_samples(words, *draw.word_sets(ds.fingerprint, ds))
-    for col, (what, pile) in zip(st.columns(3), piles.items(), strict=True):
-        col.markdown(f"**{len(pile)} {t(PILES[what])}**")
-        col.dataframe(pd.DataFrame({t(PILES[what]): pile}), hide_index=True, placeholder="—")
+    for col, (what, words_in) in zip(st.columns(3), piles.items(), strict=True):
+        col.markdown(f"**{len(words_in)} {pile(what, len(words_in))}**")
+        col.dataframe(pd.DataFrame({pile(what, len(words_in)): words_in}), hide_index=True, placeholder="—")  # fmt: skip
     st.caption(
         t(
             "As makemore.py prints them: drawn from the {family} as it is now ({steps}), then "
