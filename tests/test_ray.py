@@ -24,6 +24,7 @@ from contextlib import suppress
 from pathlib import Path
 
 import pytest
+import torch
 
 from engine import data
 from engine.models import ConfigError, MLPConfig
@@ -349,3 +350,96 @@ def test_the_cluster_going_away_fails_runs_plainly_and_hangs_nothing():
             svc.close()
     finally:
         cluster.stop()
+
+
+# --- co-batched groups on one slot actor ----------------------------------------------
+
+
+def bn_mlp(steps: int, seed: int, lr: float = 0.1) -> Job:
+    train = TrainConfig(steps=steps, seed=seed, lr=lr, eval_every=500)
+    return Job(MLPConfig(n_hidden=32, batchnorm=True), train, data.make_splits(WORDS, 3), 27)
+
+
+def same(a: Job, b: Job) -> bool:
+    return (
+        a.lossi == b.lossi
+        and a.evals == b.evals
+        and a.final == b.final
+        and all(torch.equal(x, y) for x, y in zip(a.params, b.params, strict=True))
+    )
+
+
+def until(svc, handle, session, states=("done",), timeout=120.0):
+    """Watch the handle as a page does until it reaches one of `states`."""
+    deadline = time.monotonic() + timeout
+    while handle.state not in states:
+        assert time.monotonic() < deadline, f"still {handle.state} at step {handle.step}"
+        svc.watch(handle, session)
+        time.sleep(0.02)
+    return handle
+
+
+@pytest.fixture
+def one_slot_actor(monkeypatch):
+    """A local cluster whose hub has one slot actor that trains up to 4 runs together, and
+    this process's training service on it."""
+    pytest.importorskip("ray", reason="Ray is optional (requirements-ray.txt)")
+    monkeypatch.setenv("MAKEMORE_GROUP", "4")
+    cluster = Cluster(cpus=2)
+    try:
+        svc = TrainingService(
+            ray_workers.RayWorkers.connect(cluster.address, slots=1), RunCache(None, 0)
+        )
+        try:
+            yield cluster, svc
+        finally:
+            svc.close()
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux /proc")
+def test_compatible_runs_of_two_sessions_train_together_on_one_actor(one_slot_actor):
+    cluster, svc = one_slot_actor
+    assert svc.slots.n == 4  # one actor, four runs at once
+    a, _ = svc.submit(bn_mlp(6_000, seed=1), "a", WORDS)
+    until(svc, a, "a", ("running",))
+    b, _ = svc.submit(bn_mlp(4_000, seed=2, lr=0.2), "b", WORDS)  # another session's
+    until(svc, b, "b", ("running",))
+    status = cluster.hub()
+    assert status["busy"] == {"0": sorted([a.id, b.id])}  # both on the one actor
+    until(svc, b, "b")
+    until(svc, a, "a")
+    assert cluster.hub()["started"] == 2
+    for handle, (steps, seed, lr) in ((a, (6_000, 1, 0.1)), (b, (4_000, 2, 0.2))):
+        alone = bn_mlp(steps, seed, lr)
+        alone.run()
+        with handle.view() as trained:
+            assert same(trained, alone)  # bit for bit as alone
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux /proc")
+def test_a_stop_in_a_group_on_one_actor_leaves_the_others_training(one_slot_actor):
+    cluster, svc = one_slot_actor
+    a, _ = svc.submit(bn_mlp(200_000, seed=1), "a", WORDS)
+    b, _ = svc.submit(bn_mlp(200_000, seed=2), "b", WORDS)
+    until(svc, a, "a", ("running",))
+    until(svc, b, "b", ("running",))
+    deadline = time.monotonic() + 60
+    while cluster.hub()["busy"] != {"0": sorted([a.id, b.id])}:
+        assert time.monotonic() < deadline
+        svc.watch(a, "a"), svc.watch(b, "b")
+    svc.stop(a, "a")
+    until(svc, a, "a", ("stopped",), timeout=10)
+    step = b.step
+    deadline = time.monotonic() + 30
+    while b.step <= step + 200:  # b trains on, on the same actor
+        assert time.monotonic() < deadline, b.step
+        assert b.state == "running"
+        svc.watch(b, "b")
+        time.sleep(0.05)
+    assert cluster.hub()["busy"] == {"0": [b.id]}
+    svc.stop(b, "b")
+    until(svc, b, "b", ("stopped",), timeout=10)

@@ -6,8 +6,11 @@ design). The **hub** is one named, detached actor (`makemore-hub` in the namespa
 sessions (an engine.serve.slots.Slots, leases and all), the registry of runs in progress
 by run key, the slot actors, and for each run the messages its slot sent (the latest whole
 replica, a "base" every BASE_EVERY seconds, and the patches since). A **slot actor**
-(SlotWorker; one CPU, one torch thread, several threads of its own) trains one run at a
-time in 0.05 s chunks, as engine.serve.worker does, and takes Stop in a second thread.
+(SlotWorker; one CPU, one torch thread, several threads of its own) trains its runs in
+0.05 s chunks, as engine.serve.worker does: with MAKEMORE_GROUP > 1 the hub places a run
+as engine.serve.groups does (an idle slot first, else one that trains runs of the same
+group key with room), and compatible runs train in one engine.stacked.Stack, joining and
+leaving between chunks, each with its own patches, Stop and final message.
 
 Imported only inside the cluster's processes and by ray_workers once Ray is imported.
 """
@@ -25,7 +28,7 @@ from contextlib import suppress
 from engine.serve import estimate, portable
 from engine.serve.local import DATA_PER_WORKER, NICE
 from engine.serve.service import LOST
-from engine.serve.worker import CHUNK, _message
+from engine.serve.worker import CHUNK, PATCHES_AT_ONCE, _message
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,8 @@ GONE = "The Ray cluster restarted and lost this run. Retry starts it again."
 
 
 class SlotWorker:
-    """One training slot: trains one run at a time (Ray actor, one CPU, several threads)."""
+    """One training slot: trains its runs in one loop, compatible ones in one Stack (Ray
+    actor, one CPU; a thread per train() call waits for its run's final message)."""
 
     def __init__(self, index: int, hub, threads: int = 1, nice: int = NICE):
         import torch
@@ -49,7 +53,10 @@ class SlotWorker:
         self.index, self.hub = index, hub
         self.store: OrderedDict[tuple, object] = OrderedDict()  # shared data by key
         self.stopping: set[str] = set()
+        self.incoming: deque[tuple[str, Member]] = deque()  # runs to join at the next chunk
         self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)
+        self.loop: threading.Thread | None = None
 
     def pid(self) -> int:
         return os.getpid()
@@ -60,48 +67,112 @@ class SlotWorker:
     def stop(self, run_id: str) -> None:
         with self.lock:
             self.stopping.add(run_id)
+            self.wake.notify()
 
     def _data(self, data: dict) -> None:
         import ray
 
-        missing = [key for key in data if key not in self.store]
-        for key, raw in zip(missing, ray.get([data[k] for k in missing]), strict=True):
-            self.store[key] = pickle.loads(raw)
-        for key in data:
-            self.store.move_to_end(key)
-        while len(self.store) > max(DATA_PER_WORKER, len(data)):
-            self.store.popitem(last=False)
+        with self.lock:
+            missing = [key for key in data if key not in self.store]
+        values = ray.get([data[k] for k in missing])  # outside the lock: the loop trains on
+        with self.lock:
+            for key, raw in zip(missing, values, strict=True):
+                self.store[key] = pickle.loads(raw)
+            for key in data:
+                self.store.move_to_end(key)
+            while len(self.store) > max(DATA_PER_WORKER, len(data)):
+                self.store.popitem(last=False)
 
     def train(self, run_id: str, blob: bytes, data: dict, patch_every: float) -> tuple:
-        """Train until done or stopped; the final message (the whole training, pickled)."""
+        """Train until done or stopped, with the slot's other runs (a compatible one in
+        their Stack); the final message (the whole training, pickled)."""
         try:
             self._data(data)
-            trainable = portable.loads(blob, self.store.__getitem__)
-            outbox = portable.Outbox(trainable)
+            with self.lock:
+                trainable = portable.loads(blob, self.store.__getitem__)
+            member = Member(trainable, patch_every)
         except Exception as e:  # reported to the page, never raised
             return ("failed", run_id, _message(e))
-        last = base = time.monotonic()
-        try:
-            while True:
-                with self.lock:
-                    if run_id in self.stopping:
-                        self.stopping.discard(run_id)
-                        return ("stopped", run_id, portable.dumps(trainable))
-                trainable.train_for(CHUNK)
-                if trainable.done:
-                    return ("done", run_id, portable.dumps(trainable))
-                now = time.monotonic()
-                if now - last >= patch_every:
+        with self.lock:
+            self.incoming.append((run_id, member))
+            if self.loop is None:
+                self.loop = threading.Thread(target=self._loop, name="slot", daemon=True)
+                self.loop.start()
+            self.wake.notify()
+        member.ended.wait()
+        return member.final
+
+    def _loop(self) -> None:
+        """The slot's training loop: every run it trains, in 0.05 s chunks; joins, Stops
+        and final messages between chunks."""
+        from engine.stacked import Stack
+
+        runs: dict[str, Member] = {}
+        stack = Stack()
+
+        def end(run_id: str, kind: str, payload) -> None:
+            member = runs.pop(run_id)
+            if member.trainable in stack.jobs:
+                stack.leave(member.trainable)
+            member.final = (kind, run_id, payload)
+            member.ended.set()
+
+        while True:
+            with self.lock:
+                while not runs and not self.incoming:
+                    self.wake.wait()
+                while self.incoming:
+                    run_id, member = self.incoming.popleft()
+                    runs[run_id] = member
+                    if stack.accepts(member.trainable):
+                        stack.join(member.trainable)  # takes its next step with the others
+                stops = [r for r in runs if r in self.stopping]
+                self.stopping -= set(stops)
+            for run_id in stops:
+                trainable = runs[run_id].trainable
+                if trainable in stack.jobs:
+                    stack.leave(trainable)
+                end(run_id, "stopped", portable.dumps(trainable))
+            if not runs:
+                continue
+            try:
+                if stack.jobs:
+                    stack.train_for(CHUNK)
+                for member in runs.values():
+                    if member.trainable not in stack.jobs:
+                        member.trainable.train_for(CHUNK)
+            except Exception as e:
+                for run_id in list(runs):
+                    end(run_id, "failed", _message(e))
+                continue
+            now = time.monotonic()
+            spread = max(1.0, len(runs) / PATCHES_AT_ONCE)  # a big group: each run's patches rarer
+            for run_id, member in list(runs.items()):
+                trainable = member.trainable
+                if trainable.done and trainable not in stack.jobs:
+                    end(run_id, "done", portable.dumps(trainable))
+                elif now - member.last >= member.patch_every * spread:
                     step = int(getattr(trainable, "step", 0))
-                    patch = portable.dumps(outbox.patch())
+                    patch = portable.dumps(member.outbox.patch())
                     self.hub.post.remote(run_id, ("patch", run_id, step, patch))
-                    last = now
-                    if now - base >= BASE_EVERY:  # right after a patch: later ones build on it
+                    member.last = now
+                    if (
+                        now - member.base >= BASE_EVERY
+                    ):  # right after a patch: later ones build on it
                         whole = portable.dumps(trainable)
                         self.hub.post.remote(run_id, ("base", run_id, step, whole))
-                        base = now
-        except Exception as e:
-            return ("failed", run_id, _message(e))
+                        member.base = now
+
+
+class Member:
+    """A run a slot trains: the training, what its watchers last got, its final message."""
+
+    def __init__(self, trainable, patch_every: float):
+        self.trainable, self.patch_every = trainable, patch_every
+        self.outbox = portable.Outbox(trainable)
+        self.last = self.base = time.monotonic()
+        self.ended = threading.Event()
+        self.final: tuple | None = None
 
 
 class Run:
@@ -119,18 +190,21 @@ class Run:
 class Hub:
     """The course's shared state (a named, detached Ray actor; calls run one at a time)."""
 
-    def __init__(self, n: int, lease: float, threads: int = 1, nice: int = NICE):
+    def __init__(self, n: int, lease: float, threads: int = 1, nice: int = NICE, group: int = 1):
         import ray
 
+        from engine.serve.groups import Groups
         from engine.serve.slots import Slots
 
-        self.slots = Slots(n, lease=lease)
-        slot = ray.remote(num_cpus=1, max_concurrency=4, max_restarts=-1)(SlotWorker)
+        self.group = max(1, group)  # runs a slot actor may train at once (MAKEMORE_GROUP)
+        self.slots = Slots(n * self.group, lease=lease)
+        concurrency = self.group + 4  # a thread per run it trains, and Stop, pid, measure
+        slot = ray.remote(num_cpus=1, max_concurrency=concurrency, max_restarts=-1)(SlotWorker)
         me = ray.get_runtime_context().current_actor
         self.workers = [slot.remote(i, me, threads, nice) for i in range(n)]
         self.measures = [w.measure.remote() for w in self.workers]
         self.speeds: list = []
-        self.busy: dict[int, str] = {}  # slot -> run it trains
+        self.groups = Groups(self.group)  # which runs each slot trains, by group key
         self.trains: dict = {}  # ObjectRef of train() -> (slot, run id)
         self.pending: deque[tuple] = deque()  # starts waiting for a slot to finish its last
         self.runs: dict[str, Run] = {}
@@ -141,8 +215,9 @@ class Hub:
 
     # --- the shared slot queue (engine.serve.slots.Slots, for every server's sessions) --
 
-    def hello(self) -> int:
-        return self.slots.n
+    def hello(self) -> tuple[int, int]:
+        """(slot actors, slots in the queue: actors x runs each may train together)."""
+        return len(self.workers), self.slots.n
 
     def request(self, owner: str, session: str) -> int:
         return self.slots.request(owner, session)
@@ -195,19 +270,21 @@ class Hub:
 
     # --- training ---------------------------------------------------------------------
 
-    def start(self, run_id: str, blob: bytes, data: dict, patch_every: float) -> None:
+    def start(self, run_id: str, blob: bytes, data: dict, patch_every: float, group=None) -> None:
+        """Train the run on a slot actor: an idle one, else one that trains runs of the same
+        group key (engine.stacked.group_key; None: alone) with room, else when one has."""
         run = self.runs.get(run_id)
         if run is None or run.ended is not None:  # resumed: a run of its own again
             run = self.runs[run_id] = Run(getattr(run, "key", None), blob)
         run.state = "queued"
-        self.pending.append((run_id, blob, data, patch_every, 0))
+        self.pending.append((run_id, blob, data, patch_every, 0, group))
         self._dispatch()
 
     def stop(self, run_id: str) -> None:
-        for index, busy in self.busy.items():
-            if busy == run_id:
-                self.workers[index].stop.remote(run_id)
-                return
+        index = self.groups.where.get(run_id)
+        if index is not None:
+            self.workers[index].stop.remote(run_id)
+            return
         for item in list(self.pending):
             if item[0] == run_id:
                 self.pending.remove(item)
@@ -236,15 +313,25 @@ class Hub:
             elif run.key is not None and self.live.get(run.key) == run_id:
                 del self.live[run.key]
 
+    @property
+    def busy(self) -> dict[int, list[str]]:
+        """slot -> the runs it trains."""
+        return {i: sorted(runs) for i, (_, runs) in self.groups.workers.items()}
+
     def _dispatch(self) -> None:
-        while self.pending and len(self.busy) < len(self.workers):
-            free = [i for i in range(len(self.workers)) if i not in self.busy]
-            index = min(free, key=lambda i: self.restarted.get(i, 0.0))  # healthy slots first
-            run_id, blob, data, patch_every, attempts = self.pending.popleft()
-            self.starts[run_id] = (run_id, blob, data, patch_every, attempts)
+        """Start what waits, in order, where engine.serve.groups' rules place it."""
+        for item in list(self.pending):
+            free = [i for i in range(len(self.workers)) if i not in self.groups.workers]
+            free.sort(key=lambda i: self.restarted.get(i, 0.0))  # healthy slots first
+            run_id, blob, data, patch_every, _, group = item
+            index = self.groups.place_key(group, free)
+            if index is None:
+                continue
+            self.pending.remove(item)
+            self.starts[run_id] = item
             ref = self.workers[index].train.remote(run_id, blob, data, patch_every)
             self.trains[ref] = (index, run_id)
-            self.busy[index] = run_id
+            self.groups.started_key(index, run_id, group)
             self.started += 1
             self.post(run_id, ("started", run_id))
 
@@ -256,7 +343,7 @@ class Hub:
             ready, _ = ray.wait(list(self.trains), num_returns=len(self.trains), timeout=0)
             for ref in ready:
                 index, run_id = self.trains.pop(ref)
-                self.busy.pop(index, None)
+                self.groups.ended(run_id)
                 try:
                     message = ray.get(ref)
                 except Exception as e:  # the actor died (killed, out of memory): Ray restarts it
@@ -265,7 +352,7 @@ class Hub:
                     run = self.runs.get(run_id)
                     if start is not None and start[4] < 2 and run is not None and not run.patched:
                         # it never trained (the slot was still restarting): again, elsewhere
-                        self.pending.appendleft((*start[:4], start[4] + 1))
+                        self.pending.appendleft((*start[:4], start[4] + 1, start[5]))
                         continue
                     log.warning("Run %s lost on slot %d: %s", run_id, index, e)
                     message = ("failed", run_id, LOST)

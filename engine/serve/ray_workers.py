@@ -39,8 +39,10 @@ from collections import OrderedDict
 from contextlib import suppress
 from pathlib import Path
 
+from engine.serve import portable
 from engine.serve.hub import FINAL, HUB, NAMESPACE, Hub
 from engine.serve.local import DATA_PER_WORKER, NICE
+from engine.stacked import group_key, group_limit
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +99,7 @@ class HubSlots:
     """The service's slots, kept by the hub: one first-come queue for every server."""
 
     def __init__(self, workers: RayWorkers):
-        self.workers, self.n = workers, workers.n
+        self.workers, self.n = workers, workers.slots
         self._table: tuple[dict, dict] = ({}, {})
         self._fresh = 0.0
 
@@ -146,8 +148,9 @@ class RayWorkers:
 
     shared = True  # other servers see this server's runs in progress
 
-    def __init__(self, ray, hub, n: int, address: str):
+    def __init__(self, ray, hub, n: int, address: str, slots: int | None = None):
         self.ray, self.hub, self.n, self.address = ray, hub, n, address
+        self.slots = slots or n  # the shared queue's slots: n x runs trained together
         self.prefix = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}-"
         self.results: queue.Queue = queue.Queue()
         self.cursors: dict[str, int] = {}  # runs this server shows -> last message seen
@@ -198,9 +201,11 @@ class RayWorkers:
                         lease,
                         int(os.environ.get("MAKEMORE_THREADS", "1")),
                         int(os.environ.get("MAKEMORE_WORKER_NICE", NICE)),
+                        group_limit(),  # the first server's, for the hub's lifetime
                     )
                 )
-                box["hub"], box["n"] = hub, ray.get(hub.hello.remote(), timeout=CONNECT_TIMEOUT)
+                box["hub"] = hub
+                box["n"], box["slots"] = ray.get(hub.hello.remote(), timeout=CONNECT_TIMEOUT)
             except Exception as e:
                 box["error"] = e
 
@@ -211,7 +216,7 @@ class RayWorkers:
             why = box.get("error", f"no answer within {CONNECT_TIMEOUT:.0f} s")
             raise Unavailable(f"the Ray cluster at {address} could not be used ({why}).")
         log.info("Training on the Ray cluster at %s: %d slots", address, box["n"])
-        return cls(ray, box["hub"], box["n"], address)
+        return cls(ray, box["hub"], box["n"], address, box["slots"])
 
     # --- the service's executor interface -------------------------------------------
 
@@ -231,7 +236,7 @@ class RayWorkers:
     def start(self, index: int, run_id: str, blob: bytes, refs: dict, patch_every: float) -> None:
         data = {key: self._put(key, obj) for key, obj in refs.items()}
         self._track(run_id, None)
-        self.send("start", run_id, blob, data, patch_every)
+        self.send("start", run_id, blob, data, patch_every, _group_of(blob, refs))
 
     def stop(self, run_id: str) -> None:
         self.send("stop", run_id)
@@ -355,6 +360,16 @@ class RayWorkers:
                 if self.cursors.pop(run_id, None) is None:
                     continue
             self.results.put(("failed", run_id, UNREACHABLE))
+
+
+def _group_of(blob: bytes, refs: dict) -> tuple | None:
+    """The run's group key (engine.stacked.group_key): which runs it may train with."""
+    if group_limit() == 1:
+        return None
+    try:
+        return group_key(portable.loads(blob, refs.__getitem__))
+    except Exception:  # the slot actor reports what is wrong with it
+        return None
 
 
 def _cpus(ray) -> int:
