@@ -24,7 +24,6 @@ from contextlib import suppress
 from pathlib import Path
 
 import pytest
-import torch
 
 from engine import data
 from engine.models import ConfigError, MLPConfig
@@ -35,6 +34,7 @@ from engine.serve.local import LocalWorkers
 from engine.serve.service import LOST, TrainingService
 from engine.train import Job, TrainConfig
 from tests.conftest import needs_names
+from tests.test_service import same
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = data.load_builtin("us-census-1990")
@@ -358,15 +358,6 @@ def test_the_cluster_going_away_fails_runs_plainly_and_hangs_nothing():
 def bn_mlp(steps: int, seed: int, lr: float = 0.1) -> Job:
     train = TrainConfig(steps=steps, seed=seed, lr=lr, eval_every=500)
     return Job(MLPConfig(n_hidden=32, batchnorm=True), train, data.make_splits(WORDS, 3), 27)
-
-
-def same(a: Job, b: Job) -> bool:
-    return (
-        a.lossi == b.lossi
-        and a.evals == b.evals
-        and a.final == b.final
-        and all(torch.equal(x, y) for x, y in zip(a.params, b.params, strict=True))
-    )
 
 
 def until(svc, handle, session, states=("done",), timeout=120.0):
