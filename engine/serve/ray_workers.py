@@ -236,7 +236,7 @@ class RayWorkers:
     def start(self, index: int, run_id: str, blob: bytes, refs: dict, patch_every: float) -> None:
         data = {key: self._put(key, obj) for key, obj in refs.items()}
         self._track(run_id, None)
-        self.send("start", run_id, blob, data, patch_every, _group_of(blob, refs))
+        self.send("start", run_id, blob, data, patch_every, _group_of(blob, refs), self.prefix)
 
     def stop(self, run_id: str) -> None:
         self.send("stop", run_id)
@@ -247,18 +247,25 @@ class RayWorkers:
     def replace_dead(self) -> list[str]:
         return []  # Ray restarts a dead slot actor; the hub reports its run as lost
 
-    def publish(self, key: str | None, run_id: str, blob: bytes) -> None:
-        self.send("publish", key, run_id, blob)
-        self._track(run_id, 0)
+    def claim(self, key: str | None, run_id: str, blob: bytes, refs: dict, patch_every: float):
+        """Ask the hub for the run key (one call: of two servers asking at once one gets
+        it): None, the run is ours; else another server's run with this key, to join:
+        (run id, whole replica, state). The hub keeps copies of the data, to start the run
+        itself should this server go away."""
+        data = {k: self._put(k, obj) for k, obj in refs.items()}
+        group = _group_of(blob, refs)
+        args = (key, run_id, blob, self.prefix, data, patch_every, group)
+        found = self.call("claim", *args, default=None)
+        if found is None:
+            self._track(run_id, 0)
+            return None
+        return self._joined(found)
 
     def unpublish(self, key: str | None, run_id: str) -> None:
         self.send("unpublish", key, run_id)
 
-    def join(self, key: str):
-        """Another server's run in progress with this key: (run id, whole replica, state)."""
-        found = self.call("join", key, default=None)
-        if found is None:
-            return None
+    def _joined(self, found: tuple):
+        """Another server's run with this key: (run id, whole replica, state)."""
         run_id, seq, blob, state = found
         if state != "done":
             self._track(run_id, seq)
@@ -330,7 +337,7 @@ class RayWorkers:
             with self.lock:
                 cursors = dict(self.cursors)
             try:
-                ref = self.hub.poll.remote(cursors, self._speeds)
+                ref = self.hub.poll.remote(cursors, self._speeds, self.prefix)
                 messages, speeds = self.ray.get(ref, timeout=CALL_TIMEOUT)
             except Exception as e:
                 self._away(e)
