@@ -42,6 +42,7 @@ from pathlib import Path
 from engine.serve import portable
 from engine.serve.hub import FINAL, HUB, NAMESPACE, Hub
 from engine.serve.local import DATA_PER_WORKER, NICE
+from engine.serve.slots import HubSlots
 from engine.stacked import group_key, group_limit
 
 log = logging.getLogger(__name__)
@@ -93,54 +94,6 @@ def _reachable(address: str, timeout: float = 3.0) -> None:
 
 # ---------------------------------------------------------------------------------------
 # in each app server: the executor
-
-
-class HubSlots:
-    """The service's slots, kept by the hub: one first-come queue for every server."""
-
-    def __init__(self, workers: RayWorkers):
-        self.workers, self.n = workers, workers.slots
-        self._table: tuple[dict, dict] = ({}, {})
-        self._fresh = 0.0
-
-    def _changed(self) -> None:
-        self._fresh = 0.0
-
-    def request(self, owner: str, session: str) -> int:
-        self._changed()
-        return self.workers.call("request", owner, session, default=0)
-
-    def release(self, owner: str, session: str) -> None:
-        self._changed()
-        self.workers.send("release", owner, session)
-
-    def release_all(self, owner: str) -> None:
-        self._changed()
-        self.workers.send("release_all", owner)
-
-    def leave(self, session: str) -> None:
-        self._changed()
-        self.workers.send("leave", session)
-
-    def _snapshot(self) -> tuple[dict, dict]:
-        """The hub's table, at most POLL_EVERY old; the last one seen while it is away."""
-        if time.monotonic() - self._fresh > POLL_EVERY:
-            table = self.workers.call("table", default=None)
-            if table is not None:
-                self._table, self._fresh = table, time.monotonic()
-        return self._table
-
-    @property
-    def holders(self) -> dict:
-        return self._snapshot()[0]
-
-    @property
-    def queue(self) -> dict:
-        return self._snapshot()[1]
-
-    def counts(self) -> tuple[int, int]:
-        holders, waiting = self._snapshot()
-        return len(holders), len(waiting)
 
 
 class RayWorkers:
@@ -222,7 +175,7 @@ class RayWorkers:
 
     def make_slots(self, lease: float) -> HubSlots:
         """The slot queue lives in the hub (its lease was set when the hub started)."""
-        return HubSlots(self)
+        return HubSlots(self, self.slots, POLL_EVERY)
 
     @property
     def unavailable(self) -> str | None:
