@@ -191,6 +191,9 @@ class Cluster:
         for pid in self.processes():  # an actor's worker that outlived its raylet
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10  # killed: gone once the kernel has reaped it
+        while self.processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
         with suppress(subprocess.TimeoutExpired):
             self.proc.wait(5)
         shutil.rmtree(self.temp, ignore_errors=True)
