@@ -4,7 +4,7 @@ One actor per slot (one CPU, one torch thread, at the workers' nice), started by
 It trains its runs in 0.05 s chunks as engine.serve.worker does: compatible runs (the hub
 places them by engine.serve.groups' rules) train in one engine.stacked.Stack, joining and
 leaving between chunks; every run posts its own patches (and a whole replica every
-BASE_EVERY seconds) to the hub, and its train() call returns its final message. Stop lands
+BASE_EVERY seconds, less often in a big group) to the hub, and its train() call returns its final message. Stop lands
 within a chunk.
 
 Imported only inside the cluster's processes, through engine.serve.hub.
@@ -142,9 +142,9 @@ class SlotWorker:
                     patch = portable.dumps(member.outbox.patch())
                     self.hub.post.remote(run_id, ("patch", run_id, step, patch))
                     member.last = now
-                    if (
-                        now - member.base >= BASE_EVERY
-                    ):  # right after a patch: later ones build on it
+                    # a whole replica right after a patch (later ones build on it); in a
+                    # big group, as the patches, each run's less often
+                    if now - member.base >= BASE_EVERY * spread:
                         whole = portable.dumps(trainable)
                         self.hub.post.remote(run_id, ("base", run_id, step, whole))
                         member.base = now
