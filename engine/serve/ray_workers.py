@@ -6,12 +6,16 @@ to a Ray cluster instead of its own worker processes. Three kinds of process tak
 - The **hub** (engine.serve.hub): one named, detached actor that every app server finds
   by name. It holds what the servers share: the slot queue (first come first served over
   all servers' sessions, with their leases), the registry of runs in progress by run key
-  (a run that a session on server A trains is found by server B and watched there,
-  trained once), the training slots, and each run's latest whole replica and patches.
-- One **slot actor** per training slot (one CPU each, one torch thread, at the workers'
-  nice), started by the hub: it trains a run in 0.05 s chunks as a local worker does,
-  posts a patch to the hub every `patch_every` seconds and returns the whole training
-  when it finishes or is stopped; Stop lands within a chunk. A slot actor that dies
+  (a new run is claimed in one hub call, so a run that a session on server A trains is
+  found by server B and watched there, trained once, even when both asked at the same
+  moment), the training slots, and each run's latest whole replica and patches. The queue
+  is the hub's: a queued run whose server went away is started by the hub for another
+  server that shows it.
+- One **slot actor** per training slot (engine.serve.slot_actor; one CPU each, one torch
+  thread, at the workers' nice), started by the hub: it trains its runs in 0.05 s chunks
+  as a local worker does (with MAKEMORE_GROUP > 1, compatible runs together in one
+  Stack), posts each run's patches to the hub every `patch_every` seconds and returns a
+  run's whole training when it finishes or is stopped; Stop lands within a chunk. A slot actor that dies
   (killed, out of memory) is restarted by Ray; the hub reports its run as lost, with Retry.
 - In each app server, **RayWorkers** (this file): the service's executor. Its thread polls
   the hub every POLL_EVERY seconds for the messages of the runs this server shows and puts
