@@ -49,6 +49,8 @@ def nginx_config(template: Path, listen: int, replicas: list[int], prefix: Path)
 
 def main(argv=None) -> int:
     args = loadtest.parse_args(argv)
+    # the server's default unless asked for (tests/conftest.py, imported below, sets 32)
+    group = os.environ.get("MAKEMORE_GROUP", "1")
     import gevent
     import locust  # noqa: F401  (patches the standard library for gevent)
 
@@ -64,6 +66,7 @@ def main(argv=None) -> int:
     try:
         env = {**LOOPBACK, "MAKEMORE_RAY_ADDRESS": cluster.address}
         env["MAKEMORE_RUN_CACHE_DIR"] = str(cache)
+        env["MAKEMORE_GROUP"] = group  # runs trained together on one slot actor, at most
         servers = [serve(with_process=True, env=env) for _ in range(2)]
         (url_a, proc_a), (url_b, _) = (next(s) for s in servers)
         ports = [int(u.rsplit(":", 1)[1]) for u in (url_a, url_b)]
@@ -87,7 +90,9 @@ def main(argv=None) -> int:
         wall = time.monotonic() - t0
         sampler.kill()
         result = loadtest.report(args, classroom, meter, wall)
-        result["proxy"] = "deploy/nginx.conf, 2 replicas, 1 Ray cluster (2 slots)"
+        result["proxy"] = (
+            f"deploy/nginx.conf, 2 replicas, 1 Ray cluster (2 slot actors, MAKEMORE_GROUP={group})"
+        )
         result["cluster_runs_started"] = cluster.hub()["started"]
         result["runs_in_shared_cache"] = len(list(cache.glob("*.json")))
     finally:

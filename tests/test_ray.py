@@ -8,6 +8,7 @@ students' tabs do (Streamlit's websocket protocol, scripts/streamlit_client.py).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -30,10 +31,13 @@ from engine.models import ConfigError, MLPConfig
 from engine.serve import executor as executors
 from engine.serve import ray_workers
 from engine.serve.cache import RunCache
+from engine.serve.hub import Registry
 from engine.serve.local import LocalWorkers
+from engine.serve.records import job_key
 from engine.serve.service import LOST, TrainingService
 from engine.train import Job, TrainConfig
 from tests.conftest import needs_names
+from tests.test_service import same
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = data.load_builtin("us-census-1990")
@@ -47,9 +51,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@functools.cache
+def splits(block_size: int = 3):
+    return data.make_splits(WORDS, block_size)
+
+
 def mlp(steps=400, seed=42) -> Job:
     train = TrainConfig(steps=steps, eval_every=100, seed=seed)
-    return Job(MLPConfig(n_hidden=32), train, data.make_splits(WORDS, 3), WORDS.vocab_size)
+    return Job(MLPConfig(n_hidden=32), train, splits(), WORDS.vocab_size)
 
 
 # --- without a cluster: the fallback -------------------------------------------------
@@ -120,12 +129,14 @@ class Cluster:
         self.address = f"127.0.0.1:{self.port}"
         env = {**os.environ, **LOOPBACK, "RAY_USAGE_STATS_ENABLED": "0"}
         ray = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
+        # worker ports: MAKEMORE_TEST_RAY_PORTS=low-high keeps two clusters on one machine apart
+        low, _, high = os.environ.get("MAKEMORE_TEST_RAY_PORTS", "20100-20300").partition("-")
         self.proc = subprocess.Popen(
             [
                 ray, "start", "--head", "--block", "--port", str(self.port),
                 "--num-cpus", str(cpus), "--include-dashboard=false",
                 "--ray-client-server-port", str(free_port()),
-                "--min-worker-port", "20100", "--max-worker-port", "20300",
+                "--min-worker-port", low, "--max-worker-port", high,
                 "--temp-dir", self.temp, "--disable-usage-stats",
             ],
             env=env,
@@ -180,6 +191,9 @@ class Cluster:
         for pid in self.processes():  # an actor's worker that outlived its raylet
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10  # killed: gone once the kernel has reaped it
+        while self.processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
         with suppress(subprocess.TimeoutExpired):
             self.proc.wait(5)
         shutil.rmtree(self.temp, ignore_errors=True)
@@ -319,6 +333,77 @@ def test_while_the_hub_is_away_no_call_waits_for_it():
     assert workers.unavailable == ray_workers.AWAY
 
 
+class Replica:
+    """An app server's shared executor whose hub is one in-process Registry (the hub's
+    runs by key): a call takes a few milliseconds to reach it, and the hub answers one
+    call at a time, as a Ray actor does."""
+
+    n, shared = 1, True
+
+    def __init__(self, registry: Registry, lock: threading.Lock, prefix: str):
+        self.registry, self.hub_lock, self.prefix = registry, lock, prefix
+        self.results = queue.Queue()
+
+    def _call(self, method: str, *args):
+        time.sleep(0.005)  # on its way to the hub
+        with self.hub_lock:
+            return getattr(self.registry, method)(*args)
+
+    def claim(self, key, run_id, blob, refs, patch_every):
+        found = self._call("claim", key, run_id, blob, self.prefix)
+        return None if found is None else (found[0], found[2], found[3])
+
+    def unpublish(self, key, run_id):
+        self._call("unpublish", key, run_id)
+
+    def idle(self):
+        return []  # starts nothing: the test is about who owns the run
+
+    def replace_dead(self):
+        return []
+
+    def stop(self, run_id):
+        pass
+
+    def released(self, run_id):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_two_servers_submitting_one_run_at_the_same_moment_train_it_once():
+    registry, lock = Registry(), threading.Lock()
+    servers = [
+        TrainingService(Replica(registry, lock, prefix), RunCache(None, 0))
+        for prefix in ("a-", "b-")
+    ]
+    try:
+
+        def submit(i, attempt, start, answers):
+            start.wait()
+            answers[i] = servers[i].submit(mlp(seed=attempt), f"student-{i}", WORDS)
+
+        for attempt in range(5):
+            start, answers = threading.Barrier(2), [None, None]
+            threads = [
+                threading.Thread(target=submit, args=(i, attempt, start, answers)) for i in range(2)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(10)
+            (a, how_a), (b, how_b) = answers
+            assert sorted([how_a, how_b]) == ["live", "new"]  # one trains, one watches
+            assert a.id == b.id
+            new = a if how_a == "new" else b
+            assert registry.live[new.key] == new.id
+            assert len(registry.runs) == attempt + 1  # one run per key at the hub
+    finally:
+        for svc in servers:
+            svc.close()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux /proc")
 def test_the_cluster_going_away_fails_runs_plainly_and_hangs_nothing():
@@ -348,4 +433,169 @@ def test_the_cluster_going_away_fails_runs_plainly_and_hangs_nothing():
         finally:
             svc.close()
     finally:
+        cluster.stop()
+
+
+# --- co-batched groups on one slot actor ----------------------------------------------
+
+
+def bn_mlp(steps: int, seed: int, lr: float = 0.1) -> Job:
+    train = TrainConfig(steps=steps, seed=seed, lr=lr, eval_every=500)
+    return Job(MLPConfig(n_hidden=32, batchnorm=True), train, splits(), WORDS.vocab_size)
+
+
+def until(svc, handle, session, states=("done",), timeout=120.0):
+    """Watch the handle as a page does until it reaches one of `states`."""
+    deadline = time.monotonic() + timeout
+    while handle.state not in states:
+        assert time.monotonic() < deadline, f"still {handle.state} at step {handle.step}"
+        svc.watch(handle, session)
+        time.sleep(0.02)
+    return handle
+
+
+@pytest.fixture
+def one_slot_actor(monkeypatch):
+    """A local cluster whose hub has one slot actor that trains up to 4 runs together, and
+    this process's training service on it."""
+    pytest.importorskip("ray", reason="Ray is optional (requirements-ray.txt)")
+    monkeypatch.setenv("MAKEMORE_GROUP", "4")
+    cluster = Cluster(cpus=2)
+    try:
+        svc = TrainingService(
+            ray_workers.RayWorkers.connect(cluster.address, slots=1), RunCache(None, 0)
+        )
+        try:
+            yield cluster, svc
+        finally:
+            svc.close()
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux /proc")
+def test_compatible_runs_of_two_sessions_train_together_on_one_actor(one_slot_actor):
+    cluster, svc = one_slot_actor
+    assert svc.slots.n == 4  # one actor, four runs at once
+    a, _ = svc.submit(bn_mlp(6_000, seed=1), "a", WORDS)
+    until(svc, a, "a", ("running",))
+    b, _ = svc.submit(bn_mlp(4_000, seed=2, lr=0.2), "b", WORDS)  # another session's
+    until(svc, b, "b", ("running",))
+    status = cluster.hub()
+    assert status["busy"] == {"0": sorted([a.id, b.id])}  # both on the one actor
+    until(svc, b, "b")
+    until(svc, a, "a")
+    assert cluster.hub()["started"] == 2
+    for handle, (steps, seed, lr) in ((a, (6_000, 1, 0.1)), (b, (4_000, 2, 0.2))):
+        alone = bn_mlp(steps, seed, lr)
+        alone.run()
+        with handle.view() as trained:
+            assert same(trained, alone)  # bit for bit as alone
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux /proc")
+def test_a_stop_in_a_group_on_one_actor_leaves_the_others_training(one_slot_actor):
+    cluster, svc = one_slot_actor
+    a, _ = svc.submit(bn_mlp(200_000, seed=1), "a", WORDS)
+    b, _ = svc.submit(bn_mlp(200_000, seed=2), "b", WORDS)
+    until(svc, a, "a", ("running",))
+    until(svc, b, "b", ("running",))
+    deadline = time.monotonic() + 60
+    while cluster.hub()["busy"] != {"0": sorted([a.id, b.id])}:
+        assert time.monotonic() < deadline
+        svc.watch(a, "a"), svc.watch(b, "b")
+    svc.stop(a, "a")
+    until(svc, a, "a", ("stopped",), timeout=10)
+    step = b.step
+    deadline = time.monotonic() + 30
+    while b.step <= step + 200:  # b trains on, on the same actor
+        assert time.monotonic() < deadline, b.step
+        assert b.state == "running"
+        svc.watch(b, "b")
+        time.sleep(0.05)
+    assert cluster.hub()["busy"] == {"0": [b.id]}
+    svc.stop(b, "b")
+    until(svc, b, "b", ("stopped",), timeout=10)
+
+
+# --- a queued run whose server went away ----------------------------------------------
+
+GONE_SERVER = """
+import sys, time
+from engine.serve.cache import RunCache
+from engine.serve.ray_workers import RayWorkers
+from engine.serve.service import TrainingService
+from tests.test_ray import WORDS, mlp
+
+svc = TrainingService(RayWorkers.connect(sys.argv[1]), RunCache(None, 0))
+for seed in (7, 8):  # two students of this server: both wait for the one slot
+    handle, how = svc.submit(mlp(3_000, seed=seed), f"student-{seed}", WORDS)
+    print(handle.id, how, flush=True)
+time.sleep(600)  # killed before
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux /proc")
+def test_a_queued_run_whose_server_dies_is_started_by_the_hub_for_who_comes_back(
+    monkeypatch, tmp_path
+):
+    """Server A queues two runs and dies. The student of one comes back on server B (this
+    process) and watches it: the hub starts it once A is gone and B keeps it in the shared
+    run cache. The other one, that nobody comes back for, ends when its leases lapse: a
+    later Train of it starts a new run."""
+    pytest.importorskip("ray", reason="Ray is optional (requirements-ray.txt)")
+    monkeypatch.setenv("MAKEMORE_GROUP", "1")  # one slot actor, one run at a time
+    cluster = Cluster(cpus=2)
+    gone = None
+    try:
+        workers = ray_workers.RayWorkers.connect(cluster.address, slots=1, lease=5.0)
+        svc = TrainingService(workers, RunCache(tmp_path / "runs", 10**8))
+        try:
+            teacher, _ = svc.submit(mlp(200_000, seed=1), "teacher", WORDS)
+            until(svc, teacher, "teacher", ("running",), timeout=60)
+            gone = subprocess.Popen(
+                [sys.executable, "-c", GONE_SERVER, cluster.address],
+                cwd=ROOT,
+                env={**os.environ, **LOOPBACK},
+                stdout=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            (x, how_x), (y, how_y) = (gone.stdout.readline().split() for _ in range(2))
+            assert how_x == how_y == "new"
+            os.killpg(gone.pid, signal.SIGKILL)  # server A is gone, its runs still queued
+            gone.wait(10)
+
+            back, how = svc.submit(mlp(3_000, seed=7), "student-7", WORDS)
+            assert how == "live"  # A's run, queued at the hub
+            assert back.id == x
+            assert back.state == "queued"
+            svc.stop(teacher, "teacher")  # the slot frees: x holds it, its server is gone
+            until(svc, back, "student-7", timeout=120)
+            status = cluster.hub()
+            assert status["adopted"] == 1  # started by the hub
+            assert status["started"] == 2  # the teacher's run and x: y never trained
+            alone = mlp(3_000, seed=7)
+            alone.run()
+            with back.view() as trained:
+                assert same(trained, alone)
+            assert svc.cache.get(back.key) is not None  # for whoever asks next
+
+            y_key = job_key(mlp(3_000, seed=8))  # y's student never came back
+            deadline = time.monotonic() + 30
+            while workers.call("join", y_key, default=()) is not None:  # asked as nobody
+                assert time.monotonic() < deadline, "y is still queued at the hub"
+                time.sleep(0.5)
+            again, how = svc.submit(mlp(3_000, seed=8), "student-8", WORDS)
+            assert how == "new"  # ended at the hub: a run of its own now
+            assert again.id != y
+            until(svc, again, "student-8", timeout=120)
+        finally:
+            svc.close()
+    finally:
+        if gone is not None and gone.poll() is None:
+            os.killpg(gone.pid, signal.SIGKILL)
         cluster.stop()

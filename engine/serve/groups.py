@@ -28,7 +28,11 @@ class Groups:
 
     def place(self, trainable, idle: list[int]) -> int | None:
         """The worker to start `trainable` on (taken from `idle` when idle), or None: wait."""
-        key = group_key(trainable) if self.limit > 1 else None
+        return self.place_key(group_key(trainable) if self.limit > 1 else None, idle)
+
+    def place_key(self, key: tuple | None, idle: list[int]) -> int | None:
+        """place() for a run of group key `key` (None: it trains alone)."""
+        key = key if self.limit > 1 else None
         if idle:
             return idle.pop(0)
         if key is None:
@@ -41,11 +45,14 @@ class Groups:
         return min(room)[1] if room else None
 
     def started(self, index: int, run_id: str, trainable) -> None:
-        key, runs = self.workers.get(index, (None, set()))
+        self.started_key(index, run_id, group_key(trainable) if self.limit > 1 else None)
+
+    def started_key(self, index: int, run_id: str, key: tuple | None) -> None:
+        group, runs = self.workers.get(index, (None, set()))
         if not runs:
-            key = group_key(trainable) if self.limit > 1 else None
+            group = key if self.limit > 1 else None
         runs.add(run_id)
-        self.workers[index] = (key, runs)
+        self.workers[index] = (group, runs)
         self.where[run_id] = index
 
     def ended(self, run_id: str) -> None:

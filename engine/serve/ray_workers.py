@@ -6,12 +6,16 @@ to a Ray cluster instead of its own worker processes. Three kinds of process tak
 - The **hub** (engine.serve.hub): one named, detached actor that every app server finds
   by name. It holds what the servers share: the slot queue (first come first served over
   all servers' sessions, with their leases), the registry of runs in progress by run key
-  (a run that a session on server A trains is found by server B and watched there,
-  trained once), the training slots, and each run's latest whole replica and patches.
-- One **slot actor** per training slot (one CPU each, one torch thread, at the workers'
-  nice), started by the hub: it trains a run in 0.05 s chunks as a local worker does,
-  posts a patch to the hub every `patch_every` seconds and returns the whole training
-  when it finishes or is stopped; Stop lands within a chunk. A slot actor that dies
+  (a new run is claimed in one hub call, so a run that a session on server A trains is
+  found by server B and watched there, trained once, even when both asked at the same
+  moment), the training slots, and each run's latest whole replica and patches. The queue
+  is the hub's: a queued run whose server went away is started by the hub for another
+  server that shows it.
+- One **slot actor** per training slot (engine.serve.slot_actor; one CPU each, one torch
+  thread, at the workers' nice), started by the hub: it trains its runs in 0.05 s chunks
+  as a local worker does (with MAKEMORE_GROUP > 1, compatible runs together in one
+  Stack), posts each run's patches to the hub every `patch_every` seconds and returns a
+  run's whole training when it finishes or is stopped; Stop lands within a chunk. A slot actor that dies
   (killed, out of memory) is restarted by Ray; the hub reports its run as lost, with Retry.
 - In each app server, **RayWorkers** (this file): the service's executor. Its thread polls
   the hub every POLL_EVERY seconds for the messages of the runs this server shows and puts
@@ -40,8 +44,11 @@ from contextlib import suppress
 from pathlib import Path
 
 from engine.messages import msg
+from engine.serve import portable
 from engine.serve.hub import FINAL, HUB, NAMESPACE, Hub
 from engine.serve.local import DATA_PER_WORKER, NICE
+from engine.serve.slots import HubSlots
+from engine.stacked import group_key, group_limit
 
 log = logging.getLogger(__name__)
 
@@ -98,61 +105,14 @@ def _reachable(address: str, timeout: float = 3.0) -> None:
 # in each app server: the executor
 
 
-class HubSlots:
-    """The service's slots, kept by the hub: one first-come queue for every server."""
-
-    def __init__(self, workers: RayWorkers):
-        self.workers, self.n = workers, workers.n
-        self._table: tuple[dict, dict] = ({}, {})
-        self._fresh = 0.0
-
-    def _changed(self) -> None:
-        self._fresh = 0.0
-
-    def request(self, owner: str, session: str) -> int:
-        self._changed()
-        return self.workers.call("request", owner, session, default=0)
-
-    def release(self, owner: str, session: str) -> None:
-        self._changed()
-        self.workers.send("release", owner, session)
-
-    def release_all(self, owner: str) -> None:
-        self._changed()
-        self.workers.send("release_all", owner)
-
-    def leave(self, session: str) -> None:
-        self._changed()
-        self.workers.send("leave", session)
-
-    def _snapshot(self) -> tuple[dict, dict]:
-        """The hub's table, at most POLL_EVERY old; the last one seen while it is away."""
-        if time.monotonic() - self._fresh > POLL_EVERY:
-            table = self.workers.call("table", default=None)
-            if table is not None:
-                self._table, self._fresh = table, time.monotonic()
-        return self._table
-
-    @property
-    def holders(self) -> dict:
-        return self._snapshot()[0]
-
-    @property
-    def queue(self) -> dict:
-        return self._snapshot()[1]
-
-    def counts(self) -> tuple[int, int]:
-        holders, waiting = self._snapshot()
-        return len(holders), len(waiting)
-
-
 class RayWorkers:
     """The training service's executor on a Ray cluster (see the module's docstring)."""
 
     shared = True  # other servers see this server's runs in progress
 
-    def __init__(self, ray, hub, n: int, address: str):
+    def __init__(self, ray, hub, n: int, address: str, slots: int | None = None):
         self.ray, self.hub, self.n, self.address = ray, hub, n, address
+        self.slots = slots or n  # the shared queue's slots: n x runs trained together
         self.prefix = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}-"
         self.results: queue.Queue = queue.Queue()
         self.cursors: dict[str, int] = {}  # runs this server shows -> last message seen
@@ -203,9 +163,11 @@ class RayWorkers:
                         lease,
                         int(os.environ.get("MAKEMORE_THREADS", "1")),
                         int(os.environ.get("MAKEMORE_WORKER_NICE", NICE)),
+                        group_limit(),  # the first server's, for the hub's lifetime
                     )
                 )
-                box["hub"], box["n"] = hub, ray.get(hub.hello.remote(), timeout=CONNECT_TIMEOUT)
+                box["hub"] = hub
+                box["n"], box["slots"] = ray.get(hub.hello.remote(), timeout=CONNECT_TIMEOUT)
             except Exception as e:
                 box["error"] = e
 
@@ -222,13 +184,13 @@ class RayWorkers:
                 )
             )
         log.info("Training on the Ray cluster at %s: %d slots", address, box["n"])
-        return cls(ray, box["hub"], box["n"], address)
+        return cls(ray, box["hub"], box["n"], address, box["slots"])
 
     # --- the service's executor interface -------------------------------------------
 
     def make_slots(self, lease: float) -> HubSlots:
         """The slot queue lives in the hub (its lease was set when the hub started)."""
-        return HubSlots(self)
+        return HubSlots(self, self.slots, POLL_EVERY)
 
     @property
     def unavailable(self) -> str | None:
@@ -242,7 +204,7 @@ class RayWorkers:
     def start(self, index: int, run_id: str, blob: bytes, refs: dict, patch_every: float) -> None:
         data = {key: self._put(key, obj) for key, obj in refs.items()}
         self._track(run_id, None)
-        self.send("start", run_id, blob, data, patch_every)
+        self.send("start", run_id, blob, data, patch_every, _group_of(blob, refs), self.prefix)
 
     def stop(self, run_id: str) -> None:
         self.send("stop", run_id)
@@ -253,18 +215,25 @@ class RayWorkers:
     def replace_dead(self) -> list[str]:
         return []  # Ray restarts a dead slot actor; the hub reports its run as lost
 
-    def publish(self, key: str | None, run_id: str, blob: bytes) -> None:
-        self.send("publish", key, run_id, blob)
-        self._track(run_id, 0)
+    def claim(self, key: str | None, run_id: str, blob: bytes, refs: dict, patch_every: float):
+        """Ask the hub for the run key (one call: of two servers asking at once one gets
+        it): None, the run is ours; else another server's run with this key, to join:
+        (run id, whole replica, state). The hub keeps copies of the data, to start the run
+        itself should this server go away."""
+        data = {k: self._put(k, obj) for k, obj in refs.items()}
+        group = _group_of(blob, refs)
+        args = (key, run_id, blob, self.prefix, data, patch_every, group)
+        found = self.call("claim", *args, default=None)
+        if found is None:
+            self._track(run_id, 0)
+            return None
+        return self._joined(found)
 
     def unpublish(self, key: str | None, run_id: str) -> None:
         self.send("unpublish", key, run_id)
 
-    def join(self, key: str):
-        """Another server's run in progress with this key: (run id, whole replica, state)."""
-        found = self.call("join", key, default=None)
-        if found is None:
-            return None
+    def _joined(self, found: tuple):
+        """Another server's run with this key: (run id, whole replica, state)."""
         run_id, seq, blob, state = found
         if state != "done":
             self._track(run_id, seq)
@@ -336,7 +305,7 @@ class RayWorkers:
             with self.lock:
                 cursors = dict(self.cursors)
             try:
-                ref = self.hub.poll.remote(cursors, self._speeds)
+                ref = self.hub.poll.remote(cursors, self._speeds, self.prefix)
                 messages, speeds = self.ray.get(ref, timeout=CALL_TIMEOUT)
             except Exception as e:
                 self._away(e)
@@ -366,6 +335,16 @@ class RayWorkers:
                 if self.cursors.pop(run_id, None) is None:
                     continue
             self.results.put(("failed", run_id, UNREACHABLE))
+
+
+def _group_of(blob: bytes, refs: dict) -> tuple | None:
+    """The run's group key (engine.stacked.group_key): which runs it may train with."""
+    if group_limit() == 1:
+        return None
+    try:
+        return group_key(portable.loads(blob, refs.__getitem__))
+    except Exception:  # the slot actor reports what is wrong with it
+        return None
 
 
 def _cpus(ray) -> int:

@@ -229,15 +229,25 @@ class TrainingService:
             raise ConfigError(away)
         with self.lock:
             shared = self.live.get(key) if key is not None else None
-            if shared is None and key is not None and self.shared:
-                shared = self._join(trainable, key, dataset)  # another server's run
-                if shared is not None and shared.state == "done":  # just finished there
-                    return shared, "cache"
             if shared is not None and shared.active and session not in shared.watchers:
-                shared.watchers.add(session)
-                self.slots.request(shared.id, session)
-                return shared, "live"
-            if sum(h.state == "queued" for h in self.handles.values()) >= self.queue_max:
+                return self._watched(shared, session)
+            handle = self._new_handle(trainable, key, dataset)
+            handle.blob = portable.dumps(trainable, handle.refs)
+            if self.shared:  # the hub decides, at once for all servers: ours, or joined
+                found = self.executor.claim(
+                    key, handle.id, handle.blob, handle.refs, self.patch_every
+                )
+                if found is not None:
+                    del self.handles[handle.id]
+                    shared = self._join(trainable, key, dataset, found)
+                    if shared.state == "done":  # just finished there
+                        self._keep(shared)  # into the shared run cache, for the next one
+                        return shared, "cache"
+                    return self._watched(shared, session)
+            if sum(h.state == "queued" for h in self.handles.values()) > self.queue_max:
+                del self.handles[handle.id]
+                if self.shared:
+                    self.executor.unpublish(key, handle.id)
                 raise ConfigError(
                     msg(
                         "The server is full: {n} trainings are waiting for a slot already. "
@@ -245,23 +255,23 @@ class TrainingService:
                         n=self.queue_max,
                     )
                 )
-            handle = self._new_handle(trainable, key, dataset)
-            handle.blob = portable.dumps(trainable, handle.refs)
             handle.estimate = estimate
             handle.watchers.add(session)
             if key is not None:
                 self.live[key] = handle
-            if self.shared:
-                self.executor.publish(key, handle.id, handle.blob)
             self.slots.request(handle.id, session)
         return handle, "new"
 
-    def _join(self, trainable, key: str, dataset: Dataset | None) -> Handle | None:
-        """Another server's run in progress with this key, as a handle here (or None)."""
-        found = self.executor.join(key)
-        if found is None:
-            return None
+    def _watched(self, shared: Handle, session: str) -> tuple[Handle, str]:
+        shared.watchers.add(session)
+        self.slots.request(shared.id, session)
+        return shared, "live"
+
+    def _join(self, trainable, key: str, dataset: Dataset | None, found: tuple) -> Handle:
+        """Another server's run with this key (the hub's answer), as a handle here."""
         run_id, blob, state = found
+        if (known := self.handles.get(run_id)) is not None:  # shown here already
+            return known
         handle = Handle(run_id, trainable, key, dataset)
         portable.dumps(trainable, handle.refs)  # the data it refers to: ours, the same
         handle._replace(blob)

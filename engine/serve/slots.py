@@ -87,6 +87,56 @@ class Slots:
             return len(self.holders), len(self.queue)
 
 
+class HubSlots:
+    """The service's slots, kept by a shared executor's hub (engine.serve.ray_workers):
+    one first-come queue for every server. `workers` calls the hub (`call`, `send`); the
+    table is asked again when it is more than `fresh_for` seconds old."""
+
+    def __init__(self, workers, n: int, fresh_for: float):
+        self.workers, self.n, self.fresh_for = workers, n, fresh_for
+        self._table: tuple[dict, dict] = ({}, {})
+        self._fresh = 0.0
+
+    def _changed(self) -> None:
+        self._fresh = 0.0
+
+    def request(self, owner: str, session: str) -> int:
+        self._changed()
+        return self.workers.call("request", owner, session, default=0)
+
+    def release(self, owner: str, session: str) -> None:
+        self._changed()
+        self.workers.send("release", owner, session)
+
+    def release_all(self, owner: str) -> None:
+        self._changed()
+        self.workers.send("release_all", owner)
+
+    def leave(self, session: str) -> None:
+        self._changed()
+        self.workers.send("leave", session)
+
+    def _snapshot(self) -> tuple[dict, dict]:
+        """The hub's table, at most fresh_for old; the last one seen while it is away."""
+        if time.monotonic() - self._fresh > self.fresh_for:
+            table = self.workers.call("table", default=None)
+            if table is not None:
+                self._table, self._fresh = table, time.monotonic()
+        return self._table
+
+    @property
+    def holders(self) -> dict:
+        return self._snapshot()[0]
+
+    @property
+    def queue(self) -> dict:
+        return self._snapshot()[1]
+
+    def counts(self) -> tuple[int, int]:
+        holders, waiting = self._snapshot()
+        return len(holders), len(waiting)
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one run may ask of a shared server (MAKEMORE_MAX_STEPS, MAKEMORE_MAX_PARAMS,
