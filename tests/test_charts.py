@@ -148,7 +148,7 @@ def test_embedding_scatter_draws_labelled_dots_with_its_data_named():
 
 
 def test_compare_loss_curves_spec_fills_its_datasets_into_one_template():
-    from ui import part3_bn as dc
+    from ui.part3_bn import charts as dc
 
     runs = {"a": [0.5, 0.4, 0.3], "b": [0.6, 0.5, 0.45]}
     spec = dc.compare_loss_curves_spec(runs, first=2, references={"ten": 10.0}, title="T")
@@ -176,7 +176,7 @@ def test_compare_loss_curves_spec_fills_its_datasets_into_one_template():
 
 def test_histogram_lines_spec_fills_its_dataset_into_one_template():
     from engine.part3_bn.stats import Histogram
-    from ui import part3_bn as dc
+    from ui.part3_bn import charts as dc
 
     series = {"layer 2": Histogram([0.0, 0.5], [1.0, 2.0]), "layer 5": Histogram([], [])}
     spec = dc.histogram_lines_spec(series, "activation distribution", "Tanh output")
@@ -198,7 +198,7 @@ def test_histogram_lines_spec_fills_its_dataset_into_one_template():
 
 def test_update_ratio_lines_spec_fills_its_datasets_into_one_template():
     from engine.part3_bn.stats import UpdateRatios
-    from ui import part3_bn as dc
+    from ui.part3_bn import charts as dc
 
     labels = {0: "param 0 (27, 10)", 3: "param 3 (30, 27)"}
     rows = [{"step": 0, "param": 0, "value": -2.5}, {"step": 0, "param": 3, "value": -3.5}]
@@ -221,7 +221,7 @@ def test_update_ratio_lines_spec_fills_its_datasets_into_one_template():
 
 
 def test_batch_vs_running_spec_fills_its_dataset_into_one_template():
-    from ui import part3_bn as dc
+    from ui.part3_bn import batchnorm as dc
 
     series = {"step": [0, 5], "batch std": [1.5, 2.5], "running std": [1.0, 1.1]}
     spec = dc.batch_vs_running_spec(series, "std")
@@ -313,7 +313,7 @@ def test_smoothing_curves_are_nll_against_k_on_a_symlog_axis_with_the_ks_marked(
 
 def test_a_histogram_is_pre_binned_bars_from_zero_up_to_the_count():
     from engine.part3_bn.stats import Histogram
-    from ui import part3_bn as dc
+    from ui.part3_bn import charts as dc
 
     chart = dc.histogram_bars(Histogram([0.0, 0.5], [3.0, 1.0]), "tanh outputs", "h")
     s = chart.to_dict()
@@ -324,7 +324,7 @@ def test_a_histogram_is_pre_binned_bars_from_zero_up_to_the_count():
 
 
 def test_the_saturation_image_is_black_where_active_and_white_where_saturated():
-    from ui import part3_bn as dc
+    from ui.part3_bn import charts as dc
 
     chart = dc.saturation_image([[1, 0, 0], [0, 0, 1]])
     s = chart.to_dict()
@@ -336,7 +336,7 @@ def test_the_saturation_image_is_black_where_active_and_white_where_saturated():
 
 def test_the_diagnostics_histograms_are_step_lines_one_colour_per_layer():
     from engine.part3_bn.stats import Histogram
-    from ui import part3_bn as dc
+    from ui.part3_bn import charts as dc
 
     series = {"layer 2": Histogram([0.0, 0.5], [1.0, 2.0])}
     spec = dc.histogram_lines_spec(series, "gradient distribution", "gradient")
@@ -346,7 +346,7 @@ def test_the_diagnostics_histograms_are_step_lines_one_colour_per_layer():
 
 def test_the_update_ratio_guide_at_minus_three_is_a_black_rule():
     from engine.part3_bn.stats import UpdateRatios
-    from ui import part3_bn as dc
+    from ui.part3_bn import charts as dc
 
     rows = [{"step": 0, "param": 0, "value": -2.5}]
     spec = dc.update_ratio_lines_spec(UpdateRatios(rows, [0], 1), {0: "param 0 (27, 10)"})
@@ -357,7 +357,7 @@ def test_the_update_ratio_guide_at_minus_three_is_a_black_rule():
 @pytest.mark.parametrize("x0", [-30.0, 0.0, 30.0])
 def test_the_batchnorm_widget_joins_each_input_to_its_output_and_shows_them_all(x0):
     from engine.part3_bn import batchnorm
-    from ui import part3_bn as dc
+    from ui.part3_bn import batchnorm as dc
 
     w = batchnorm.batchnorm_widget(x0)
     s = dc.batchnorm_widget(w).to_dict()

@@ -22,7 +22,7 @@ from ui import runs as shared
 from ui import state, zoo
 from ui.charts import bucket_means
 from ui.i18n import N_, t
-from ui.training import headers
+from ui.losses import headers
 
 NAMES_VOCAB = 27  # names.txt: a-z and "."
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from engine import models
 from engine.part2_mlp import embeddings
-from ui import charts, schedule, small_data, state, training
+from ui import charts, losses, schedule, small_data, state, training
 from ui import part2_mlp as mlp
 from ui.i18n import N_, t, tn, tr
 
@@ -73,7 +73,7 @@ def render(job):
         t("minibatch loss (last 100 steps)"),
         f"{sum(10**v for v in recent) / len(recent):.4f}" if recent else "–",
     )
-    training.loss_metrics(
+    losses.loss_metrics(
         job,
         (m2, m3, m4),
         t(

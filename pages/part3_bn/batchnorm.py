@@ -16,9 +16,10 @@ from engine.models import ConfigError
 from engine.part3_bn import batchnorm, live
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
-from ui import part3_bn as dc
-from ui import small_data, state, training
+from ui import losses, small_data, state, training
 from ui.i18n import N_, t, tr
+from ui.part3_bn import batchnorm as bnc
+from ui.part3_bn import charts as dc
 
 ds = state.dataset()
 splits = state.splits(ds.fingerprint, 3, 1, ds)
@@ -105,14 +106,14 @@ def render(race):
     )
     logs = {t(label): lectures.LECTURE_LOSS_LOG[LOG[label]] for label in race.jobs}
     jobs = {t(label): job for label, job in race.jobs.items()}
-    training.results_table(jobs, logs if state.on_lecture_data(ds) else {})
+    losses.results_table(jobs, logs if state.on_lecture_data(ds) else {})
     st.subheader(t("Batch statistics against the running statistics"), anchor=False)
     series = race.trace.neuron(neuron)
     if not series["step"]:
         return
     left, right = st.columns(2)
-    left.vega_lite_chart(dc.batch_vs_running_spec(series, "mean"), width="stretch")
-    right.vega_lite_chart(dc.batch_vs_running_spec(series, "std"), width="stretch")
+    left.vega_lite_chart(bnc.batch_vs_running_spec(series, "mean"), width="stretch")
+    right.vega_lite_chart(bnc.batch_vs_running_spec(series, "std"), width="stretch")
 
 
 training.live("bn", render)
@@ -191,8 +192,8 @@ else:
             column_config={c: st.column_config.NumberColumn(format="%.4f") for c in (train, dev)},
         )
         left, right = st.columns(2)
-        left.altair_chart(dc.calibration_scatter(cal, "mean"), width="stretch")
-        right.altair_chart(dc.calibration_scatter(cal, "std"), width="stretch")
+        left.altair_chart(bnc.calibration_scatter(cal, "mean"), width="stretch")
+        right.altair_chart(bnc.calibration_scatter(cal, "std"), width="stretch")
         st.markdown(
             t(
                 """
@@ -224,7 +225,7 @@ widget = batchnorm.batchnorm_widget(x0)
 m = st.columns(2)
 m[0].metric(t("batch mean μ"), f"{widget.mu:.2f}")
 m[1].metric(t("batch std σ"), f"{widget.std:.2f}")
-st.altair_chart(dc.batchnorm_widget(widget), width="stretch")
+st.altair_chart(bnc.batchnorm_widget(widget), width="stretch")
 st.markdown(
     t(
         """
@@ -292,11 +293,11 @@ else:
     )
     left, right = st.columns(2)
     left.altair_chart(
-        dc.per_neuron_bars(scale, t("scale s = γ / running std per neuron"), "s"),
+        bnc.per_neuron_bars(scale, t("scale s = γ / running std per neuron"), "s"),
         width="stretch",
     )
     right.altair_chart(
-        dc.per_neuron_bars(linear.bias.tolist(), t("new bias b′ per neuron"), "b′"),
+        bnc.per_neuron_bars(linear.bias.tolist(), t("new bias b′ per neuron"), "b′"),
         width="stretch",
     )
     st.markdown(

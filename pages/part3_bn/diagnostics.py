@@ -16,8 +16,8 @@ from engine.part3_bn import live, zero_init
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
 from ui import charts, link_values, present, small_data, state, training
-from ui import part3_bn as dc
 from ui.i18n import N_, t, tn
+from ui.part3_bn import charts as dc
 
 ss = st.session_state
 ds = state.dataset()
@@ -120,27 +120,15 @@ scenario_slot.selectbox(
     placeholder=t("Your own settings"),
     help=t("Sets the controls below to one of the lecture's experiments."),
 )
-config = DeepConfig(
-    n_hidden=width,
-    n_layers=depth,
-    batchnorm=batchnorm,
-    gain=gain,
-    last_scale=last,
-    nonlinearity=nonlin,
-)
+config = DeepConfig(n_hidden=width, n_layers=depth, batchnorm=batchnorm, gain=gain, last_scale=last, nonlinearity=nonlin)  # fmt: skip
 tc = TrainConfig(steps=int(steps), lr=lr, lr_after=lr / 10, lr_decay_step=150_000, eval_every=0)
+layers = ["Linear", *(["BatchNorm"] * batchnorm), "Tanh" if nonlin == "tanh" else t("nothing")]
 lecture_run = config == LECTURE.model and tc == LECTURE.train and state.on_lecture_data(ds)
 st.caption(
     t(
         "{depth} × [{layers}] of {width}, batch 32, learning rate {lr:g}, {steps}",
         depth=depth,
-        layers=", ".join(
-            [
-                "Linear",
-                *(["BatchNorm"] if batchnorm else []),
-                "Tanh" if nonlin == "tanh" else t("nothing"),
-            ]
-        ),
+        layers=", ".join(layers),
         width=width,
         lr=lr,
         steps=tn("{n:,} step", "{n:,} steps", int(steps)),

@@ -14,9 +14,9 @@ from engine.models import TANH_GAIN, ConfigError, MLPConfig
 from engine.part3_bn import init, live
 from engine.presets import PRESETS
 from engine.train import Job, TrainConfig
-from ui import part3_bn as dc
-from ui import present, small_data, state, training
+from ui import losses, present, small_data, state, training
 from ui.i18n import N_, t, tr
+from ui.part3_bn import charts as dc
 
 ss = st.session_state
 ds = state.dataset()
@@ -351,7 +351,7 @@ def render(race):
         if n in lectures.LECTURE_LOSS_LOG
     }
     jobs = {t(label): job for label, job in race.jobs.items()}
-    training.results_table(jobs, logs if state.on_lecture_data(ds) else {}, step0=True)
+    losses.results_table(jobs, logs if state.on_lecture_data(ds) else {}, step0=True)
 
 
 training.live("init", render)

@@ -11,7 +11,7 @@ from engine.part4_backprop.job import EX4_NET, EX4_TRAIN, ManualJob
 from engine.part4_backprop.manual import MISTAKES, TANH_ROUNDS_ONCE, manual_backward
 from engine.part4_backprop.net import NinjaConfig, forward, lecture_batch
 from engine.train import TrainConfig, eval_interval
-from ui import charts, link_values, present, schedule, small_data, state, training
+from ui import charts, link_values, losses, present, schedule, small_data, state, training
 from ui import part2_mlp as mlp
 from ui import part4_backprop as draw
 from ui.i18n import N_, t, tr
@@ -312,7 +312,7 @@ def render(job):
         )
         return
     training.progress(job)
-    training.loss_metrics(
+    losses.loss_metrics(
         job,
         st.columns(3),
         t(
@@ -341,7 +341,7 @@ def render(job):
 
 training.live("ninja", render)
 if state.on_lecture_data(ds):
-    HEADERS = training.headers({"run": N_("run"), "train": N_("train"), "dev": N_("dev")})
+    HEADERS = losses.headers({"run": N_("run"), "train": N_("train"), "dev": N_("dev")})
     st.dataframe(
         pd.DataFrame(
             [

@@ -11,7 +11,7 @@ from engine.models import WaveNetConfig
 from engine.presets import PRESETS
 from engine.sample import sample_words
 from engine.train import Job, TrainConfig, eval_interval
-from ui import charts, link_values, present, schedule, small_data, state, training
+from ui import charts, link_values, losses, present, schedule, small_data, state, training
 from ui import part2_mlp as mlp
 from ui import part5_wavenet as draw
 from ui.i18n import t, tn, tr
@@ -279,7 +279,7 @@ def render(job):
         )
         return
     training.progress(job)
-    training.loss_metrics(
+    losses.loss_metrics(
         job,
         st.columns(3),
         t(

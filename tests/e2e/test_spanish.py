@@ -62,3 +62,21 @@ def test_a_spanish_browser_opens_in_spanish_and_the_switch_goes_back(browser, fr
     expect(page.get_by_test_id("stSidebarNav")).to_contain_text("Home")
     assert "lang=" not in page.url
     context.close()
+
+
+def test_a_link_written_in_either_language_opens_its_setting_in_the_other(browser, fresh_app_url):
+    """A bound widget's URL value is the label it shows: an English link opened in Spanish
+    (or a Spanish one in English) finds its setting all the same."""
+    for link, lang, label in (
+        ("/bigram_counts?heat_show=probabilities&lang=es", "es", "probabilidades"),
+        ("/bigram_counts?heat_show=probabilidades", "en", "probabilities"),
+    ):
+        context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(fresh_app_url + link)
+        wait_idle(page, timeout=60_000)
+        chosen = page.get_by_test_id("stMain").get_by_role("radio", name=label)
+        expect(chosen).to_have_attribute("aria-checked", "true")
+        assert f"heat_show={label}" in page.url
+        assert ("lang=es" in page.url) == (lang == "es")
+        context.close()
