@@ -112,6 +112,7 @@ def router() -> None:
         },
         expanded=True,
     )
+    i18n.follow_link(nav)  # a link written in another language, in this one
     navigation.show(nav)
     state.init()
     links.sync_url()  # a link being opened, or the URL following the session's dataset

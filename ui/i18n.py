@@ -24,7 +24,6 @@ from pathlib import Path
 
 import streamlit as st
 from babel.messages.pofile import read_po
-from streamlit.errors import StreamlitAPIException
 
 from engine.messages import Text
 
@@ -126,8 +125,6 @@ def choose() -> None:
         width="stretch",
     )
     lang = ss[KEY]
-    if _link_in_this_language():
-        st.rerun()  # before any widget: they read the link as this language writes it
     if lang == DEFAULT:
         qp.pop(KEY, None)
     elif url != lang:
@@ -135,27 +132,23 @@ def choose() -> None:
     ss[_URL] = None if lang == DEFAULT else lang
 
 
-def _link_in_this_language() -> bool:
-    """Rewrite a link's choices written in another language into this session's labels;
-    whether the URL changed.
+def follow_link(page) -> None:
+    """Open `page` again with the link's choices in this session's language, where some are
+    written in another: before any widget reads them (app.py's router, after st.navigation).
 
-    A widget bound to the URL keeps the label it shows there (a selectbox's formatted
-    option), so a Spanish link reads `heat_show=probabilidades`: opened in English, or an
-    English link opened in Spanish (or the address bar after a switch, reloaded), the widget
-    would not find its value. A new session's first run rewrites it before any widget binds
-    it; a parameter a widget of this session already binds cannot be set, and needs not be.
+    A widget bound to the URL writes the label it shows there (a selectbox's formatted
+    option, a tab's name), so a Spanish link reads `heat_show=probabilidades`: opened in
+    English, or an English link opened in Spanish, or the address bar after a switch, the
+    widget would not find its value in its options.
     """
-    qp, changed = st.query_params, False
-    for key in set(qp) - NOT_LABELS:
-        values = qp.get_all(key)
-        shown = [t(_message(value)) if _message(value) else value for value in values]
-        if shown != values:
-            try:
-                qp[key] = shown if len(shown) > 1 else shown[0]
-            except StreamlitAPIException:
-                continue
-            changed = True
-    return changed
+    qp = st.query_params
+    link = {key: qp.get_all(key) for key in qp}
+    shown = {
+        key: [t(_message(v)) if key not in NOT_LABELS and _message(v) else v for v in values]
+        for key, values in link.items()
+    }
+    if shown != link:
+        st.switch_page(page, query_params={k: v if len(v) > 1 else v[0] for k, v in shown.items()})
 
 
 def _message(label: str) -> str | None:
