@@ -199,15 +199,13 @@ def test_a_lang_link_opens_in_spanish_and_the_switch_keeps_dataset_and_settings(
     at.selectbox[0].select("spanish-municipalities").run()  # Home's dataset
     at.switch_page("pages/part1_bigrams/smoothing.py").run()
     at.select_slider(key="smooth_k").set_value(10).run()
-    at.session_state["lang"] = "en"  # the sidebar's switch
-    at.run()
+    at.button_group(key="lang").set_value("en").run()  # the sidebar's switch
     assert not at.exception
     assert at.sidebar.caption[0].value.startswith("Dataset:")
     assert at.session_state["ds_source"] == "spanish-municipalities"
     assert at.select_slider(key="smooth_k").value == 10
     assert "lang" not in at.query_params
-    at.session_state["lang"] = "es"
-    at.run()
+    at.button_group(key="lang").set_value("es").run()
     assert at.query_params["lang"] == "es"  # the address is a link to the Spanish page
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import streamlit as st
 from babel.messages.pofile import read_po
+from streamlit.runtime.state.session_state_proxy import get_session_state
 
 from engine.messages import Text
 
@@ -139,7 +140,9 @@ def follow_link(page) -> None:
     A widget bound to the URL writes the label it shows there (a selectbox's formatted
     option, a tab's name), so a Spanish link reads `heat_show=probabilidades`: opened in
     English, or an English link opened in Spanish, or the address bar after a switch, the
-    widget would not find its value in its options.
+    widget would not find its value in its options. A parameter a widget of this session
+    binds already cannot be set, and needs not be: after a switch the address bar keeps the
+    other language's labels until the page is reloaded, whose first run rewrites them.
     """
     qp = st.query_params
     link = {key: qp.get_all(key) for key in qp}
@@ -147,7 +150,10 @@ def follow_link(page) -> None:
         key: [t(_message(v)) if key not in NOT_LABELS and _message(v) else v for v in values]
         for key, values in link.items()
     }
-    if shown != link:
+    changed = {key for key in link if shown[key] != link[key]}
+    with get_session_state().query_params() as state:
+        bound = {key for key in changed if state.is_bound(key)}
+    if changed and not bound:  # bound: its widget already holds its value (a switch)
         st.switch_page(page, query_params={k: v if len(v) > 1 else v[0] for k, v in shown.items()})
 
 

@@ -28,7 +28,7 @@ def test_every_old_address_opens_its_page(page, app_url, url_path):
     """Each address a page has ever had (tests/test_app.py's URL_PATHS) opens that page:
     its title on top, its entry in the sidebar marked as the current page."""
     script = URL_PATHS[url_path]
-    title = re.search(r'st\.title\("([^"]+)"', (ROOT / script).read_text())[1]
+    title = re.search(r'st\.title\((?:t\()?"([^"]+)"', (ROOT / script).read_text())[1]
     page.goto(f"{app_url}/{url_path}")
     wait_idle(page, timeout=60_000)
     expect(page.get_by_role("heading", level=1, name=title)).to_be_visible()

@@ -84,3 +84,19 @@ def test_a_link_written_in_either_language_opens_its_setting_in_the_other(browse
         assert f"heat_show={label}" in page.url
         assert ("lang=es" in page.url) == (lang == "es")
         context.close()
+
+
+def test_switching_language_keeps_a_finished_run_and_its_numbers(page, fresh_app_url):
+    page.goto(f"{fresh_app_url}/neural_bigram?lang=es&nb_steps=30")
+    wait_idle(page, timeout=60_000)
+    page.get_by_role("button", name="Entrenar").click()
+    expect(page.get_by_test_id("stMain")).to_contain_text("30 pasos", timeout=60_000)
+    wait_idle(page)
+    spanish = page.get_by_test_id("stMetric").all_inner_texts()
+    page.get_by_test_id("stSidebar").get_by_role("radio", name="English").click()
+    expect(page.locator("h1").first).to_have_text("Neural bigram")
+    wait_idle(page)
+    english = page.get_by_test_id("stMetric").all_inner_texts()
+    assert [m.split()[-1] for m in english] == [m.split()[-1] for m in spanish]  # the same run
+    assert english[0].startswith("Loss")
+    assert spanish[0].startswith("Pérdida")
