@@ -62,10 +62,6 @@ def test_the_sentence_counts_the_words_and_names_the_empty_splits():
     assert "train and dev are empty, so nothing can be trained" in small_data.shortfall(one)
     six = data.from_text("a\nb\nc\nd\ne\nf\n", "six.txt")
     assert small_data.shortfall(six) is None
-    assert (small_data.plural(1, "step"), small_data.plural(3_000, "step")) == (
-        "1 step",
-        "3,000 steps",
-    )
 
 
 @pytest.mark.parametrize("path", PAGES)

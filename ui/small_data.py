@@ -18,11 +18,6 @@ from ui.i18n import N_, t, tn
 MIN_WORDS = 6  # the smallest list whose three splits all have a word (4 / 1 / 1)
 
 
-def plural(n: int, word: str, words: str | None = None) -> str:
-    """'1 word', '5 words', '32,033 words' ('1 step', '3 steps'; irregular: pass `words`)."""
-    return f"{n:,} {word if n == 1 else words or word + 's'}"
-
-
 def loss(value: float | None) -> str:
     """A loss for a metric: four decimals, or – when there is none (not yet, or an empty split)."""
     return "–" if value is None or math.isnan(value) else f"{value:.4f}"
