@@ -76,7 +76,7 @@ def smoothing_curves(
     color = alt.Color("split:N", title=None, sort=names).scale(
         domain=names, range=[theme.SPLITS.get(s, theme.REFERENCES[-1]) for s in series]
     )
-    color = color.legend(orient="bottom")
+    color = color.legend(orient="bottom", direction="vertical")  # two legends side by side fit
     lines = (
         alt.Chart(finite)
         .mark_line(point=alt.OverlayMarkDef(size=12), clip=True)
@@ -112,7 +112,7 @@ def smoothing_curves(
             x="k:Q",
             strokeDash=alt.StrokeDash("what:N", title=None, sort=whats)
             .scale(domain=whats, range=dashes)
-            .legend(orient="bottom"),
+            .legend(orient="bottom", direction="vertical"),
             tooltip=[
                 alt.Tooltip("what:N", title=t("what")),
                 alt.Tooltip("k:Q", title="k", format="~g"),
