@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +106,18 @@ def wait_idle(page, timeout=30_000):
         state="attached", timeout=timeout
     )
     page.get_by_test_id("stSkeleton").first.wait_for(state="detached", timeout=timeout)
+
+
+def no_exception(page):
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def set_number(page, key, value):
+    """Type a number into the number input with this key and wait for the rerun."""
+    box = page.locator(f".st-key-{key} input")
+    box.fill(str(value))
+    box.press("Enter")
+    wait_idle(page)
 
 
 def choose_dataset(page, title):

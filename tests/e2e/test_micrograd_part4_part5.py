@@ -2,18 +2,7 @@
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, wait_idle
-
-
-def no_exception(page):
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-
-
-def set_number(page, key, value):
-    box = page.locator(f".st-key-{key} input")
-    box.fill(str(value))
-    box.press("Enter")
-    wait_idle(page)
+from tests.e2e.conftest import no_exception, screenshot, set_number, wait_idle
 
 
 def train_to_the_end(page, key, steps, timeout=60_000):

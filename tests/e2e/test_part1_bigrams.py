@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import choose_dataset, screenshot, wait_idle
+from tests.e2e.conftest import choose_dataset, no_exception, screenshot, wait_idle
 
 # url path, the number of charts at the defaults, a link with a widget at an extreme
 PAGES = [
@@ -13,10 +13,6 @@ PAGES = [
     ("neural_bigram", 1, "nb_lr=200.0&nb_reg=1.0&nb_steps=10"),
     ("ngram_exercises", 1, "e01_k=0"),
 ]
-
-
-def no_exception(page):
-    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 def charts_drawn(page, at_least):

@@ -4,19 +4,8 @@ sizes, on the default dataset, Spanish municipalities and an upload."""
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, wait_idle
+from tests.e2e.conftest import no_exception, screenshot, set_number, wait_idle
 from tests.e2e.test_app import upload
-
-
-def no_exception(page):
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-
-
-def set_number(page, key, value):
-    box = page.locator(f".st-key-{key} input")
-    box.fill(str(value))
-    box.press("Enter")
-    wait_idle(page)
 
 
 def choose(page, key, option):
