@@ -89,6 +89,7 @@ def test_diagnostics_trains_live_stops_and_resumes(page, app_url):
     expect(progress).not_to_have_text(progress.inner_text(), timeout=15_000)  # goes on by itself
     key(page, "diag:stop").get_by_role("button").click()
     expect(key(page, "diag:resume").get_by_role("button")).to_be_enabled(timeout=10_000)
+    expect(progress).to_contain_text("· stopped", timeout=3_000)  # not "stopping…"
     wait_idle(page)
     stopped = progress.inner_text()
     page.wait_for_timeout(1500)
