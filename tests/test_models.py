@@ -4,8 +4,10 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from engine import data, models
+from engine import data, models, train
+from engine.layers import BatchNorm1d
 from engine.lectures import LECTURE_SEED
 from engine.models import DeepConfig, MLPConfig, WaveNetConfig
 from engine.presets import PRESETS
@@ -88,6 +90,33 @@ def test_training_is_deterministic_and_resumable():
     assert one.final == two.final
     assert [e["step"] for e in one.evals] == [20, 40, 60]
     assert one.final["train"] < 10 ** one.lossi[0]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [MLPConfig(), MLPConfig(kaiming=True, batchnorm=True), WaveNetConfig(n_embd=4, n_hidden=16)],
+    ids=["mlp", "mlp-bn", "wavenet"],
+)
+def test_a_split_loss_is_the_mean_cross_entropy_of_every_example(names, config, monkeypatch):
+    """One forward pass per distinct context (LossTable) gives torch's cross-entropy over
+    every example of the split, in BatchNorm's evaluation mode; the model's mode is kept."""
+    monkeypatch.setattr(train, "EVAL_CHUNK", 1000)  # several chunks
+    splits = data.make_splits(names, config.block_size)
+    job = Job(config, TrainConfig(steps=50, eval_every=0), splits, names.vocab_size)
+    job.run()
+    X, Y = splits.Xdev, splits.Ydev
+    table = train.loss_table(X, Y)
+    assert len(table.X) < len(Y)
+    assert table.n.sum().item() == len(Y) == table.examples
+    with torch.no_grad(), models.eval_mode(job.model):
+        expected = F.cross_entropy(job.model(X)[0].double(), Y).item()
+    assert train.split_loss(job.model, X, Y) == pytest.approx(expected, abs=1e-6)
+    assert job.evaluate("dev") == job.final["dev"] == pytest.approx(expected, abs=1e-6)
+    assert job.evaluate("train", 500) == train.split_loss(
+        job.model, splits.Xtr[:500], splits.Ytr[:500]
+    )
+    assert all(bn.training for bn in job.model.layers if isinstance(bn, BatchNorm1d))
+    assert math.isnan(train.split_loss(job.model, X[:0], Y[:0]))
 
 
 def test_train_for_respects_its_time_budget():
