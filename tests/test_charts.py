@@ -72,10 +72,11 @@ def test_block_means_are_the_lectures_view_mean():
 
 def series(spec: dict) -> dict[str, dict]:
     """A loss curve's layers by their legend label: {label: {"mark", "data"}}."""
+    frames = {name: table.to_pandas() for name, table in spec["datasets"].items()}
     return {
-        spec["datasets"][layer["data"]["name"]]["series"].iloc[0]: {
+        frames[layer["data"]["name"]]["series"].iloc[0]: {
             "mark": layer["mark"]["type"],
-            "data": spec["datasets"][layer["data"]["name"]],
+            "data": frames[layer["data"]["name"]],
         }
         for layer in spec["layer"]
     }

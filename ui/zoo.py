@@ -15,7 +15,7 @@ from engine.zoo import data as zoo_data
 from engine.zoo.models import TITLES
 from ui import part2_mlp as mlp
 from ui import runs, state
-from ui.charts import bucket_means, template_spec
+from ui.charts import bucket_means, labelled, template_spec
 from ui.i18n import t, tr
 
 SESSION_RUNS = 8  # finished zoo runs a session keeps for the overlay and the table
@@ -101,7 +101,7 @@ def overlay_spec(curves: dict[str, list[float]], height: int = 340) -> dict:
         ("zoo_overlay", labels, height),
         build,
         {
-            f"run_{i}": bucket_means(v, 300).assign(series=lab)
+            f"run_{i}": labelled(lab, bucket_means(v, 300))
             for i, (lab, v) in enumerate(curves.items())
         },
     )
