@@ -27,13 +27,14 @@ import statistics
 import time
 
 import torch
+import torch.nn.functional as F
 
 from engine import data, models
 from engine.part1_bigrams import ngram
 from engine.part3_bn import stats
 from engine.presets import PRESETS
 from engine.stacked import Stack
-from engine.train import Job
+from engine.train import EVAL_TRAIN_SAMPLE, Job
 
 THROUGHPUT = {"part2-mlp": 3000, "part3-batchnorm": 3000, "part5-wavenet": 1000}
 COBATCH = {"part2-mlp": 200, "part3-batchnorm": 200, "part3-deep-bn": 60, "part5-wavenet": 40}
@@ -215,7 +216,45 @@ def latencies(ds, repeats: int = 3) -> dict:
     job = Job(p.model, p.train, data.make_splits(ds, 3), ds.vocab_size, record_stats=True)
     job.train_step()
     out["diagnostics_snapshot_ms"] = round(timed(lambda: stats.capture(job)), 1)
+    return {**out, **evaluations(ds, repeats)}
+
+
+def per_example_loss(model, X, Y, chunk: int = 2048) -> float:
+    """The yardstick for evaluations: a forward pass per example, `chunk` at a time."""
+    with torch.no_grad(), models.eval_mode(model):
+        total = sum(
+            F.cross_entropy(model(X[i : i + chunk])[0], Y[i : i + chunk], reduction="sum").item()
+            for i in range(0, len(Y), chunk)
+        )
+    return total / len(Y)
+
+
+def evaluations(ds, repeats: int = 3) -> dict:
+    """Milliseconds of a run's periodic estimate (20,000 train examples and dev) and of its
+    final losses (all three splits), as the engine evaluates (one forward pass per distinct
+    context, engine.train.LossTable) and with a forward pass per example."""
+    out = {}
+    for family, preset in (("mlp", "part2-mlp"), ("wavenet", "part5-wavenet")):
+        p = PRESETS[preset]
+        splits = data.make_splits(ds, p.model.block_size, p.shuffles)
+        job = Job(p.model, p.train, splits, ds.vocab_size)
+        for name, fn in _evaluations(job).items():
+            fn()  # the tables are built once per split
+            out[f"{name}_{family}_ms"] = round(timed(fn, repeats), 1)
     return out
+
+
+def _evaluations(job) -> dict:
+    splits, model = job.splits, job.model
+    estimated = [(splits.Xtr[:EVAL_TRAIN_SAMPLE], splits.Ytr[:EVAL_TRAIN_SAMPLE])]
+    estimated.append(splits.split("dev"))
+    final = [splits.split(s) for s in ("train", "dev", "test")]
+    return {
+        "estimate": job.estimate,
+        "estimate_per_example": lambda: [per_example_loss(model, *s) for s in estimated],
+        "finish": lambda: [job.evaluate(s) for s in ("train", "dev", "test")],
+        "finish_per_example": lambda: [per_example_loss(model, *s) for s in final],
+    }
 
 
 def machine() -> str:
@@ -247,6 +286,12 @@ LATENCY_LABELS = {  # key -> (label, unit)
     "smoothing_all_k_ms": ("smoothing curves for all k, once per dataset", "ms"),
     "smoothing_slider_move_ms": ("smoothing slider move (engine part)", "ms"),
     "diagnostics_snapshot_ms": ("diagnostics snapshot of the deep net", "ms"),
+    **{
+        f"{kind}{how}_{family}_ms": (f"{label}, {name}{', per example' if how else ''}", "ms")
+        for family, name in (("mlp", "part-2 MLP"), ("wavenet", "WaveNet"))
+        for kind, label in (("estimate", "periodic evaluation"), ("finish", "final losses"))
+        for how in ("", "_per_example")
+    },
 }
 
 
