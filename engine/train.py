@@ -90,13 +90,14 @@ def loss_table(X: torch.Tensor, Y: torch.Tensor, limit: int | None = None) -> Lo
 
 
 @torch.no_grad()
-def split_loss(model, X: torch.Tensor, Y: torch.Tensor) -> float:
-    """The mean loss of `model` over (X, Y) with BatchNorm's running statistics, the
-    lecture's split_loss: one forward pass per distinct context (LossTable), EVAL_CHUNK
-    contexts at a time, activations that fit the CPU's cache (a deep, wide net never holds
-    a whole split's: 10 layers of 400 over 182,625 examples would be gigabytes)."""
+def split_loss(model, X: torch.Tensor, Y: torch.Tensor, limit: int | None = None) -> float:
+    """The mean loss of `model` over (X, Y) (its first `limit` examples) with BatchNorm's
+    running statistics, the lecture's split_loss: one forward pass per distinct context
+    (LossTable), EVAL_CHUNK contexts at a time, activations that fit the CPU's cache (a
+    deep, wide net never holds a whole split's: 10 layers of 400 over 182,625 examples
+    would be gigabytes)."""
     with eval_mode(model):
-        return loss_table(X, Y).loss(model)
+        return loss_table(X, Y, limit).loss(model)
 
 
 @dataclass(frozen=True)
@@ -305,9 +306,7 @@ class Job(Run):
 
     def evaluate(self, split: str, limit: int | None = None) -> float:
         """The loss on a split (its first `limit` examples), with BatchNorm's running statistics."""
-        table = loss_table(*self.splits.split(split), limit)
-        with torch.no_grad(), eval_mode(self.model):
-            return table.loss(self.model)
+        return split_loss(self.model, *self.splits.split(split), limit)
 
     def estimate(self) -> dict[str, float]:
         """Cheap periodic losses: dev in full, train on a fixed sample."""
