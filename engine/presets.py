@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.messages import msg
 from engine.models import DeepConfig, MLPConfig, ModelConfig, WaveNetConfig
 from engine.train import TrainConfig
 
@@ -52,8 +53,8 @@ PRESETS = {
     for p in [
         Preset(
             "part2-mlp",
-            "MLP (Bengio 2003), lecture init",
-            "Lecture 3 · makemore part 2",
+            msg("MLP (Bengio 2003), lecture init"),
+            msg("Lecture 3 · makemore part 2"),
             MLPConfig(),
             TrainConfig(batch_seed=42),
             shuffles=4,
@@ -61,8 +62,8 @@ PRESETS = {
         ),
         Preset(
             "part3-original",
-            "Original init (confidently wrong)",
-            "Lecture 4 · makemore part 3",
+            msg("Original init (confidently wrong)"),
+            msg("Lecture 4 · makemore part 3"),
             MLPConfig(),
             _PART3,
             # chaotic: 2.1227-2.1263 / 2.1655-2.1697 under 7 kernel settings (sd 0.0015 /
@@ -73,8 +74,8 @@ PRESETS = {
         ),
         Preset(
             "part3-fix-softmax",
-            "Fix softmax confidently wrong",
-            "Lecture 4 · makemore part 3",
+            msg("Fix softmax confidently wrong"),
+            msg("Lecture 4 · makemore part 3"),
             MLPConfig(w2_scale=0.01, b2_scale=0.0),
             _PART3,
             expected=(2.0696, 2.1311),
@@ -82,8 +83,8 @@ PRESETS = {
         ),
         Preset(
             "part3-fix-tanh",
-            "Fix tanh layer too saturated",
-            "Lecture 4 · makemore part 3",
+            msg("Fix tanh layer too saturated"),
+            msg("Lecture 4 · makemore part 3"),
             MLPConfig(w1_scale=0.2, b1_scale=0.01, w2_scale=0.01, b2_scale=0.0),
             _PART3,
             expected=(2.0356, 2.1027),
@@ -91,8 +92,8 @@ PRESETS = {
         ),
         Preset(
             "part3-kaiming",
-            "Kaiming init (gain 5/3 / sqrt(fan_in))",
-            "Lecture 4 · makemore part 3",
+            msg("Kaiming init (gain 5/3 / sqrt(fan_in))"),
+            msg("Lecture 4 · makemore part 3"),
             MLPConfig(kaiming=True, b1_scale=0.01, w2_scale=0.01, b2_scale=0.0),
             _PART3,
             expected=(2.0377, 2.1070),
@@ -100,8 +101,8 @@ PRESETS = {
         ),
         Preset(
             "part3-batchnorm",
-            "Kaiming init + BatchNorm",
-            "Lecture 4 · makemore part 3",
+            msg("Kaiming init + BatchNorm"),
+            msg("Lecture 4 · makemore part 3"),
             MLPConfig(kaiming=True, w2_scale=0.01, b2_scale=0.0, batchnorm=True),
             _PART3,
             expected=(2.0674, 2.1057),
@@ -109,8 +110,8 @@ PRESETS = {
         ),
         Preset(
             "part3-deep-bn",
-            "Deep BatchNorm net, 1,001 steps (diagnostics)",
-            "Lecture 4 · makemore part 3",
+            msg("Deep BatchNorm net, 1,001 steps (diagnostics)"),
+            msg("Lecture 4 · makemore part 3"),
             DeepConfig(),
             TrainConfig(steps=1001, lr_decay_step=150_000, eval_every=0),
             expected=(2.4003, 2.3982),
@@ -118,8 +119,8 @@ PRESETS = {
         ),
         Preset(
             "part5-wavenet",
-            "Hierarchical WaveNet, 76,579 params",
-            "Lecture 6 · makemore part 5",
+            msg("Hierarchical WaveNet, 76,579 params"),
+            msg("Lecture 6 · makemore part 5"),
             WaveNetConfig(),
             TrainConfig(lr_decay_step=150_000, seed=42),
             expected=(1.7690, 1.9937),
@@ -129,8 +130,8 @@ PRESETS = {
         # bigger batches and a cosine decay reach the lectures' quality in far fewer steps.
         Preset(
             "fast-mlp",
-            "Fast recipe: part-3 quality (dev <= 2.106) in seconds",
-            "Beyond the lectures",
+            msg("Fast recipe: part-3 quality (dev <= 2.106) in seconds"),
+            msg("Beyond the lectures"),
             MLPConfig(
                 block_size=5,
                 n_embd=16,
@@ -145,8 +146,8 @@ PRESETS = {
         ),
         Preset(
             "fast-wavenet",
-            "Fast recipe: part-5 quality (dev <= 1.994) in about a minute",
-            "Beyond the lectures",
+            msg("Fast recipe: part-5 quality (dev <= 1.994) in about a minute"),
+            msg("Beyond the lectures"),
             WaveNetConfig(),
             _fast(10_000, batch_size=256),
             target_dev=1.994,

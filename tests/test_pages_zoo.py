@@ -112,9 +112,6 @@ def test_a_three_word_dataset_has_no_test_set_and_breaks_nothing():
 # --- in Spanish: the states a first render does not show ----------------------------------
 
 
-# Texts of the shared glue (area A: the training controls, the number inputs' ranges, the share
-# note, the export widgets, the decay schedule), translated on another branch: left out here
-# until the lead merges it, then this goes.
 def test_the_zoo_in_spanish_after_training_a_transformer_and_a_gru():
     at = small(page("pages/zoo/zoo.py", "spanish-municipalities", lang="es"))
     train(at, "zoo", 20, "zoo_steps")
@@ -147,3 +144,16 @@ def test_compare_runs_in_spanish_with_a_zoo_run_and_its_import():
     finish_training(other.run(), "reevaluate")  # the import, evaluated again
     assert list(other.dataframe[0].value["partición"]) == ["entrenamiento", "validación", "prueba"]
     assert not english_left(shown(other)), english_left(shown(other))
+
+
+def test_the_lectures_rows_of_the_zoos_table_in_spanish_on_names(names):
+    """On the lectures' data the table starts with the lecture models' published numbers:
+    their lecture and title in the session's language (a table's cells are Arrow data,
+    which the page-wide check does not read)."""
+    at = page("pages/zoo/zoo.py", "names", lang="es")
+    models = at.dataframe[0].value.iloc[:, 0].tolist()
+    assert models[0] == (
+        "Clase 4 · makemore parte 3: part3-batchnorm (Inicialización de Kaiming + BatchNorm)"
+    )
+    assert models[2].startswith("Más allá de las clases: fast-wavenet (Receta rápida")
+    assert not english_left(models), english_left(models)

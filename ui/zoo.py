@@ -117,7 +117,7 @@ def lecture_rows(ds: data.Dataset) -> list[dict]:
         for name in LECTURE_MODELS:
             p = PRESETS[name]
             train, dev = p.expected or (math.nan, p.target_dev or math.nan)
-            rows.append({"model": f"{p.lecture}: {p.name} ({t(p.title)})", "params": models.count_params(p.model, ds.vocab_size), "train": train, "test": dev, "split": lectures})  # fmt: skip
+            rows.append({"model": f"{tr(p.lecture)}: {p.name} ({tr(p.title)})", "params": models.count_params(p.model, ds.vocab_size), "train": train, "test": dev, "split": lectures})  # fmt: skip
     for run in runs.session_runs().values():
         job, run_ds = run["job"], run["dataset"]
         if run_ds.fingerprint != ds.fingerprint or job.final is None or job.config.kind == "zoo":
