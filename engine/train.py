@@ -80,6 +80,8 @@ _TABLES: dict[int, dict] = {}  # id of a split's targets -> {limit: LossTable}
 def loss_table(X: torch.Tensor, Y: torch.Tensor, limit: int | None = None) -> LossTable:
     """The LossTable of (X, Y)'s first `limit` examples, built once per split (its tables
     live as long as the split's targets tensor)."""
+    if limit is not None and limit >= len(Y):  # a sample of the whole split: the split's table
+        limit = None
     tables = _TABLES.get(id(Y))
     if tables is None:
         tables = _TABLES[id(Y)] = {}

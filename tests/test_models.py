@@ -108,6 +108,7 @@ def test_a_split_loss_is_the_mean_cross_entropy_of_every_example(names, config, 
     table = train.loss_table(X, Y)
     assert len(table.X) < len(Y)
     assert table.n.sum().item() == len(Y) == table.examples
+    assert train.loss_table(X, Y, len(Y)) is table  # a sample of it all: built once
     with torch.no_grad(), models.eval_mode(job.model):
         expected = F.cross_entropy(job.model(X)[0].double(), Y).item()
     assert train.split_loss(job.model, X, Y) == pytest.approx(expected, abs=1e-6)
