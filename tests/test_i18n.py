@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 
 from scripts import messages
 from tests.apptest import datasets, page, session, spec
-from tests.conftest import NAMES, NAMES_MISSING
+from tests.conftest import needs_names
 from tests.test_app import PAGES
 from ui import i18n
 
@@ -184,12 +184,12 @@ def test_the_check_sees_english():
     assert english_left(shown(at))  # English pages are English: the check can fail
 
 
-@pytest.mark.parametrize("dataset", ["spanish-municipalities", "names"])
+@pytest.mark.parametrize(
+    "dataset", ["spanish-municipalities", pytest.param("names", marks=needs_names)]
+)
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_in_spanish_shows_no_english(path, dataset):
     """On any data, and on the lectures' names, where pages add the lectures' own rows."""
-    if dataset == "names" and NAMES is None:
-        pytest.skip(NAMES_MISSING)
     at = page(path, dataset, lang="es")
     left = english_left(shown(at))
     assert not left, f"{path}: English left in Spanish:\n" + "\n".join(map(repr, left))
