@@ -3,10 +3,10 @@ training service, grouped (co-batching) or not, seconds from the submits to the 
 
     python scripts/class_at_once.py [--runs 30] [--steps 3000] [--rounds 2]
 
-The runs are the load test's (scripts/loadtest.py): the trainer page's default MLP and
-schedule, 3,000 steps, a seed each. Each round trains them once with MAKEMORE_GROUP=1
-and once with 32, each in a fresh service (MAKEMORE_SLOTS workers, one torch thread each)
-of a process of its own. What the load test adds on top of these figures is the pages.
+The runs are the load test's (scripts/loadtest.py, class_jobs): the trainer page's
+default MLP and schedule, 3,000 steps, a seed each. Each round trains them once with
+MAKEMORE_GROUP=1 and once with 32, each in a fresh service (MAKEMORE_SLOTS workers, one
+torch thread each) of a process of its own. What the load test adds on top of these figures is the pages.
 A benchmark, not a test: run it on a quiet machine.
 """
 
@@ -22,36 +22,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-SEEDS = 5000
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+import loadtest  # noqa: E402  (the load test's runs and service)
 
 
 def train_class(runs: int, steps: int) -> dict:
     """Submit the runs at once, watch them all until done: {"last", "median"} seconds."""
-    from engine import data
-    from engine.models import MLPConfig
-    from engine.serve.cache import RunCache
-    from engine.serve.service import TrainingService
-    from engine.serve.slots import default_slots
-    from engine.train import Job, TrainConfig, eval_interval
-
-    ds = data.load_builtin("names", download=False)
-    splits = data.make_splits(ds, MLPConfig.block_size)
-    cache = RunCache(Path(tempfile.mkdtemp(prefix="class-at-once-")), 2**30)
-    service = TrainingService.local(cache, default_slots())
+    ds, jobs = loadtest.class_jobs(runs, steps, same_run=False)
+    service = loadtest.local_service(tempfile.mkdtemp(prefix="class-at-once-"))
     try:
-        while len(service.executor.idle()) < service.executor.n:  # the workers are up
-            time.sleep(0.05)
-        t0, handles = time.monotonic(), []
-        for i in range(runs):
-            train = TrainConfig(
-                steps=steps,
-                lr_decay_step=steps // 2,
-                eval_every=eval_interval(steps),
-                seed=SEEDS + i,
-            )
-            job = Job(MLPConfig(), train, splits, ds.vocab_size)
-            handles.append(service.submit(job, f"student-{i}", ds)[0])
+        t0 = time.monotonic()
+        handles = [service.submit(job, f"student-{i}", ds)[0] for i, job in enumerate(jobs)]
         done: dict[int, float] = {}
         while len(done) < runs:
             for i, handle in enumerate(handles):

@@ -330,37 +330,52 @@ class Meter:
 # --- the yardstick: the same runs one after another, no UI ---------------------------------
 
 
-def baseline(students: int, steps: int, same_run: bool, cache: str) -> dict:
-    """Train the class's MLP runs one after another through a training service of this
-    process (the server's settings: MAKEMORE_SLOTS workers, one torch thread each).
-
-    The runs are the trainer page's: its default MLP and schedule with the steps and seeds
-    the students type. Seconds from each submit to done, and the runs' cache keys, which
-    the report compares with the server's to show that both trained the same runs.
-    """
+def class_jobs(students: int, steps: int, same_run: bool) -> tuple:
+    """(dataset, Jobs): the class's runs as the trainer page builds them, its default MLP
+    and schedule with the steps and seeds the students type (one run: --same-run)."""
     from engine import data
     from engine.models import MLPConfig
-    from engine.serve.cache import RunCache
-    from engine.serve.records import job_key
-    from engine.serve.service import TrainingService
-    from engine.serve.slots import default_slots
     from engine.train import Job, TrainConfig, eval_interval
 
     ds = data.load_builtin("names", download=False)
     splits = data.make_splits(ds, MLPConfig.block_size)
+    jobs = []
+    for i in range(1 if same_run else students):
+        train = TrainConfig(
+            steps=steps,
+            lr_decay_step=steps // 2,
+            eval_every=eval_interval(steps),
+            **({} if same_run else {"seed": SEEDS + i}),
+        )
+        jobs.append(Job(MLPConfig(), train, splits, ds.vocab_size))
+    return ds, jobs
+
+
+def local_service(cache: str):
+    """A training service of this process (the server's settings: MAKEMORE_SLOTS workers,
+    one torch thread each), once its workers are up."""
+    from engine.serve.cache import RunCache
+    from engine.serve.service import TrainingService
+    from engine.serve.slots import default_slots
+
     service = TrainingService.local(RunCache(Path(cache), 2**30), default_slots())
+    while len(service.executor.idle()) < service.executor.n:
+        time.sleep(0.05)
+    return service
+
+
+def baseline(students: int, steps: int, same_run: bool, cache: str) -> dict:
+    """Train the class's MLP runs (class_jobs) one after another through a training
+    service of this process: seconds from each submit to done, and the runs' cache keys,
+    which the report compares with the server's to show that both trained the same runs.
+    """
+    from engine.serve.records import job_key
+
+    ds, jobs = class_jobs(students, steps, same_run)
+    service = local_service(cache)
     seconds, keys = [], []
     try:
-        while len(service.executor.idle()) < service.executor.n:  # the workers are up
-            time.sleep(0.05)
-        for i in range(1 if same_run else students):
-            train = TrainConfig(
-                steps=steps,
-                lr_decay_step=steps // 2,
-                eval_every=eval_interval(steps),
-                **({} if same_run else {"seed": SEEDS + i}),
-            )
-            job = Job(MLPConfig(), train, splits, ds.vocab_size)
+        for i, job in enumerate(jobs):
             t0 = time.monotonic()
             handle, _ = service.submit(job, "baseline", ds)
             while handle.state != "done":
