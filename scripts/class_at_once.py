@@ -6,8 +6,8 @@ training service, grouped (co-batching) or not, seconds from the submits to the 
 The runs are the load test's (scripts/loadtest.py, class_jobs): the trainer page's
 default MLP and schedule, 3,000 steps, a seed each. Each round trains them once with
 MAKEMORE_GROUP=1 and once with 32, each in a fresh service (MAKEMORE_SLOTS workers, one
-torch thread each) of a process of its own. What the load test adds on top of these figures is the pages.
-A benchmark, not a test: run it on a quiet machine.
+torch thread each) of a process of its own. What the load test adds on top of these
+figures is the pages. A benchmark, not a test: run it on a quiet machine.
 """
 
 from __future__ import annotations
