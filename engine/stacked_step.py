@@ -3,8 +3,8 @@ extended to a leading run dimension, for a block of runs.
 
 Every parameter is one [R, ...] tensor; activations flow as (R, rows, features). Each
 kernel is the one the solo fused step calls, per run: torch.bmm / baddbmm round each
-run's matrix as torch.mm does; a bias update is one addmv over every run's columns (as
-fused's addmv); BatchNorm is torch's batch norm kernel over the runs side by side as
+run's matrix as torch.mm does; a bias update is each run's own addmv (as fused's);
+BatchNorm is torch's batch norm kernel over the runs side by side as
 channels, (rows, R * channels), each run shifted by its own example as fused shifts it;
 each run's loss is its own nll_loss (a mean over [R, B] would sum in another order).
 """
@@ -168,7 +168,6 @@ class Block:
                 self.layers.append(("identity", None))
         R = len(jobs)
         self.offsets = (torch.arange(R) * first.model.layers[0].weight.shape[0]).view(R, 1, 1)
-        self._ones = {}
         self._scale_key = self._scale = None
 
     def sync(self, which=None) -> None:
@@ -222,12 +221,6 @@ class Block:
             return self._forward_backward(X, Y, None, collect)
         scale = self._scale_for([j.train_config.lr_at(j.step) for j in self.jobs])
         return self._forward_backward(X, Y, scale)
-
-    def _ones_row(self, N):
-        t = self._ones.get(N)
-        if t is None:
-            t = self._ones[N] = torch.ones(N)
-        return t
 
     def _forward_backward(self, idx, Y, scale, collect=None):
         """Forward, cross-entropy and backward for every run at once; [R] losses.
@@ -296,11 +289,12 @@ class Block:
                 dx = torch.bmm(d, W.transpose(1, 2))  # before W changes
                 if collect is None:
                     W.baddbmm_(cache.transpose(1, 2), d)
-                    if b is not None:  # one addmv over every run's columns: fused's rounding
-                        N, F = d.shape[1], d.shape[2]
-                        dt = torch.empty(N, R, F)
-                        dt.copy_(d.transpose(0, 1))
-                        b.view(-1).addmv_(dt.view(N, R * F).t(), self._ones_row(N))
+                    if b is not None:  # each run's own addmv, as fused's: an addmv over
+                        # every run's columns rounds a row by its place in the matrix (MKL
+                        # on AVX-512)
+                        ones = _constant(d.device, (d.shape[1],), 1.0)
+                        for r in range(R):
+                            b[r, 0].addmv_(d[r].t(), ones)
                 else:
                     if b is not None:
                         collect.append(d.sum(1))
