@@ -484,8 +484,14 @@ def test_compatible_runs_of_two_sessions_train_together_on_one_actor(one_slot_ac
     until(svc, b, "b", ("running",))
     status = cluster.hub()
     assert status["busy"] == {"0": sorted([a.id, b.id])}  # both on the one actor
+    deadline = time.monotonic() + 30
+    while not (a.together == b.together == 1) and time.monotonic() < deadline:
+        svc.watch(a, "a"), svc.watch(b, "b")
+        time.sleep(0.02)
+    assert a.together == b.together == 1  # what the progress line says
     until(svc, b, "b")
     until(svc, a, "a")
+    assert a.together == b.together == 0
     assert cluster.hub()["started"] == 2
     for handle, (steps, seed, lr) in ((a, (6_000, 1, 0.1)), (b, (4_000, 2, 0.2))):
         alone = bn_mlp(steps, seed, lr)

@@ -26,7 +26,9 @@ class Executor(Protocol):
     Messages on `results` (engine.serve.worker): ("ready", worker, pid, Speed),
     ("patch", run_id, step, blob), ("done" | "stopped", run_id, blob),
     ("failed", run_id, message); an executor shared by several servers also sends
-    ("started", run_id) and ("base", run_id, step, blob) (a whole replica to restart from).
+    ("started", run_id) and ("base", run_id, step, blob) (a whole replica to restart from),
+    and its patches say how many other runs train with this one: ("patch", run_id, step,
+    blob, others) (a local executor's service knows it from its own placement).
     """
 
     n: int

@@ -431,6 +431,8 @@ class TrainingService:
             return
         if kind == "patch":
             handle._patched(message[2], message[3])
+            if len(message) > 4:  # a Ray slot's: the runs it trains this one with
+                handle.together = message[4]
             return
         if kind in ("started", "base"):  # a shared executor's: running; a whole replica
             with self.lock:
@@ -444,6 +446,7 @@ class TrainingService:
         with self.lock:
             self.groups.ended(run_id)
             handle._run(False)
+            handle.together = 0
             if kind == "failed":
                 handle.state, handle.error = "failed", message[2]
             else:
@@ -494,4 +497,7 @@ class TrainingService:
                 self.groups.started(index, run_id, handle.trainable)
                 self.executor.start(index, run_id, handle.blob, handle.refs, self.patch_every)
             for handle in self.handles.values():
-                handle.together = self.groups.others(handle.id) if handle.active else 0
+                if not handle.active:
+                    handle.together = 0
+                elif self.groups.limit > 1:  # this server's workers (Ray's slots tell it)
+                    handle.together = self.groups.others(handle.id)

@@ -140,7 +140,8 @@ class SlotWorker:
                 elif now - member.last >= member.patch_every * spread:
                     step = int(getattr(trainable, "step", 0))
                     patch = portable.dumps(member.outbox.patch())
-                    self.hub.post.remote(run_id, ("patch", run_id, step, patch))
+                    others = len(stack.jobs) - 1 if trainable in stack.jobs else 0
+                    self.hub.post.remote(run_id, ("patch", run_id, step, patch, others))
                     member.last = now
                     # a whole replica right after a patch (later ones build on it); in a
                     # big group, as the patches, each run's less often
