@@ -11,8 +11,10 @@ each run's loss is its own nll_loss (a mean over [R, B] would sum in another ord
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+from pathlib import Path
 
 import torch
 
@@ -20,11 +22,12 @@ from engine import fused
 from engine.fused import _constant
 from engine.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
 
-BLOCK_BYTES = 512 * 1024  # a block's largest activation: about one core's L2 cache
+BLOCK_BYTES = 512 * 1024  # a block's largest activation where the L2 size is not known
+CPU_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
 _bn_backward = torch.ops.aten.native_batch_norm_backward.default
-_tanh_backward = torch.ops.aten.tanh_backward.default
+_tanh_backward = torch.ops.aten.tanh_backward.grad_input
 _MASK = [True, True, True]
-_nll = torch._C._nn.nll_loss_nd
+_nll = torch.ops.aten.nll_loss_forward.output
 
 
 def _bn_layout(bn, B, T, C):
@@ -85,11 +88,26 @@ class _BN:
                 setattr(layer, name, src.view(self.stat).clone())
 
 
+@functools.cache
+def l2_bytes(cache: Path = CPU_CACHE) -> int:
+    """One core's L2 cache as Linux reports it (BLOCK_BYTES where it does not)."""
+    units = {"K": 1024, "M": 1024**2}
+    for index in sorted(cache.glob("index*")):
+        try:
+            if (index / "level").read_text().strip() != "2":
+                continue
+            size = (index / "size").read_text().strip()
+            return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+        except (OSError, ValueError):
+            break
+    return BLOCK_BYTES
+
+
 def block_size(model, batch_size: int, T: int) -> int:
-    """Runs per block: as many as keep the largest activation of the block within
-    BLOCK_BYTES (about a core's L2 cache; MAKEMORE_STACK_BYTES). Past that every batched
-    kernel reads its operands from further away and a bigger block is slower, not faster."""
-    budget = int(os.environ.get("MAKEMORE_STACK_BYTES", BLOCK_BYTES))
+    """Runs per block: as many as keep the largest activation of the block within one
+    core's L2 cache (MAKEMORE_STACK_BYTES overrides). Past that every batched kernel
+    reads its operands from further away and a bigger block is slower, not faster."""
+    budget = int(os.environ.get("MAKEMORE_STACK_BYTES") or l2_bytes())
     rows, width = batch_size * T, 0
     for layer in model.layers:
         if type(layer) is FlattenConsecutive:
@@ -153,7 +171,8 @@ class Block:
             elif t is Linear:
                 W = torch.stack([l.weight.detach() for l in column])
                 b = None if layer.bias is None else torch.stack([l.bias.detach() for l in column])
-                self.layers.append(("linear", (W, None if b is None else b.unsqueeze(1))))
+                b = None if b is None else b.unsqueeze(1)  # [R, 1, fan_out]
+                self.layers.append(("linear", (W, b, None if b is None else [v[0] for v in b])))
                 C = W.shape[2]
             elif t is BatchNorm1d:
                 state = _BN(column, B, T, C)
@@ -168,6 +187,15 @@ class Block:
                 self.layers.append(("identity", None))
         R = len(jobs)
         self.offsets = (torch.arange(R) * first.model.layers[0].weight.shape[0]).view(R, 1, 1)
+        # The step's buffers, written in place every step, and their per-run views made once:
+        # a step otherwise spends a Python call on each run's slice of each of them.
+        self.ix = torch.empty(R * self.B, dtype=torch.long)  # each run's minibatch indices
+        self.ix_runs = list(self.ix.view(R, self.B))
+        self.Y = torch.empty(R * self.B, dtype=torch.long)
+        self.logprobs = self.nll_runs = None  # (R * B, V) and each run's nll_loss arguments
+        self.losses = torch.empty(R)
+        self.grads: dict[int, torch.Tensor] = {}  # layer -> its input gradient's buffer
+        self.views: dict[int, tuple] = {}  # layer -> (buffer, its runs' transposed views)
         self._scale_key = self._scale = None
 
     def sync(self, which=None) -> None:
@@ -180,7 +208,7 @@ class Block:
                     if kind == "embedding":
                         layer.weight.copy_(state[r])
                     elif kind == "linear":
-                        W, b = state
+                        W, b, _ = state
                         layer.weight.copy_(W[r])
                         if b is not None:
                             layer.bias.copy_(b[r, 0])
@@ -208,10 +236,25 @@ class Block:
 
     def _draw(self, splits):
         """Each run's minibatch from its own generator, as Run.train_step draws it."""
-        Xtr, Ytr = splits.Xtr, splits.Ytr
-        n, B = Xtr.shape[0], self.B
-        ix = torch.cat([torch.randint(0, n, (B,), generator=j.batch_generator) for j in self.jobs])
-        return Xtr.index_select(0, ix).view(len(self.jobs), B, -1), Ytr.index_select(0, ix)
+        Xtr, n, B = splits.Xtr, splits.Xtr.shape[0], self.B
+        for job, ix in zip(self.jobs, self.ix_runs, strict=True):
+            torch.randint(0, n, (B,), generator=job.batch_generator, out=ix)
+        torch.index_select(splits.Ytr, 0, self.ix, out=self.Y)
+        return Xtr.index_select(0, self.ix).view(len(self.jobs), B, -1), self.Y
+
+    def _buffer(self, i: int, like: torch.Tensor) -> torch.Tensor:
+        """Layer i's input-gradient buffer, the shape of `like`."""
+        t = self.grads.get(i)
+        if t is None or t.shape != like.shape:
+            t = self.grads[i] = torch.empty_like(like)
+        return t
+
+    def _runs_t(self, i: int, d: torch.Tensor) -> list:
+        """[d[r].t() for each run], made once while d is the same buffer."""
+        kept = self.views.get(i)
+        if kept is None or kept[0].data_ptr() != d.data_ptr() or kept[0].shape != d.shape:
+            kept = self.views[i] = (d, [m.t() for m in d])  # kept[0] holds d's storage
+        return kept[1]
 
     def step(self, splits, collect=None) -> torch.Tensor:
         """One step of every run of the block ([R] losses); with `collect`, the gradients
@@ -242,7 +285,7 @@ class Block:
                 x = x.view(R, B * T2, x.shape[2] * state)
                 T = T2
             elif kind == "linear":
-                W, b = state
+                W, b, _ = state
                 y = torch.bmm(x, W) if b is None else torch.baddbmm(b, x, W)
                 caches.append(x)
                 x = y
@@ -255,13 +298,18 @@ class Block:
             else:
                 caches.append(None)
         V = x.shape[2]
-        logprobs = torch.log_softmax(x.view(R * B, V), 1)
-        losses = torch.stack(
-            [
-                _nll(logprobs[r * B : (r + 1) * B], Y[r * B : (r + 1) * B], None, 1, -100)
-                for r in range(R)
+        if self.logprobs is None:
+            self.logprobs, weights = torch.empty(R * B, V), torch.empty(R)
+            self.nll_runs = [
+                (lp, y, self.losses[r], weights[r])
+                for r, (lp, y) in enumerate(
+                    zip(self.logprobs.view(R, B, V), self.Y.view(R, B), strict=True)
+                )
             ]
-        )
+        logprobs = torch._log_softmax(x.view(R * B, V), 1, False, out=self.logprobs)
+        for lp, y, loss, weight in self.nll_runs:  # each run's own mean, as alone
+            _nll(lp, y, None, 1, -100, output=loss, total_weight=weight)
+        losses = self.losses.clone()
         d = logprobs.exp_().scatter_add_(1, Y.view(-1, 1), _constant(Y.device, (R * B, 1), -1.0))
         d = d.view(R, B, V)
         if scale is None:
@@ -269,7 +317,9 @@ class Block:
         else:
             d.mul_(scale)
         updates = ([], [])  # BatchNorm's gammas and betas and their deltas: one foreach add
-        for (kind, state), cache in zip(reversed(self.layers), reversed(caches), strict=True):
+        for i, ((kind, state), cache) in enumerate(
+            zip(reversed(self.layers), reversed(caches), strict=True)
+        ):
             if kind == "embedding":
                 W = state
                 E = W.shape[2]
@@ -285,7 +335,7 @@ class Block:
             elif kind == "flatten":
                 d = d.view(cache)
             elif kind == "linear":
-                W, b = state
+                W, b, _ = state
                 dx = torch.bmm(d, W.transpose(1, 2))  # before W changes
                 if collect is None:
                     W.baddbmm_(cache.transpose(1, 2), d)
@@ -293,8 +343,8 @@ class Block:
                         # every run's columns rounds a row by its place in the matrix (MKL
                         # on AVX-512)
                         ones = _constant(d.device, (d.shape[1],), 1.0)
-                        for r in range(R):
-                            b[r, 0].addmv_(d[r].t(), ones)
+                        for bias, dr in zip(state[2], self._runs_t(i, d), strict=True):
+                            bias.addmv_(dr, ones)
                 else:
                     if b is not None:
                         collect.append(d.sum(1))
@@ -309,7 +359,7 @@ class Block:
                     collect.append(db.view(state.beta.shape))
                     collect.append(dw.view(state.gamma.shape))
             elif kind == "tanh":
-                d = _tanh_backward(d, cache)
+                d = _tanh_backward(d, cache, grad_input=self._buffer(i, d))
         if updates[0]:
             torch._foreach_add_(updates[0], updates[1])
         return losses

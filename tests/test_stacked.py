@@ -13,7 +13,7 @@ import dataclasses
 import pytest
 import torch
 
-from engine import data, fused
+from engine import data, fused, stacked_step
 from engine.models import DeepConfig, MLPConfig, WaveNetConfig
 from engine.stacked import Stack, group_key
 from engine.train import Job, TrainConfig
@@ -170,6 +170,19 @@ def test_blocks_of_runs_train_as_one_stack(monkeypatch):
     group.run()
     for a, b in zip(alone, together, strict=True):
         assert_same(a, b)
+
+
+def test_blocks_are_sized_by_the_l2_cache_linux_reports(tmp_path, monkeypatch):
+    for index, (level, size) in enumerate([("1", "48K"), ("2", "2048K"), ("3", "480M")]):
+        (tmp_path / f"index{index}").mkdir()
+        (tmp_path / f"index{index}" / "level").write_text(level + "\n")
+        (tmp_path / f"index{index}" / "size").write_text(size + "\n")
+    assert stacked_step.l2_bytes(tmp_path) == 2 * 1024 * 1024
+    assert stacked_step.l2_bytes(tmp_path / "missing") == stacked_step.BLOCK_BYTES
+    model = Job(CONFIGS["mlp"], varied(1)[0], data.make_splits(WORDS, 3), 13).model
+    monkeypatch.delenv("MAKEMORE_STACK_BYTES", raising=False)
+    monkeypatch.setattr(stacked_step, "l2_bytes", lambda: 2 * 4 * 32 * 64)  # two hidden layers'
+    assert stacked_step.block_size(model, 32, 3) == 2
 
 
 def test_what_may_train_together():
