@@ -252,7 +252,8 @@ class Block:
     def _runs_t(self, i: int, d: torch.Tensor) -> list:
         """[d[r].t() for each run], made once while d is the same buffer."""
         kept = self.views.get(i)
-        if kept is None or kept[0].data_ptr() != d.data_ptr() or kept[0].shape != d.shape:
+        same = kept is not None and kept[0].data_ptr() == d.data_ptr()
+        if not (same and kept[0].shape == d.shape and kept[0].stride() == d.stride()):
             kept = self.views[i] = (d, [m.t() for m in d])  # kept[0] holds d's storage
         return kept[1]
 
@@ -335,7 +336,7 @@ class Block:
             elif kind == "flatten":
                 d = d.view(cache)
             elif kind == "linear":
-                W, b, _ = state
+                W, b, biases = state
                 dx = torch.bmm(d, W.transpose(1, 2))  # before W changes
                 if collect is None:
                     W.baddbmm_(cache.transpose(1, 2), d)
@@ -343,7 +344,7 @@ class Block:
                         # every run's columns rounds a row by its place in the matrix (MKL
                         # on AVX-512)
                         ones = _constant(d.device, (d.shape[1],), 1.0)
-                        for bias, dr in zip(state[2], self._runs_t(i, d), strict=True):
+                        for bias, dr in zip(biases, self._runs_t(i, d), strict=True):
                             bias.addmv_(dr, ones)
                 else:
                     if b is not None:
