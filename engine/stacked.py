@@ -25,20 +25,55 @@ tolerance); tests/test_stacked.py holds both.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from pathlib import Path
 
 import torch
 
 from engine import fused
 from engine.layers import BatchNorm1d, Embedding, FlattenConsecutive, Identity, Linear, Tanh
-from engine.stacked_step import Block, block_size, hand_over
+from engine.stacked_step import Block, hand_over
 from engine.train import Job, _log10
 
 # Off by default: on a two-core server the class load test finished its last run about as
 # soon grouped, but with every run live at once the pages' redraws doubled the server's CPU
 # and its p95 latency (README, "Compatible runs train together"). MAKEMORE_GROUP=32 turns it on.
 DEFAULT_GROUP = 1
+
+
+BLOCK_BYTES = 512 * 1024  # a block's largest activation where the L2 size is not known
+CPU_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
+
+
+@functools.cache
+def l2_bytes(cache: Path = CPU_CACHE) -> int:
+    """One core's L2 cache as Linux reports it (BLOCK_BYTES where it does not)."""
+    units = {"K": 1024, "M": 1024**2}
+    for index in sorted(cache.glob("index*")):
+        try:
+            if (index / "level").read_text().strip() != "2":
+                continue
+            size = (index / "size").read_text().strip()
+            return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+        except (OSError, ValueError):
+            break
+    return BLOCK_BYTES
+
+
+def block_size(model, batch_size: int, T: int) -> int:
+    """Runs per block: as many as keep the largest activation of the block within one
+    core's L2 cache (MAKEMORE_STACK_BYTES overrides). Past that every batched kernel
+    reads its operands from further away and a bigger block is slower, not faster."""
+    budget = int(os.environ.get("MAKEMORE_STACK_BYTES") or l2_bytes())
+    rows, width = batch_size * T, 0
+    for layer in model.layers:
+        if type(layer) is FlattenConsecutive:
+            rows //= layer.n
+        elif type(layer) in (Linear, Embedding):
+            width = max(width, rows * layer.weight.shape[1])
+    return max(1, budget // max(4 * width, 1))
 
 
 def group_limit() -> int:

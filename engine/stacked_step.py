@@ -11,10 +11,7 @@ each run's loss is its own nll_loss (a mean over [R, B] would sum in another ord
 
 from __future__ import annotations
 
-import functools
 import math
-import os
-from pathlib import Path
 
 import torch
 
@@ -22,8 +19,6 @@ from engine import fused
 from engine.fused import _constant
 from engine.layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh
 
-BLOCK_BYTES = 512 * 1024  # a block's largest activation where the L2 size is not known
-CPU_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
 _bn_backward = torch.ops.aten.native_batch_norm_backward.default
 _tanh_backward = torch.ops.aten.tanh_backward.grad_input
 _MASK = [True, True, True]
@@ -86,35 +81,6 @@ class _BN:
                 t.copy_(src.view(self.stat))
             else:  # the first step gives the statistics the batch statistics' shape
                 setattr(layer, name, src.view(self.stat).clone())
-
-
-@functools.cache
-def l2_bytes(cache: Path = CPU_CACHE) -> int:
-    """One core's L2 cache as Linux reports it (BLOCK_BYTES where it does not)."""
-    units = {"K": 1024, "M": 1024**2}
-    for index in sorted(cache.glob("index*")):
-        try:
-            if (index / "level").read_text().strip() != "2":
-                continue
-            size = (index / "size").read_text().strip()
-            return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
-        except (OSError, ValueError):
-            break
-    return BLOCK_BYTES
-
-
-def block_size(model, batch_size: int, T: int) -> int:
-    """Runs per block: as many as keep the largest activation of the block within one
-    core's L2 cache (MAKEMORE_STACK_BYTES overrides). Past that every batched kernel
-    reads its operands from further away and a bigger block is slower, not faster."""
-    budget = int(os.environ.get("MAKEMORE_STACK_BYTES") or l2_bytes())
-    rows, width = batch_size * T, 0
-    for layer in model.layers:
-        if type(layer) is FlattenConsecutive:
-            rows //= layer.n
-        elif type(layer) in (Linear, Embedding):
-            width = max(width, rows * layer.weight.shape[1])
-    return max(1, budget // max(4 * width, 1))
 
 
 def _solo_shift(bn):

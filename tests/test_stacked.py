@@ -13,7 +13,7 @@ import dataclasses
 import pytest
 import torch
 
-from engine import data, fused, stacked_step
+from engine import data, fused, stacked
 from engine.models import DeepConfig, MLPConfig, WaveNetConfig
 from engine.stacked import Stack, group_key
 from engine.train import Job, TrainConfig
@@ -177,12 +177,12 @@ def test_blocks_are_sized_by_the_l2_cache_linux_reports(tmp_path, monkeypatch):
         (tmp_path / f"index{index}").mkdir()
         (tmp_path / f"index{index}" / "level").write_text(level + "\n")
         (tmp_path / f"index{index}" / "size").write_text(size + "\n")
-    assert stacked_step.l2_bytes(tmp_path) == 2 * 1024 * 1024
-    assert stacked_step.l2_bytes(tmp_path / "missing") == stacked_step.BLOCK_BYTES
+    assert stacked.l2_bytes(tmp_path) == 2 * 1024 * 1024
+    assert stacked.l2_bytes(tmp_path / "missing") == stacked.BLOCK_BYTES
     model = Job(CONFIGS["mlp"], varied(1)[0], data.make_splits(WORDS, 3), 13).model
     monkeypatch.delenv("MAKEMORE_STACK_BYTES", raising=False)
-    monkeypatch.setattr(stacked_step, "l2_bytes", lambda: 2 * 4 * 32 * 64)  # two hidden layers'
-    assert stacked_step.block_size(model, 32, 3) == 2
+    monkeypatch.setattr(stacked, "l2_bytes", lambda: 2 * 4 * 32 * 64)  # two hidden layers'
+    assert stacked.block_size(model, 32, 3) == 2
 
 
 def test_what_may_train_together():
