@@ -478,9 +478,10 @@ def one_slot_actor(monkeypatch):
 def test_compatible_runs_of_two_sessions_train_together_on_one_actor(one_slot_actor):
     cluster, svc = one_slot_actor
     assert svc.slots.n == 4  # one actor, four runs at once
-    a, _ = svc.submit(bn_mlp(6_000, seed=1), "a", WORDS)
+    # long enough (seconds, on a fast CPU) that both train together for many patches
+    a, _ = svc.submit(bn_mlp(40_000, seed=1), "a", WORDS)
     until(svc, a, "a", ("running",))
-    b, _ = svc.submit(bn_mlp(4_000, seed=2, lr=0.2), "b", WORDS)  # another session's
+    b, _ = svc.submit(bn_mlp(30_000, seed=2, lr=0.2), "b", WORDS)  # another session's
     until(svc, b, "b", ("running",))
     status = cluster.hub()
     assert status["busy"] == {"0": sorted([a.id, b.id])}  # both on the one actor
@@ -493,7 +494,7 @@ def test_compatible_runs_of_two_sessions_train_together_on_one_actor(one_slot_ac
     until(svc, a, "a")
     assert a.together == b.together == 0
     assert cluster.hub()["started"] == 2
-    for handle, (steps, seed, lr) in ((a, (6_000, 1, 0.1)), (b, (4_000, 2, 0.2))):
+    for handle, (steps, seed, lr) in ((a, (40_000, 1, 0.1)), (b, (30_000, 2, 0.2))):
         alone = bn_mlp(steps, seed, lr)
         alone.run()
         with handle.view() as trained:
