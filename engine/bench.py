@@ -33,7 +33,7 @@ from engine import data, models
 from engine.part1_bigrams import ngram
 from engine.part3_bn import stats
 from engine.presets import PRESETS
-from engine.stacked import Stack
+from engine.stacked import Stack, keep_freed_memory
 from engine.train import EVAL_TRAIN_SAMPLE, Job
 
 THROUGHPUT = {"part2-mlp": 3000, "part3-batchnorm": 3000, "part5-wavenet": 1000}
@@ -112,7 +112,9 @@ def _class_of(p, splits, vocab_size, R: int, steps: int) -> list[Job]:
 
 def co_batched(ds, repeats=3, runs=COBATCH_RUNS, families=COBATCH) -> list[dict]:
     """Run-steps/s of R runs trained together against the same R runs one after another
-    with the fused single-run step (best of `repeats` alternating rounds, one warm-up)."""
+    with the fused single-run step (best of `repeats` alternating rounds, one warm-up), in a
+    process that keeps its freed memory as the workers do (engine.stacked.keep_freed_memory)."""
+    keep_freed_memory()
     rows = []
     for name, steps in families.items():
         p = PRESETS[name]

@@ -25,6 +25,7 @@ tolerance); tests/test_stacked.py holds both.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import time
@@ -45,6 +46,27 @@ DEFAULT_GROUP = 1
 
 BLOCK_BYTES = 512 * 1024  # a block's largest activation where the L2 size is not known
 CPU_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
+
+
+KEPT_HEAP = 256 * 1024**2  # freed memory a training process keeps (glibc's trim threshold)
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Keep a training process's freed buffers for its next step (glibc; False elsewhere).
+
+    A stacked step allocates and frees activations of hundreds of KB. By default glibc
+    maps the biggest afresh and hands freed memory back to the system, so every step takes
+    a page fault per 4 KB it touches again: 770 per step for 32 part-3 MLPs, a fifth of the
+    step's time (`python scripts/cobatch_ceiling.py`). Called once in every worker."""
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    mapped = mallopt(M_MMAP_THRESHOLD, 32 * 1024**2)  # glibc's largest: above it, mmap
+    return bool(mapped and mallopt(M_TRIM_THRESHOLD, KEPT_HEAP))
 
 
 @functools.cache

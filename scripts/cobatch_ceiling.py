@@ -32,7 +32,7 @@ import torch  # noqa: E402
 
 from engine import bench, data  # noqa: E402
 from engine.presets import PRESETS  # noqa: E402
-from engine.stacked import Stack  # noqa: E402
+from engine.stacked import Stack, keep_freed_memory  # noqa: E402
 
 PRESETS_TIMED = ("part2-mlp", "part3-batchnorm")
 STEPS = 200  # steps per run per round (the bench's)
@@ -113,6 +113,7 @@ def main(argv=None) -> None:
     parser.add_argument("--presets", nargs="+", default=list(PRESETS_TIMED))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    keep_freed_memory()  # as the workers do
     for name in args.presets:
         for R in args.runs:
             print(json.dumps(measure(name, R, args.rounds)), flush=True)

@@ -33,7 +33,10 @@ class SlotWorker:
     def __init__(self, index: int, hub, threads: int = 1, nice: int = NICE):
         import torch
 
+        from engine.stacked import keep_freed_memory
+
         torch.set_num_threads(threads)
+        keep_freed_memory()
         with suppress(OSError):
             os.nice(nice)  # the app servers on the same machine first
         self.index, self.hub = index, hub

@@ -27,7 +27,7 @@ import torch
 from engine.messages import msg
 from engine.models import ConfigError
 from engine.serve import estimate, portable
-from engine.stacked import Stack
+from engine.stacked import Stack, keep_freed_memory
 
 CHUNK = 0.05  # seconds of training between looks at the commands
 PATCHES_AT_ONCE = 4  # runs of a group patched every patch_every; more: each one less often
@@ -45,6 +45,7 @@ def main(worker: int, commands, results, threads: int = 1, nice: int = 0) -> Non
     and it joins them at their next step; every run still gets its own patches and its
     own "done" or "stopped"."""
     torch.set_num_threads(threads)
+    keep_freed_memory()
     os.nice(nice)  # the pages first: training takes every cycle they leave
     store: dict[tuple[str, str], object] = {}
     runs: dict[str, list] = {}  # run_id -> [trainable, outbox, patch_every, last patch time]
