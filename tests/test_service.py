@@ -304,9 +304,10 @@ def assert_as_alone(handle, steps, seed, lr=0.1):
 def test_two_sessions_compatible_runs_train_together_as_they_would_alone():
     svc = TrainingService.local(RunCache(None, 0), slots=1)
     try:
-        a, _ = svc.submit(bn_mlp(4_000, seed=1), "a", WORDS)
+        # long enough (seconds, on a fast CPU) that both train together for many patches
+        a, _ = svc.submit(bn_mlp(20_000, seed=1), "a", WORDS)
         wait(a, ("running",), service=svc, session="a")
-        b, _ = svc.submit(bn_mlp(2_500, seed=2, lr=0.2), "b", WORDS)  # another session's
+        b, _ = svc.submit(bn_mlp(15_000, seed=2, lr=0.2), "b", WORDS)  # another session's
         wait(b, ("running",), service=svc, session="b")
         deadline = time.monotonic() + 30
         while not (a.together == b.together == 1) and time.monotonic() < deadline:
@@ -317,8 +318,8 @@ def test_two_sessions_compatible_runs_train_together_as_they_would_alone():
         wait(b, service=svc, session="b")
         wait(a, service=svc, session="a")
         assert a.together == b.together == 0
-        assert_as_alone(a, 4_000, seed=1)
-        assert_as_alone(b, 2_500, seed=2, lr=0.2)
+        assert_as_alone(a, 20_000, seed=1)
+        assert_as_alone(b, 15_000, seed=2, lr=0.2)
     finally:
         svc.close()
 
@@ -326,8 +327,8 @@ def test_two_sessions_compatible_runs_train_together_as_they_would_alone():
 def test_a_run_stopped_in_a_group_leaves_it_and_resumes_into_it():
     svc = TrainingService.local(RunCache(None, 0), slots=1)
     try:
-        a, _ = svc.submit(bn_mlp(6_000, seed=1), "a", WORDS)
-        b, _ = svc.submit(bn_mlp(6_000, seed=2), "b", WORDS)
+        a, _ = svc.submit(bn_mlp(12_000, seed=1), "a", WORDS)
+        b, _ = svc.submit(bn_mlp(12_000, seed=2), "b", WORDS)
         wait(b, ("running",), service=svc, session="b")
         while b.step < 500:
             svc.watch(a, "a"), svc.watch(b, "b")
@@ -338,8 +339,8 @@ def test_a_run_stopped_in_a_group_leaves_it_and_resumes_into_it():
         svc.resume(b, "b")
         wait(a, service=svc, session="a")
         wait(b, service=svc, session="b")
-        assert_as_alone(a, 6_000, seed=1)
-        assert_as_alone(b, 6_000, seed=2)
+        assert_as_alone(a, 12_000, seed=1)
+        assert_as_alone(b, 12_000, seed=2)
     finally:
         svc.close()
 
