@@ -201,10 +201,11 @@ class Block:
         return self._scale
 
     def _draw(self, splits):
-        """Each run's minibatch from its own generator, as Run.train_step draws it."""
+        """Each run's minibatch from its own generator, as Run.train_step draws it: the
+        kernel of its torch.randint(0, n, (B,)), on the run's slice of the indices."""
         Xtr, n, B = splits.Xtr, splits.Xtr.shape[0], self.B
         for job, ix in zip(self.jobs, self.ix_runs, strict=True):
-            torch.randint(0, n, (B,), generator=job.batch_generator, out=ix)
+            ix.random_(0, n, generator=job.batch_generator)
         torch.index_select(splits.Ytr, 0, self.ix, out=self.Y)
         return Xtr.index_select(0, self.ix).view(len(self.jobs), B, -1), self.Y
 
