@@ -57,8 +57,8 @@ def keep_freed_memory() -> bool:
 
     A stacked step allocates and frees activations of hundreds of KB. By default glibc
     maps the biggest afresh and hands freed memory back to the system, so every step takes
-    a page fault per 4 KB it touches again: 770 per step for 32 part-3 MLPs, a fifth of the
-    step's time (`python scripts/cobatch_ceiling.py`). Called once in every worker."""
+    a page fault per 4 KB it touches again: 200 to 770 a step for 32 part-3 MLPs, up to a
+    quarter of the step's time. Called once in every worker process."""
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt

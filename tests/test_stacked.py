@@ -261,4 +261,4 @@ def test_a_worker_keeps_its_freed_buffers_for_the_next_step():
     kept, with_it = faults("kept")
     assert kept == "True"
     _, without = faults("default")
-    assert with_it < without / 10
+    assert with_it < max(2, without / 10)  # a glibc that keeps them anyway: under 2 a step
