@@ -24,11 +24,10 @@ class Executor(Protocol):
     """Training slots the service hands runs to; what they send back arrives on `results`.
 
     Messages on `results` (engine.serve.worker): ("ready", worker, pid, Speed),
-    ("patch", run_id, step, blob), ("done" | "stopped", run_id, blob),
+    ("patch", run_id, step, blob, others) (others: how many runs train together with this
+    one, which the progress line says), ("done" | "stopped", run_id, blob),
     ("failed", run_id, message); an executor shared by several servers also sends
-    ("started", run_id) and ("base", run_id, step, blob) (a whole replica to restart from),
-    and its patches say how many other runs train with this one: ("patch", run_id, step,
-    blob, others) (a local executor's service knows it from its own placement).
+    ("started", run_id) and ("base", run_id, step, blob) (a whole replica to restart from).
     """
 
     n: int

@@ -64,14 +64,6 @@ class Groups:
         if not runs:
             del self.workers[index]
 
-    def others(self, run_id: str) -> int:
-        """How many other runs train together with run_id (0: alone, or not running)."""
-        index = self.where.get(run_id)
-        if index is None:
-            return 0
-        key, runs = self.workers[index]
-        return len(runs) - 1 if key is not None else 0
-
     def members(self, run_id: str) -> set[str]:
         index = self.where.get(run_id)
         return set(self.workers[index][1]) if index is not None else set()

@@ -88,7 +88,7 @@ class Handle:
         self.since: float | None = None  # when it last started running
         self.step = self.start_step = getattr(trainable, "step", 0)
         self.estimate = 0.0  # seconds it should take on this server
-        self.together = 0  # other runs training in one stack with it (engine.serve.groups)
+        self.together = 0  # other runs its worker trains in one Stack with it (its patches)
         self.owned = True  # False: another server's run, watched here (a shared executor)
         self.lock = threading.RLock()
         self._inbox: deque[bytes] = deque()
@@ -431,8 +431,7 @@ class TrainingService:
             return
         if kind == "patch":
             handle._patched(message[2], message[3])
-            if len(message) > 4:  # a Ray slot's: the runs it trains this one with
-                handle.together = message[4]
+            handle.together = message[4]  # as the worker's Stack has it
             return
         if kind in ("started", "base"):  # a shared executor's: running; a whole replica
             with self.lock:
@@ -475,6 +474,7 @@ class TrainingService:
                 self.groups.ended(run_id)
                 if (handle := self.handles.get(run_id)) is not None:
                     handle._run(False)
+                    handle.together = 0
                     handle.state, handle.error = "failed", LOST
                     self._release(handle)
             self.slots.counts()  # expire leases
@@ -496,8 +496,3 @@ class TrainingService:
                 handle._run(True)
                 self.groups.started(index, run_id, handle.trainable)
                 self.executor.start(index, run_id, handle.blob, handle.refs, self.patch_every)
-            for handle in self.handles.values():
-                if not handle.active:
-                    handle.together = 0
-                elif self.groups.limit > 1:  # this server's workers (Ray's slots tell it)
-                    handle.together = self.groups.others(handle.id)

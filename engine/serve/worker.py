@@ -10,8 +10,8 @@ Messages in: ("data", key, blob) a shared data object (engine.serve.portable ref
 into their group), ("stop", run_id), ("quit",).
 Messages out, on the results queue shared by all workers: ("ready", worker, pid, speed)
 (engine.serve.estimate: how fast this worker trains),
-("patch", run_id, step, blob), ("stopped" | "done", run_id, blob),
-("failed", run_id, message).
+("patch", run_id, step, blob, others) (others: the runs its Stack trains with this one),
+("stopped" | "done", run_id, blob), ("failed", run_id, message).
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ def main(worker: int, commands, results, threads: int = 1, nice: int = 0) -> Non
                 del runs[run_id]
             elif now - last >= patch_every * spread:
                 blob = portable.dumps(outbox.patch())
-                results.put(("patch", run_id, _step_of(trainable), blob))
+                others = len(stack.jobs) - 1 if trainable in stack.jobs else 0
+                results.put(("patch", run_id, _step_of(trainable), blob, others))
                 run[3] = time.monotonic()
 
 
