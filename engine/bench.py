@@ -110,6 +110,22 @@ def _class_of(p, splits, vocab_size, R: int, steps: int) -> list[Job]:
     return [Job(p.model, t, splits, vocab_size) for t in trains]
 
 
+def alone_and_together(p, splits, vocab_size, R: int, steps: int) -> tuple[float, float]:
+    """One round: run-steps/s of R runs of preset p one after another with the fused step,
+    then of the same R runs trained together in one Stack."""
+    jobs = _class_of(p, splits, vocab_size, R, steps)
+    t0 = time.perf_counter()
+    for job in jobs:
+        for _ in range(steps):
+            job.train_step()
+    alone = R * steps / (time.perf_counter() - t0)
+    group = Stack(_class_of(p, splits, vocab_size, R, steps))
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        group.train_step()
+    return alone, R * steps / (time.perf_counter() - t0)
+
+
 def co_batched(ds, repeats=3, runs=COBATCH_RUNS, families=COBATCH) -> list[dict]:
     """Run-steps/s of R runs trained together against the same R runs one after another
     with the fused single-run step (best of `repeats` alternating rounds, one warm-up), in a
@@ -124,19 +140,10 @@ def co_batched(ds, repeats=3, runs=COBATCH_RUNS, families=COBATCH) -> list[dict]
         for job in _class_of(p, splits, ds.vocab_size, 1, 20):
             job.run()
         for R in runs:
-            alone, together = [], []
-            for _ in range(repeats):
-                jobs = _class_of(p, splits, ds.vocab_size, R, steps)
-                t0 = time.perf_counter()
-                for job in jobs:
-                    for _ in range(steps):
-                        job.train_step()
-                alone.append(R * steps / (time.perf_counter() - t0))
-                group = Stack(_class_of(p, splits, ds.vocab_size, R, steps))
-                t0 = time.perf_counter()
-                for _ in range(steps):
-                    group.train_step()
-                together.append(R * steps / (time.perf_counter() - t0))
+            rounds = [
+                alone_and_together(p, splits, ds.vocab_size, R, steps) for _ in range(repeats)
+            ]
+            alone, together = [a for a, _ in rounds], [t for _, t in rounds]
             rows.append(
                 {
                     "preset": name,

@@ -32,10 +32,9 @@ import torch  # noqa: E402
 
 from engine import bench, data  # noqa: E402
 from engine.presets import PRESETS  # noqa: E402
-from engine.stacked import Stack, keep_freed_memory  # noqa: E402
+from engine.stacked import keep_freed_memory  # noqa: E402
 
 PRESETS_TIMED = ("part2-mlp", "part3-batchnorm")
-STEPS = 200  # steps per run per round (the bench's)
 _bn_backward = torch.ops.aten.native_batch_norm_backward
 
 
@@ -77,23 +76,14 @@ def measure(name: str, R: int, rounds: int) -> dict:
     ds = data.load_builtin("names")
     splits = data.make_splits(ds, p.model.block_size, p.shuffles)
     ceiling_step = kernels(p.model, p.train.batch_size, ds.vocab_size, R)
+    steps = bench.COBATCH[name]  # the bench's steps per run per round
     best = {"alone": 0.0, "together": 0.0, "ceiling": 0.0}
     for round_ in range(rounds + 1):  # round 0 warms up and is not counted
-        jobs = bench._class_of(p, splits, ds.vocab_size, R, STEPS)
+        alone, together = bench.alone_and_together(p, splits, ds.vocab_size, R, steps)
         t0 = time.perf_counter()
-        for job in jobs:
-            for _ in range(STEPS):
-                job.train_step()
-        alone = R * STEPS / (time.perf_counter() - t0)
-        stack = Stack(bench._class_of(p, splits, ds.vocab_size, R, STEPS))
-        t0 = time.perf_counter()
-        for _ in range(STEPS):
-            stack.train_step()
-        together = R * STEPS / (time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        for _ in range(STEPS):
+        for _ in range(steps):
             ceiling_step()
-        ceiling = R * STEPS / (time.perf_counter() - t0)
+        ceiling = R * steps / (time.perf_counter() - t0)
         if round_:
             for key, value in (("alone", alone), ("together", together), ("ceiling", ceiling)):
                 best[key] = max(best[key], value)
